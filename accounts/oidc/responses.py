@@ -1,0 +1,33 @@
+"""The page a person sees when a login stops, and the login event that records it."""
+
+import logging
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+
+from accounts import services
+from accounts.oidc.errors import LoginError
+from tenants.models import Tenant
+
+logger = logging.getLogger("accounts.login")
+
+
+def login_failed(
+    request: HttpRequest,
+    error: LoginError,
+    *,
+    tenant: Tenant | None = None,
+    claims: dict[str, Any] | None = None,
+    email: str = "",
+    provider_message: str = "",
+) -> HttpResponse:
+    logger.warning(
+        "login failed tenant=%s reason=%s detail=%s", tenant.slug if tenant else "-", error.reason, error.detail
+    )
+    services.login_event_record(
+        request, reason=error.reason, tenant=tenant, claims=claims, email=email, detail=error.detail
+    )
+    context = {"failure": error.failure, "reason": error.reason, "tenant": tenant,
+               "provider_message": provider_message}
+    return TemplateResponse(request, "errors/login_failed.html", context, status=error.failure.status)

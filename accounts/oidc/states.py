@@ -1,0 +1,51 @@
+"""Pending logins in the session: mozilla-django-oidc's `oidc_states`, one entry per `state`, to which we bind
+the tenant and where to go after the login. Several tabs may be mid-login for different tenants at once."""
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from django.contrib.sessions.backends.base import SessionBase
+
+STATES_KEY = "oidc_states"
+STATE_LIFETIME_SECONDS = 10 * 60
+
+
+@dataclass(frozen=True)
+class PendingLogin:
+    tenant_id: int
+    next_path: str
+    added_on: float
+
+    @property
+    def expired(self) -> bool:
+        return time.time() - self.added_on > STATE_LIFETIME_SECONDS
+
+
+def bind_tenant(session: SessionBase, state: str, *, tenant_id: int, next_path: str) -> None:
+    """Bind the tenant to the state entry that mozilla-django-oidc just added, and drop expired entries."""
+    entries: dict[str, Any] = session[STATES_KEY]
+    for other in [key for key, entry in entries.items() if _expired(entry)]:
+        del entries[other]
+    entries[state]["tenant_id"] = tenant_id
+    entries[state]["next_path"] = next_path
+    session.modified = True
+
+
+def pending_login(session: SessionBase, state: str) -> PendingLogin | None:
+    entries = session.get(STATES_KEY)
+    entry = entries.get(state) if isinstance(entries, dict) else None
+    if not isinstance(entry, dict) or "tenant_id" not in entry:
+        return None
+    return PendingLogin(tenant_id=entry["tenant_id"], next_path=entry["next_path"], added_on=entry["added_on"])
+
+
+def discard(session: SessionBase, state: str) -> None:
+    """Single use: a state entry is removed whatever the outcome of its callback."""
+    entries = session.get(STATES_KEY)
+    if isinstance(entries, dict) and entries.pop(state, None) is not None:
+        session.modified = True
+
+
+def _expired(entry: Any) -> bool:
+    return not isinstance(entry, dict) or time.time() - entry.get("added_on", 0) > STATE_LIFETIME_SECONDS

@@ -1,0 +1,211 @@
+"""The login flow: initiate (tenant, state) -> provider authorize -> callback (state -> tenant -> token ->
+validated claims -> provisioned user -> session). Built on mozilla-django-oidc's request and callback views."""
+
+import logging
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from django.conf import settings
+from django.contrib import auth
+from django.http import HttpRequest, HttpResponse, QueryDict
+from django.shortcuts import render
+from django.utils.decorators import method_decorator
+from django.views import View
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
+from mozilla_django_oidc.views import OIDCAuthenticationCallbackView, OIDCAuthenticationRequestView
+
+from accounts import services
+from accounts.oidc import provider, states
+from accounts.oidc.backend import TENANT_ATTRIBUTE
+from accounts.oidc.errors import LoginError
+from accounts.oidc.navigation import same_origin_path
+from accounts.oidc.responses import login_failed
+from tenants.issuers import IssuerError, issuer_from_okta_domain
+from tenants.models import Tenant
+from tenants.selectors import tenant_by_slug, tenants_for_issuer
+
+logger = logging.getLogger("accounts.login")
+
+LOGIN_HINT_MAX_LENGTH = 254
+
+
+class TenantAuthenticationRequestView(OIDCAuthenticationRequestView):
+    """Starts a fresh authorization-code flow for one tenant: state, nonce and PKCE (S256) come from the
+    library (drawn with `secrets`); the tenant and the page to return to are bound to that state entry."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        View.__init__(self, **kwargs)  # the library reads one global provider here; we have one per tenant
+        self.login_hint = ""
+
+    def start(
+        self, request: HttpRequest, tenant: Tenant, *, login_hint: str = "", next_path: str = "/"
+    ) -> HttpResponse:
+        if not tenant.is_active:
+            raise LoginError("tenant_inactive")
+        metadata = provider.provider_metadata(tenant.issuer)
+        self.OIDC_OP_AUTH_ENDPOINT = metadata.authorization_endpoint
+        self.OIDC_RP_CLIENT_ID = tenant.client_id
+        self.login_hint = login_hint[:LOGIN_HINT_MAX_LENGTH]
+        response = super().get(request)
+        state = parse_qs(urlsplit(response["Location"]).query)["state"][0]
+        states.bind_tenant(request.session, state, tenant_id=tenant.pk, next_path=next_path)
+        # One global "next" would be shared by every tab; ours lives in the state entry.
+        request.session.pop("oidc_login_next", None)
+        return response
+
+    def get_extra_params(self, request: HttpRequest) -> dict[str, str]:
+        # OIDC Core 4: a login_hint received at the initiation endpoint is passed on to the provider.
+        return {"login_hint": self.login_hint} if self.login_hint else {}
+
+
+@method_decorator([csrf_exempt, never_cache], name="dispatch")
+class InitiateLoginView(TenantAuthenticationRequestView):
+    """Third-party-initiated login (OIDC Core 4): the Okta dashboard tile. Okta sends GET; POST is allowed.
+
+    No CSRF token can come from Okta; a forged initiation only starts a login in the victim's own browser,
+    and the state entry it creates is bound to that browser's session."""
+
+    http_method_names = ["get", "post"]
+
+    def get(self, request: HttpRequest, slug: str | None = None) -> HttpResponse:
+        params = request.POST if request.method == "POST" else request.GET
+        tenant = None
+        try:
+            tenant = self._tenant(request, params, slug)
+            if tenant is None:
+                return _organisation_picker(request, params)
+            next_path = same_origin_path(request, _single(params, "target_link_uri"))
+            return self.start(request, tenant, login_hint=_single(params, "login_hint"), next_path=next_path)
+        except LoginError as error:
+            return login_failed(request, error, tenant=tenant, email=_single(params, "login_hint"))
+
+    post = get
+
+    def _tenant(self, request: HttpRequest, params: QueryDict, slug: str | None) -> Tenant | None:
+        """The tenant this initiation is for; None when several active tenants share the issuer."""
+        raw_iss = _single(params, "iss")
+        issuer = _issuer(raw_iss) if raw_iss else None
+        if slug is not None:
+            tenant = tenant_by_slug(slug)
+            if tenant is None:
+                raise LoginError("tenant_unknown", f"slug {slug[:63]!r}")
+            if issuer is not None and issuer != tenant.issuer:
+                raise LoginError("issuer_mismatch", f"iss {issuer} is not {tenant.issuer}")
+            return tenant
+        if issuer is None:
+            raise LoginError("issuer_missing")
+        # Never redirect anywhere for an issuer that is not an active tenant's: `iss` is attacker input.
+        candidates = tenants_for_issuer(issuer)
+        if not candidates:
+            inactive = Tenant.objects.filter(issuer=issuer).exists()
+            raise LoginError("tenant_inactive" if inactive else "issuer_unknown", f"iss {issuer}")
+        if len(candidates) > 1:
+            return None
+        return candidates[0]
+
+
+def _organisation_picker(request: HttpRequest, params: QueryDict) -> HttpResponse:
+    """One Okta org, several Inigo organisations (the app installed twice): the person picks one."""
+    issuer = _issuer(_single(params, "iss"))
+    forwarded = QueryDict(mutable=True)
+    for name in ("iss", "login_hint", "target_link_uri"):
+        if value := _single(params, name):
+            forwarded[name] = value
+    context = {"tenants": tenants_for_issuer(issuer), "query": forwarded.urlencode()}
+    return render(request, "accounts/pick_organisation.html", context)
+
+
+@method_decorator(never_cache, name="dispatch")
+class AuthenticateView(TenantAuthenticationRequestView):
+    """SP-initiated login for a known tenant: /oidc/authenticate/?tenant=<slug>[&next=/path]."""
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        tenant = None
+        try:
+            slug = _single(request.GET, "tenant")
+            tenant = tenant_by_slug(slug) if slug else None
+            if tenant is None:
+                raise LoginError("tenant_unknown", f"slug {slug[:63]!r}")
+            next_path = same_origin_path(request, _single(request.GET, "next"))
+            return self.start(request, tenant, next_path=next_path)
+        except LoginError as error:
+            return login_failed(request, error, tenant=tenant)
+
+
+@method_decorator(never_cache, name="dispatch")
+class CallbackView(OIDCAuthenticationCallbackView):
+    """The Sign-in redirect URI. The state entry tells which tenant this response belongs to."""
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        state = _single(request.GET, "state")
+        pending = states.pending_login(request.session, state) if state else None
+        tenant = Tenant.objects.filter(pk=pending.tenant_id).first() if pending else None
+        try:
+            if pending is None:
+                raise LoginError("state_missing", "no pending login in this session for that state")
+            if tenant is None or not tenant.is_active:
+                raise LoginError("tenant_inactive")
+            if pending.expired:
+                raise LoginError("state_expired")
+            if error := _single(request.GET, "error"):
+                raise _provider_error(error, _single(request.GET, "error_description"))
+            if not _single(request.GET, "code"):
+                raise LoginError("callback_malformed", "no code in the callback")
+            self.pending = pending
+            setattr(request, TENANT_ATTRIBUTE, tenant)
+            # The library removes the state entry before the token exchange: single use, even on failure.
+            return super().get(request)
+        except LoginError as error:
+            if state:
+                states.discard(request.session, state)
+            if request.user.is_authenticated:
+                auth.logout(request)
+            description = _single(request.GET, "error_description") if error.reason in _PROVIDER_ERRORS else ""
+            return login_failed(
+                request, error, tenant=tenant, claims=getattr(request, "oidc_claims", None),
+                provider_message=description[:300],
+            )
+
+    @property
+    def success_url(self) -> str:
+        return self.pending.next_path or settings.LOGIN_REDIRECT_URL
+
+    def login_success(self) -> HttpResponse:
+        response = super().login_success()  # auth.login: a new session key, so no fixation
+        services.login_event_record(self.request, reason="ok", tenant=self.user.tenant, user=self.user)
+        logger.info("login succeeded tenant=%s user=%s", self.user.tenant.slug, self.user.pk)
+        return response
+
+    def login_failure(self) -> HttpResponse:
+        raise LoginError("user_inactive", "the user is deactivated in Inigo")
+
+
+_PROVIDER_ERRORS = ("access_denied", "user_not_assigned", "provider_error")
+
+
+def _provider_error(error: str, description: str) -> LoginError:
+    """Okta's error callback (RFC 6749 4.1.2.1); the description is shown escaped, never trusted."""
+    detail = f"{error[:60]}: {description[:200]}"
+    if error == "access_denied" and "not assigned" in description.lower():
+        return LoginError("user_not_assigned", detail)
+    if error == "access_denied":
+        return LoginError("access_denied", detail)
+    return LoginError("provider_error", detail)
+
+
+def _issuer(raw: str) -> str:
+    if "://" not in raw:
+        raise LoginError("issuer_malformed", "iss is not a URL")
+    try:
+        return issuer_from_okta_domain(raw, allow_insecure=settings.SSO_ALLOW_INSECURE_ISSUERS)
+    except IssuerError as exc:
+        raise LoginError("issuer_malformed", str(exc)[:200]) from exc
+
+
+def _single(params: QueryDict, name: str) -> str:
+    """One value of a parameter; repeated parameters are refused by taking none (ambiguous input)."""
+    values = params.getlist(name)
+    if len(values) != 1 or not isinstance(values[0], str):
+        return ""
+    return values[0]

@@ -1,0 +1,70 @@
+from django.contrib.auth.decorators import login_required
+from django.db import connection
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods
+
+from accounts import services
+from accounts.models import Role, User
+from accounts.oidc.errors import FAILURES, LoginError
+from accounts.oidc.responses import login_failed
+from accounts.oidc.views import TenantAuthenticationRequestView
+from tenants.selectors import tenant_for_email
+
+EMAIL_MAX_LENGTH = 254
+
+
+@require_GET
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    user: User = request.user
+    members = None
+    if user.role == Role.OWNER and user.tenant is not None:
+        members = user.tenant.users.order_by("role", "email").only("email", "name", "role", "last_login")[:500]
+    return render(request, "accounts/home.html", {"members": members})
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def login_page(request: HttpRequest) -> HttpResponse:
+    """SP-initiated login: the domain of a work email picks the tenant; the email becomes Okta's login_hint."""
+    if request.method == "GET":
+        return render(request, "accounts/login.html", {"email": ""})
+    email = request.POST.get("email", "").strip()[:EMAIL_MAX_LENGTH]
+    tenant = tenant_for_email(email)
+    if tenant is None:
+        if "@" in email:
+            services.login_event_record(request, reason="email_domain_unknown", email=email)
+        context = {"email": email, "error": FAILURES["email_domain_unknown"] if "@" in email else None,
+                   "invalid": "@" not in email}
+        return render(request, "accounts/login.html", context, status=400)
+    try:
+        return TenantAuthenticationRequestView().start(request, tenant, login_hint=email)
+    except LoginError as error:
+        return login_failed(request, error, tenant=tenant, email=email)
+
+
+@require_GET
+def me(request: HttpRequest) -> JsonResponse:
+    user = request.user
+    if not user.is_authenticated:
+        return JsonResponse({"error": "not_authenticated", "detail": "Sign in first."}, status=401)
+    return JsonResponse({
+        "email": user.email,
+        "name": user.display_name,
+        "tenant": user.tenant.slug if user.tenant else None,
+        "role": user.role or None,
+    })
+
+
+@require_GET
+@never_cache
+def healthz(request: HttpRequest) -> JsonResponse:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+    except Exception:
+        return JsonResponse({"status": "unavailable", "failing": ["database"]}, status=503)
+    return JsonResponse({"status": "ok"})
+

@@ -1,0 +1,32 @@
+"""Site-wide error pages in our own look (never a stack trace)."""
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+
+def _page(request: HttpRequest, status: int, title: str, explanation: str) -> HttpResponse:
+    context = {"title": title, "explanation": explanation, "status": status}
+    return render(request, "errors/generic.html", context, status=status)
+
+
+def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return _page(request, 400, "Bad request", "Inigo could not understand this request.")
+
+
+def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return _page(request, 403, "Not allowed", "You do not have access to this page.")
+
+
+def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return _page(request, 404, "Page not found", "There is no page at this address.")
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    return _page(request, 500, "Something went wrong", "Inigo hit an unexpected problem. Please try again.")
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    return _page(
+        request, 403, "This form has expired",
+        "The page you sent the form from is too old or came from another site. Reload the page and try again.",
+    )

@@ -1,0 +1,111 @@
+"""Shared fixtures: two tenants, each with its own real OpenID Provider on loopback, and a browser that clicks
+through the provider's login page."""
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from django.core.cache import cache
+from django.db import connection
+from django.http import HttpResponse
+from django.test import Client
+
+from tenants.models import Tenant
+from tests.oidc_provider import ProviderHarness
+
+ACME_SECRET = "acme-client-secret-Zx81kQ2vN4"
+GLOBEX_SECRET = "globex-client-secret-Pq73mW9sT1"
+
+
+@pytest.fixture(scope="session")
+def _acme_provider() -> Iterator[ProviderHarness]:
+    with ProviderHarness().serve() as harness:
+        yield harness
+
+
+@pytest.fixture(scope="session")
+def _globex_provider() -> Iterator[ProviderHarness]:
+    with ProviderHarness().serve() as harness:
+        yield harness
+
+
+@pytest.fixture
+def provider(_acme_provider: ProviderHarness) -> Iterator[ProviderHarness]:
+    _acme_provider.reset()
+    yield _acme_provider
+    _acme_provider.reset()
+
+
+@pytest.fixture
+def other_provider(_globex_provider: ProviderHarness) -> Iterator[ProviderHarness]:
+    _globex_provider.reset()
+    yield _globex_provider
+    _globex_provider.reset()
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache() -> Iterator[None]:
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def acme(db: None, provider: ProviderHarness) -> Tenant:
+    return Tenant.objects.create(
+        name="Acme", slug="acme", okta_domain=provider.issuer, client_id="inigo-acme",
+        client_secret=ACME_SECRET, email_domains="acme.test",
+    )
+
+
+@pytest.fixture
+def globex(db: None, other_provider: ProviderHarness) -> Tenant:
+    return Tenant.objects.create(
+        name="Globex", slug="globex", okta_domain=other_provider.issuer, client_id="inigo-globex",
+        client_secret=GLOBEX_SECRET, email_domains="globex.test",
+    )
+
+
+def profile(sub: str, domain: str = "acme.test", **extra: Any) -> dict[str, Any]:
+    first = sub.capitalize()
+    return {"email": f"{sub}@{domain}", "given_name": first, "family_name": "Tester", "name": f"{first} Tester",
+            **extra}
+
+
+class Browser:
+    """A person's browser: the Django test client for Inigo, plain HTTP for the provider's login page."""
+
+    def __init__(self, client: Client) -> None:
+        self.client = client
+
+    def start(self, path: str, params: dict[str, str] | None = None, method: str = "get") -> HttpResponse:
+        return getattr(self.client, method)(path, params or {})
+
+    def login(
+        self,
+        provider: ProviderHarness,
+        sub: str,
+        *,
+        claims: dict[str, Any] | None = None,
+        path: str = "/oidc/initiate/",
+        params: dict[str, str] | None = None,
+    ) -> HttpResponse:
+        """Click the tile (or start at `path`), sign in at the provider as `sub`, come back to the callback."""
+        provider.set_user(sub, claims if claims is not None else profile(sub))
+        started = self.start(path, params if params is not None else {"iss": provider.issuer})
+        assert started.status_code == 302, started.content[:500]
+        return self.client.get(provider.authorize(started["Location"], sub))
+
+    def me(self) -> HttpResponse:
+        return self.client.get("/api/me/")
+
+
+@pytest.fixture
+def browser(client: Client) -> Browser:
+    return Browser(client)
+
+
+@pytest.fixture
+def postgres(db: None) -> None:
+    if connection.vendor != "postgresql":
+        pytest.skip(f"needs PostgreSQL (row locks); this run uses {connection.vendor}. Set DATABASE_URL=postgres://...")
