@@ -89,10 +89,11 @@ class Browser:
         claims: dict[str, Any] | None = None,
         path: str = "/oidc/initiate/",
         params: dict[str, str] | None = None,
+        method: str = "get",
     ) -> HttpResponse:
         """Click the tile (or start at `path`), sign in at the provider as `sub`, come back to the callback."""
         provider.set_user(sub, claims if claims is not None else profile(sub))
-        started = self.start(path, params if params is not None else {"iss": provider.issuer})
+        started = self.start(path, params if params is not None else {"iss": provider.issuer}, method)
         assert started.status_code == 302, started.content[:500]
         return self.client.get(provider.authorize(started["Location"], sub))
 

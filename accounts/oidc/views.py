@@ -142,14 +142,15 @@ class CallbackView(OIDCAuthenticationCallbackView):
         pending = states.pending_login(request.session, state) if state else None
         tenant = Tenant.objects.filter(pk=pending.tenant_id).first() if pending else None
         try:
+            if error := _single(request.GET, "error"):
+                # Okta's refusals carry the state (dropped below); without one the error is still explained.
+                raise _provider_error(error, _single(request.GET, "error_description"))
             if pending is None:
                 raise LoginError("state_missing", "no pending login in this session for that state")
             if tenant is None or not tenant.is_active:
                 raise LoginError("tenant_inactive")
             if pending.expired:
                 raise LoginError("state_expired")
-            if error := _single(request.GET, "error"):
-                raise _provider_error(error, _single(request.GET, "error_description"))
             if not _single(request.GET, "code"):
                 raise LoginError("callback_malformed", "no code in the callback")
             self.pending = pending

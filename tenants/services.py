@@ -1,0 +1,31 @@
+"""Writes of the tenants app."""
+
+from django.db import transaction
+
+from tenants.models import Tenant
+
+
+@transaction.atomic
+def tenant_create(
+    *,
+    slug: str,
+    name: str,
+    okta_domain: str,
+    client_id: str,
+    client_secret: str,
+    email_domains: list[str] | None = None,
+    is_active: bool = True,
+) -> Tenant:
+    """Create a tenant after the same checks the admin form makes (raises ValidationError)."""
+    tenant = Tenant(
+        slug=slug,
+        name=name,
+        okta_domain=okta_domain,
+        client_id=client_id,
+        client_secret=client_secret,
+        email_domains=",".join(email_domains or []),
+        is_active=is_active,
+    )
+    tenant.full_clean()
+    tenant.save()
+    return tenant
