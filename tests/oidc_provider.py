@@ -73,6 +73,7 @@ class ProviderHarness:
     def reset(self) -> None:
         self.hits: Counter[str] = Counter()
         self.token_requests: list[TokenRequest] = []
+        self.issued: list[str] = []  # access and ID tokens as sent to the app
         self.authorize_requests: list[dict[str, str]] = []
         self.id_token_rewrite: Callable[[str], str] | None = None
         self.discovery_rewrite: Callable[[dict[str, Any]], dict[str, Any]] | None = None
@@ -150,9 +151,11 @@ class ProviderHarness:
                 return _json_response(start_response, document, status)
         app_iter, status, headers = run_wsgi_app(self.provider_app, environ, buffered=True)
         body = b"".join(app_iter)
-        if path == "/oauth2/token" and status.startswith("200") and self.id_token_rewrite:
+        if path == "/oauth2/token" and status.startswith("200"):
             document = json.loads(body)
-            document["id_token"] = self.id_token_rewrite(document["id_token"])
+            if self.id_token_rewrite:
+                document["id_token"] = self.id_token_rewrite(document["id_token"])
+            self.issued += [document["access_token"], document["id_token"]]
             return _json_response(start_response, document)
         if path == "/jwks" and (self.extra_keys or self.hide_provider_keys):
             document = json.loads(body)

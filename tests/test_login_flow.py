@@ -9,7 +9,7 @@ import pytest
 from accounts.models import LoginEvent, Role, User
 from accounts.oidc import states
 from tests.conftest import Browser, profile
-from tests.oidc_provider import ProviderHarness, query_of
+from tests.oidc_provider import query_of
 
 
 def test_it_signs_in_from_the_okta_tile_and_makes_the_first_user_owner(browser: Browser, provider, acme):
@@ -17,7 +17,8 @@ def test_it_signs_in_from_the_okta_tile_and_makes_the_first_user_owner(browser: 
 
     assert response.status_code == 302
     assert response["Location"] == "/"
-    assert browser.me().json() == {"email": "alice@acme.test", "name": "Alice Tester", "tenant": "acme", "role": "owner"}
+    me = browser.me().json()
+    assert me == {"email": "alice@acme.test", "name": "Alice Tester", "tenant": "acme", "role": "owner"}
     user = User.objects.get()
     assert (user.tenant, user.issuer, user.sub) == (acme, provider.issuer, "alice")
     assert (user.first_name, user.last_name) == ("Alice", "Tester")
@@ -53,7 +54,8 @@ def test_a_later_login_with_a_changed_email_updates_the_same_user(client, browse
                                                     name="Alice Smith"))
 
     user = User.objects.get()
-    assert (user.email, user.last_name, user.name, user.role) == ("alice.smith@acme.test", "Smith", "Alice Smith", "owner")
+    assert (user.email, user.last_name, user.name) == ("alice.smith@acme.test", "Smith", "Alice Smith")
+    assert user.role == "owner"
 
 
 def test_the_same_email_in_two_tenants_is_two_users(client, browser, provider, other_provider, acme, globex):
@@ -75,7 +77,8 @@ def test_it_starts_a_login_for_a_tenant_by_slug(browser: Browser, provider, acme
 def test_it_accepts_the_per_tenant_initiate_uri_with_and_without_iss(client, browser: Browser, provider, acme):
     assert browser.login(provider, "alice", path="/oidc/initiate/acme/", params={}).status_code == 302
     client.logout()
-    assert browser.login(provider, "alice", path="/oidc/initiate/acme/", params={"iss": provider.issuer}).status_code == 302
+    response = browser.login(provider, "alice", path="/oidc/initiate/acme/", params={"iss": provider.issuer})
+    assert response.status_code == 302
 
 
 def test_it_accepts_initiation_by_post_without_a_csrf_token(provider, acme):
@@ -132,8 +135,10 @@ def test_it_returns_to_a_same_origin_target_link_uri(browser: Browser, provider,
     assert response["Location"] == "/api/me/?x=1"
 
 
-@pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/x", "/\\evil.example", "javascript:alert(1)",
-                                    "http://testserver.evil.example/"])
+@pytest.mark.parametrize("target", [
+    "https://evil.example/", "//evil.example/x", "/\\evil.example", "javascript:alert(1)",
+    "http://testserver.evil.example/",
+])
 def test_it_refuses_an_off_site_target_link_uri(client, provider, acme, target):
     response = client.get("/oidc/initiate/", {"iss": provider.issuer, "target_link_uri": target})
 
@@ -163,7 +168,7 @@ def test_a_replayed_callback_is_refused(client, browser: Browser, provider, acme
 
     assert replay.status_code == 400
     assert b"expired or was already used" in replay.content
-    assert not browser.me().status_code == 200
+    assert browser.me().status_code != 200
     assert LoginEvent.objects.filter(reason="state_missing").count() == 1
     assert len(provider.token_requests) == 1
 

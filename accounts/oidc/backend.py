@@ -84,7 +84,9 @@ class TenantOIDCBackend(OIDCAuthenticationBackend):
     def get_or_create_user(self, access_token: str, id_token: str, payload: dict[str, Any]) -> User:
         claims = payload
         if not (payload.get("email") and payload.get("name")):
-            claims = {**self.get_userinfo(access_token, id_token, payload), **payload}
+            # Userinfo fills in what the ID token lacks; what the signed ID token says wins.
+            present = {name: value for name, value in payload.items() if value not in (None, "")}
+            claims = {**self.get_userinfo(access_token, id_token, payload), **present}
         user = services.user_provision(tenant=self.tenant, claims=claims)
         self.request.oidc_claims = claims
         return user

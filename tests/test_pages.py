@@ -1,0 +1,160 @@
+"""The pages around the login: home, /api/me/, logout, health, the organisation picker, initiate refusals."""
+
+import pytest
+
+from accounts.models import LoginEvent, User
+from tenants.models import Tenant
+from tests.conftest import Browser
+from tests.oidc_provider import query_of
+
+
+def test_anonymous_visitors_are_sent_to_the_login_page(client, db):
+    response = client.get("/")
+
+    assert response.status_code == 302
+    assert response["Location"].startswith("/login/")
+
+
+def test_api_me_is_401_json_for_anonymous_visitors(client, db):
+    response = client.get("/api/me/")
+
+    assert response.status_code == 401
+    assert response.json()["error"] == "not_authenticated"
+
+
+def test_the_owner_sees_the_members_and_a_member_does_not(client, browser: Browser, provider, acme):
+    browser.login(provider, "alice")
+    client.logout()
+    browser.login(provider, "bob")
+
+    member_page = client.get("/")
+    assert member_page.status_code == 200
+    assert b"Members of Acme" not in member_page.content
+    client.logout()
+    browser.login(provider, "alice")
+    owner_page = client.get("/")
+    assert b"Members of Acme" in owner_page.content
+    assert b"bob@acme.test" in owner_page.content
+
+
+def test_members_of_another_tenant_are_never_listed(client, browser, provider, other_provider, acme, globex):
+    browser.login(other_provider, "gina")
+    client.logout()
+    browser.login(provider, "alice")
+
+    assert b"gina" not in client.get("/").content
+
+
+def test_logout_ends_the_session(client, browser: Browser, provider, acme):
+    browser.login(provider, "alice")
+
+    response = client.post("/oidc/logout/")
+
+    assert response.status_code == 302
+    assert response["Location"] == "/login/"
+    assert client.get("/api/me/").status_code == 401
+
+
+def test_logout_continues_to_okta_when_the_tenant_has_a_post_logout_uri(client, browser: Browser, provider, acme):
+    acme.post_logout_redirect_uri = "http://testserver/login/"
+    acme.save()
+    browser.login(provider, "alice")
+
+    response = client.post("/oidc/logout/")
+
+    assert response["Location"].startswith(provider.issuer + "/oauth2/end_session?")
+    params = query_of(response["Location"])
+    assert params["post_logout_redirect_uri"] == "http://testserver/login/"
+    assert params["id_token_hint"].count(".") == 2
+    assert client.get("/api/me/").status_code == 401
+
+
+def test_logout_refuses_get(client, db):
+    assert client.get("/oidc/logout/").status_code == 405
+
+
+def test_healthz_reports_the_database(client, db):
+    response = client.get("/healthz/")
+
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+@pytest.mark.parametrize(("params", "status", "reason"), [
+    ({}, 400, "issuer_missing"),
+    ({"iss": "not a url"}, 400, "issuer_malformed"),
+    ({"iss": "https://unknown.okta.com"}, 404, "issuer_unknown"),
+    ({"iss": "https://x.okta.com/app/page"}, 400, "issuer_malformed"),
+])
+def test_initiate_never_redirects_for_an_issuer_that_is_not_an_active_tenants(client, db, params, status, reason):
+    response = client.get("/oidc/initiate/", params)
+
+    assert response.status_code == status
+    assert "Location" not in response
+    assert LoginEvent.objects.get().reason == reason
+
+
+def test_initiate_refuses_an_inactive_tenants_issuer(client, provider, acme):
+    acme.is_active = False
+    acme.save()
+
+    response = client.get("/oidc/initiate/", {"iss": provider.issuer})
+
+    assert response.status_code == 403
+    assert "Location" not in response
+
+
+def test_initiate_by_slug_refuses_an_iss_of_another_org(client, provider, other_provider, acme):
+    response = client.get("/oidc/initiate/acme/", {"iss": other_provider.issuer})
+
+    assert response.status_code == 400
+    assert LoginEvent.objects.get().reason == "issuer_mismatch"
+
+
+def test_initiate_by_unknown_slug_is_404(client, db):
+    assert client.get("/oidc/initiate/nobody/").status_code == 404
+
+
+def test_one_okta_org_with_two_tenants_gets_an_organisation_picker(client, browser: Browser, provider, acme):
+    Tenant.objects.create(name="Acme Labs", slug="acme-labs", okta_domain=provider.issuer, client_id="inigo-labs",
+                          client_secret="labs-secret")
+
+    picker = client.get("/oidc/initiate/", {"iss": provider.issuer, "login_hint": "ann@acme.test"})
+
+    assert picker.status_code == 200
+    assert b"Choose your organisation" in picker.content
+    assert b"/oidc/initiate/acme-labs/?iss=" in picker.content
+    response = browser.login(provider, "ann", path="/oidc/initiate/acme-labs/", params={"iss": provider.issuer})
+    assert response.status_code == 302
+    assert User.objects.get().tenant.slug == "acme-labs"
+
+
+def test_the_login_page_explains_an_unknown_email_domain(client, db):
+    response = client.post("/login/", {"email": "jane@unknown.test"})
+
+    assert response.status_code == 400
+    assert b"We don&#x27;t recognise that email domain" in response.content
+    assert LoginEvent.objects.get().reason == "email_domain_unknown"
+
+
+def test_the_login_page_asks_again_for_something_that_is_not_an_email(client, db):
+    response = client.post("/login/", {"email": "jane"})
+
+    assert response.status_code == 400
+    assert b"Enter your work email address" in response.content
+
+
+def test_the_login_page_refuses_a_post_without_csrf_token(db):
+    from django.test import Client
+
+    response = Client(enforce_csrf_checks=True).post("/login/", {"email": "jane@acme.test"})
+
+    assert response.status_code == 403
+    assert b"This form has expired" in response.content
+
+
+def test_an_unknown_page_is_a_finished_404(client, db):
+    response = client.get("/no/such/page/")
+
+    assert response.status_code == 404
+    assert b"Page not found" in response.content

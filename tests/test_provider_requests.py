@@ -1,0 +1,166 @@
+"""What a login asks of the provider: discovery and keys once per issuer (cached), then one request per login;
+keys refetched when Okta rotates them; every provider fault ends on a page, never a 500."""
+
+import socket
+
+import pytest
+from cryptography.fernet import Fernet
+from django.test import override_settings
+
+from accounts.models import LoginEvent, User
+from accounts.oidc import http
+from tenants.models import Tenant
+from tests.conftest import Browser
+from tests.oidc_provider import ProviderHarness
+
+PROVIDER_PATHS = ("/.well-known/openid-configuration", "/jwks", "/oauth2/token", "/userinfo")
+
+
+def outbound(provider: ProviderHarness) -> dict[str, int]:
+    return {path: provider.hits[path] for path in PROVIDER_PATHS if provider.hits[path]}
+
+
+def test_a_cold_login_fetches_discovery_keys_and_token_once_each(browser: Browser, provider, acme):
+    browser.login(provider, "alice")
+
+    assert outbound(provider) == {"/.well-known/openid-configuration": 1, "/jwks": 1, "/oauth2/token": 1}
+
+
+def test_a_warm_login_makes_exactly_one_outbound_request(client, browser: Browser, provider, acme):
+    browser.login(provider, "alice")
+    client.logout()
+    provider.set_user("bob", {"email": "bob@acme.test", "name": "Bob Tester"})  # clears the counters
+
+    response = browser.login(provider, "bob")
+
+    assert response.status_code == 302
+    assert outbound(provider) == {"/oauth2/token": 1}
+
+
+def test_tenants_of_one_issuer_share_its_cached_documents(client, browser: Browser, provider, acme):
+    Tenant.objects.create(name="Acme EU", slug="acme-eu", okta_domain=provider.issuer, client_id="inigo-acme-eu",
+                          client_secret="eu-secret")
+    browser.login(provider, "alice", path="/oidc/authenticate/", params={"tenant": "acme"})
+    client.logout()
+    provider.set_user("erik", {"email": "erik@acme.test", "name": "Erik"})
+
+    browser.login(provider, "erik", path="/oidc/authenticate/", params={"tenant": "acme-eu"})
+
+    assert outbound(provider) == {"/oauth2/token": 1}
+    assert User.objects.get(sub="erik").tenant.slug == "acme-eu"
+
+
+def test_it_survives_signing_key_rotation_with_one_refetch(client, browser: Browser, provider, acme):
+    browser.login(provider, "alice")
+    client.logout()
+    provider.forge_id_token(key=provider.add_key("rotated-2027"))  # Okta starts signing with a new key
+    provider.set_user("bob", {"email": "bob@acme.test", "name": "Bob"})
+
+    response = browser.login(provider, "bob")
+
+    assert response.status_code == 302
+    assert outbound(provider) == {"/jwks": 1, "/oauth2/token": 1}
+    client.logout()
+    provider.set_user("carol", {"email": "carol@acme.test", "name": "Carol"})
+    browser.login(provider, "carol")
+    assert outbound(provider) == {"/oauth2/token": 1}  # the new key is cached now
+
+
+def test_unknown_kids_do_not_make_it_refetch_keys_on_every_login(client, browser: Browser, provider, acme):
+    from tests.oidc_provider import SigningKey
+
+    browser.login(provider, "alice")
+    client.logout()
+    provider.forge_id_token(key=SigningKey("attacker-1"))
+    refetches = 0
+    for sub in ("m1", "m2", "m3"):
+        browser.login(provider, sub)  # clears the provider's counters first
+        refetches += provider.hits["/jwks"]
+        client.logout()
+
+    assert refetches == 1  # one forced refetch per 30 s per issuer, not one per token
+    assert LoginEvent.objects.filter(reason="id_token_unknown_kid").count() == 3
+
+
+def test_it_refuses_a_discovery_document_that_names_another_issuer(client, provider, acme):
+    provider.discovery_rewrite = lambda doc: {**doc, "issuer": "https://evil.example"}
+
+    response = client.get("/oidc/initiate/", {"iss": provider.issuer})
+
+    assert response.status_code == 502
+    assert "Location" not in response
+    assert LoginEvent.objects.get().reason == "discovery_issuer_mismatch"
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_an_unreachable_provider_ends_on_a_502_page(client, db):
+    Tenant.objects.create(name="Down", slug="down", okta_domain=f"http://127.0.0.1:{_closed_port()}",
+                          client_id="x", client_secret="y")
+
+    response = client.get("/oidc/authenticate/", {"tenant": "down"})
+
+    assert response.status_code == 502
+    assert b"Okta cannot be reached" in response.content
+    assert LoginEvent.objects.get().reason == "provider_unreachable"
+
+
+def test_a_provider_that_times_out_ends_on_a_502_page(client, db):
+    with socket.socket() as listener:  # accepts connections, never answers
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        port = listener.getsockname()[1]
+        Tenant.objects.create(name="Slow", slug="slow", okta_domain=f"http://127.0.0.1:{port}", client_id="x",
+                              client_secret="y")
+        with override_settings(OIDC_TIMEOUT=(0.5, 0.5)):
+            response = client.get("/oidc/authenticate/", {"tenant": "slow"})
+
+    assert response.status_code == 502
+    assert LoginEvent.objects.get().reason == "provider_unreachable"
+
+
+def test_every_outbound_request_has_a_timeout(monkeypatch, provider, acme, browser: Browser):
+    seen = []
+    original = http._session.request
+
+    def spy(method, url, **kwargs):
+        seen.append(kwargs.get("timeout"))
+        return original(method, url, **kwargs)
+
+    monkeypatch.setattr(http._session, "request", spy)
+    browser.login(provider, "alice")
+
+    assert seen and all(timeout == (5, 10) for timeout in seen)
+
+
+@pytest.mark.parametrize(("status", "document", "reason", "page_status"), [
+    (400, {"error": "invalid_grant"}, "token_rejected", 400),
+    (401, {"error": "invalid_client"}, "client_rejected", 502),
+    (500, {"error": "server_error"}, "provider_bad_response", 502),
+    (200, ["not", "an", "object"], "provider_bad_response", 502),
+    (200, {"access_token": "x"}, "id_token_missing", 403),
+])
+def test_token_endpoint_faults_end_on_a_page(browser: Browser, provider, acme, status, document, reason, page_status):
+    provider.token_response = (status, document)
+
+    response = browser.login(provider, "alice")
+
+    assert response.status_code == page_status
+    assert LoginEvent.objects.get().reason == reason
+    assert not User.objects.exists()
+
+
+def test_a_tenant_whose_secret_cannot_be_decrypted_is_refused_before_the_token_exchange(
+    client, browser: Browser, provider, acme
+):
+    other_key = Fernet.generate_key().decode()  # the key that encrypted the secret was removed too early
+    with override_settings(SSO_ENCRYPTION_KEYS=[other_key]):
+        response = browser.login(provider, "alice")
+
+    assert response.status_code == 502
+    assert LoginEvent.objects.get().reason == "tenant_no_secret"
+    assert provider.token_requests == []
