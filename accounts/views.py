@@ -8,6 +8,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from accounts import services
 from accounts.models import Role, User
 from accounts.oidc.errors import FAILURES, LoginError
+from accounts.oidc.ratelimits import login_limits
 from accounts.oidc.responses import login_failed
 from accounts.oidc.views import TenantAuthenticationRequestView
 from tenants.selectors import tenant_for_email
@@ -27,6 +28,7 @@ def home(request: HttpRequest) -> HttpResponse:
 
 @never_cache
 @require_http_methods(["GET", "POST"])
+@login_limits
 def login_page(request: HttpRequest) -> HttpResponse:
     """SP-initiated login: the domain of a work email picks the tenant; the email becomes Okta's login_hint."""
     if request.method == "GET":

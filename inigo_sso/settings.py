@@ -34,6 +34,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "mozilla_django_oidc",
+    "csp",
     "tenants",
     "accounts",
 ]
@@ -47,6 +48,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "django_ratelimit.middleware.RatelimitMiddleware",
 ]
 
 ROOT_URLCONF = "inigo_sso.urls"
@@ -137,6 +140,20 @@ SESSION_COOKIE_AGE = 12 * 60 * 60
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+# Every page is served from here: no inline script, no external asset. Forms may lead on to a tenant's Okta
+# (the login form's answer is a redirect there), which form-action must allow.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'", "https:"],
+    }
+}
 
 # --- Single sign-on -----------------------------------------------------------------------------------------
 
@@ -155,7 +172,11 @@ if not SSO_ENCRYPTION_KEYS:
         )
     SSO_ENCRYPTION_KEYS = [_development_encryption_key(SECRET_KEY)]
 SSO_ALLOW_INSECURE_ISSUERS = env_bool("SSO_ALLOW_INSECURE_ISSUERS", False)
+if SSO_ALLOW_INSECURE_ISSUERS:  # local providers on http://127.0.0.1
+    CONTENT_SECURITY_POLICY["DIRECTIVES"]["form-action"].append("http:")
 SSO_RATE_LIMIT = env_str("SSO_RATE_LIMIT", "30/m")
+RATELIMIT_USE_CACHE = "default"
+RATELIMIT_VIEW = "accounts.oidc.ratelimits.rate_limited"
 
 # mozilla-django-oidc: only the settings that are the same for every tenant live here. Endpoints, client ID and
 # secret are per tenant and set per request by accounts.oidc (nothing tenant-specific is read from settings).

@@ -110,3 +110,23 @@ def browser(client: Client) -> Browser:
 def postgres(db: None) -> None:
     if connection.vendor != "postgresql":
         pytest.skip(f"needs PostgreSQL (row locks); this run uses {connection.vendor}. Set DATABASE_URL=postgres://...")
+
+
+def without_claims(*names: str) -> Any:
+    return lambda claims: {k: v for k, v in claims.items() if k not in names}
+
+
+def with_claims(**changes: Any) -> Any:
+    return lambda claims: {**claims, **changes}
+
+
+def assert_refused(browser: Browser, response: HttpResponse, reason: str, status: int = 403) -> None:
+    """A refused login: the failure page with its status, a login event with the reason, no user, no session."""
+    from accounts.models import LoginEvent, User
+
+    assert response.status_code == status, response.content[:300]
+    assert "Location" not in response
+    assert b"Sign-in stopped" in response.content
+    assert LoginEvent.objects.get().reason == reason
+    assert not User.objects.exists()
+    assert browser.me().status_code == 401

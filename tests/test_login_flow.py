@@ -135,18 +135,6 @@ def test_it_returns_to_a_same_origin_target_link_uri(browser: Browser, provider,
     assert response["Location"] == "/api/me/?x=1"
 
 
-@pytest.mark.parametrize("target", [
-    "https://evil.example/", "//evil.example/x", "/\\evil.example", "javascript:alert(1)",
-    "http://testserver.evil.example/",
-])
-def test_it_refuses_an_off_site_target_link_uri(client, provider, acme, target):
-    response = client.get("/oidc/initiate/", {"iss": provider.issuer, "target_link_uri": target})
-
-    assert response.status_code == 400
-    assert "Location" not in response
-    assert LoginEvent.objects.get().reason == "target_link_invalid"
-
-
 def test_two_tabs_can_be_mid_login_for_two_tenants(client, browser, provider, other_provider, acme, globex):
     provider.set_user("alice", profile("alice"))
     other_provider.set_user("gina", profile("gina", domain="globex.test"))
@@ -157,20 +145,6 @@ def test_two_tabs_can_be_mid_login_for_two_tenants(client, browser, provider, ot
     assert browser.me().json()["tenant"] == "globex"
     assert client.get(provider.authorize(acme_tab["Location"], "alice")).status_code == 302
     assert browser.me().json()["tenant"] == "acme"
-
-
-def test_a_replayed_callback_is_refused(client, browser: Browser, provider, acme):
-    provider.set_user("alice", profile("alice"))
-    callback = provider.authorize(client.get("/oidc/initiate/", {"iss": provider.issuer})["Location"], "alice")
-    assert client.get(callback).status_code == 302
-
-    replay = client.get(callback)
-
-    assert replay.status_code == 400
-    assert b"expired or was already used" in replay.content
-    assert browser.me().status_code != 200
-    assert LoginEvent.objects.filter(reason="state_missing").count() == 1
-    assert len(provider.token_requests) == 1
 
 
 def test_a_callback_after_ten_minutes_is_refused(client, provider, acme, monkeypatch):
@@ -228,20 +202,6 @@ def test_the_provider_error_description_is_escaped(client, provider, acme):
     assert response.status_code == 400
     assert b"<script>alert(1)" not in response.content
     assert b"&lt;script&gt;" in response.content
-
-
-def test_a_code_from_another_tenants_provider_is_refused(client, provider, other_provider, acme, globex):
-    other_provider.set_user("gina", profile("gina", domain="globex.test"))
-    globex_callback = other_provider.authorize(
-        client.get("/oidc/initiate/", {"iss": other_provider.issuer})["Location"], "gina"
-    )
-    acme_state = query_of(client.get("/oidc/initiate/", {"iss": provider.issuer})["Location"])["state"]
-
-    response = client.get("/oidc/callback/", {"code": query_of(globex_callback)["code"], "state": acme_state})
-
-    assert response.status_code == 400
-    assert LoginEvent.objects.get().reason == "token_rejected"
-    assert not User.objects.exists()
 
 
 def test_a_deactivated_user_is_not_signed_in(client, browser: Browser, provider, acme):

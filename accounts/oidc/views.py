@@ -20,6 +20,7 @@ from accounts.oidc import provider, states
 from accounts.oidc.backend import TENANT_ATTRIBUTE
 from accounts.oidc.errors import LoginError
 from accounts.oidc.navigation import same_origin_path
+from accounts.oidc.ratelimits import callback_limits, initiate_limits
 from accounts.oidc.responses import login_failed
 from tenants.issuers import IssuerError, issuer_from_okta_domain
 from tenants.models import Tenant
@@ -59,6 +60,7 @@ class TenantAuthenticationRequestView(OIDCAuthenticationRequestView):
         return {"login_hint": self.login_hint} if self.login_hint else {}
 
 
+@initiate_limits
 @method_decorator([csrf_exempt, never_cache], name="dispatch")
 class InitiateLoginView(TenantAuthenticationRequestView):
     """Third-party-initiated login (OIDC Core 4): the Okta dashboard tile. Okta sends GET; POST is allowed.
@@ -133,6 +135,7 @@ class AuthenticateView(TenantAuthenticationRequestView):
             return login_failed(request, error, tenant=tenant)
 
 
+@callback_limits
 @method_decorator(never_cache, name="dispatch")
 class CallbackView(OIDCAuthenticationCallbackView):
     """The Sign-in redirect URI. The state entry tells which tenant this response belongs to."""

@@ -1,0 +1,64 @@
+"""Arbitrary, very long, repeated and missing parameters and odd methods at the login endpoints: never a 500 and
+never a redirect off-site (the only site a login may leave for is its tenant's provider)."""
+
+from urllib.parse import urlencode
+
+import pytest
+from django.test import Client, override_settings
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+ENDPOINTS = ["/oidc/initiate/", "/oidc/initiate/acme/", "/oidc/callback/", "/login/", "/oidc/authenticate/"]
+NAMES = ["iss", "login_hint", "target_link_uri", "state", "code", "error", "error_description", "email", "tenant",
+         "next", "session_state"]
+METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "HEAD"]
+
+values = st.one_of(
+    st.text(max_size=50),
+    st.text(alphabet=st.characters(codec="utf-8"), min_size=1000, max_size=5000),
+    st.sampled_from(["https://evil.example/", "//evil.example", "/\\evil.example", "javascript:alert(1)", "\x00",
+                     "http://127.0.0.1:1/", "acme.okta.com", "@acme.test", "a@b", "%00", "../../admin/"]),
+)
+params = st.lists(st.tuples(st.sampled_from(NAMES), values), max_size=8)  # repeats and absences included
+
+hypothesis_settings = settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
+
+
+def assert_safe(response, provider_issuer: str) -> None:
+    assert response.status_code < 500
+    location = response.get("Location")
+    if location is not None:
+        on_site = location.startswith("/") and not location.startswith(("//", "/\\"))
+        to_provider = location.startswith(provider_issuer + "/oauth2/authorize?")
+        assert on_site or to_provider, location
+
+
+@pytest.fixture
+def hostile_client(acme, provider):
+    with override_settings(SSO_RATE_LIMIT="off"):
+        yield Client()
+
+
+@hypothesis_settings
+@given(endpoint=st.sampled_from(ENDPOINTS), method=st.sampled_from(METHODS), query=params, body=params)
+def test_no_input_makes_a_500_or_an_off_site_redirect(hostile_client, provider, endpoint, method, query, body):
+    path = f"{endpoint}?{urlencode(query)}" if query else endpoint
+    response = hostile_client.generic(
+        method, path, urlencode(body), content_type="application/x-www-form-urlencoded"
+    )
+
+    assert_safe(response, provider.issuer)
+
+
+@hypothesis_settings
+@given(query=params)
+def test_callbacks_with_a_real_state_and_hostile_parameters_fail_safely(hostile_client, provider, query):
+    started = hostile_client.get("/oidc/initiate/", {"iss": provider.issuer})
+    state = started["Location"].split("state=")[1].split("&")[0]
+
+    response = hostile_client.get("/oidc/callback/?" + urlencode([("state", state), *query]))
+
+    assert_safe(response, provider.issuer)
+    assert hostile_client.get("/api/me/").status_code == 401
