@@ -30,3 +30,12 @@ def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
         request, 403, "This form has expired",
         "The page you sent the form from is too old or came from another site. Reload the page and try again.",
     )
+
+
+def admin_locked_out(request: HttpRequest, credentials: object = None, *args: object, **kwargs: object) -> HttpResponse:
+    """django-axes: too many failed admin passwords from this address for this user name."""
+    return _page(
+        request, 429, "Too many failed sign-ins",
+        "This account is locked for an hour after repeated wrong passwords from your address. "
+        "Wait, or ask another administrator to unlock it (python manage.py axes_reset_username NAME).",
+    )
