@@ -1,13 +1,17 @@
 """Writes of the accounts app: just-in-time users, ownership, login events."""
 
 import hashlib
+import logging
 from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 
 from accounts.models import LoginEvent, Role, User
+from inigo_sso.client_ip import client_ip
 from tenants.models import Tenant
+
+login_logger = logging.getLogger("accounts.login")
 
 _PROFILE_LIMITS = {"email": 254, "first_name": 150, "last_name": 150, "name": 300}
 
@@ -91,16 +95,53 @@ def login_event_record(
     email: str = "",
     detail: str = "",
 ) -> LoginEvent:
-    """Record one login attempt. `detail` must never hold a secret, code or token."""
+    """Record one login attempt, in the database and as one log line. `detail` must never hold a secret, code or
+    token."""
     claims = claims or {}
+    outcome = LoginEvent.Outcome.SUCCESS if reason == "ok" else LoginEvent.Outcome.FAILURE
+    request.log_tenant = tenant.slug if tenant else None
+    login_logger.log(
+        logging.INFO if reason == "ok" else logging.WARNING,
+        "login %s reason=%s detail=%s", outcome, reason, detail[:500],
+        extra={"event": "login", "tenant": request.log_tenant, "outcome": outcome, "reason": reason,
+               "user_id": user.pk if user else None},
+    )
     return LoginEvent.objects.create(
         tenant=tenant,
         user=user,
-        outcome=LoginEvent.Outcome.SUCCESS if reason == "ok" else LoginEvent.Outcome.FAILURE,
+        outcome=outcome,
         reason=reason,
         email=(email or (user.email if user else "") or str(claims.get("email") or ""))[:254],
         subject=(user.sub if user else str(claims.get("sub") or ""))[:255],
         detail=detail[:500],
-        ip_address=request.META.get("REMOTE_ADDR") or None,
+        ip_address=client_ip(request),
         user_agent=request.META.get("HTTP_USER_AGENT", "")[:300],
     )
+
+
+class OwnershipTransferError(ValueError):
+    """The transfer cannot happen; the message says why, in words for support staff."""
+
+
+@transaction.atomic
+def ownership_transfer(*, new_owner: User) -> None:
+    """Make `new_owner` the owner of their tenant and the current owner an admin, in one transaction.
+
+    The tenant row is locked first, the same lock a first login takes in _user_create: a first login cannot
+    claim ownership halfway through a transfer, and two transfers for one tenant run one after the other. The
+    old owner is demoted before the new one is promoted because `one_owner_per_tenant` is checked at each
+    statement: promoting first would hold two owners for a moment and fail."""
+    if new_owner.tenant_id is None:
+        raise OwnershipTransferError(f"{new_owner} is a staff account, not a member of a customer organisation.")
+    Tenant.objects.select_for_update().filter(pk=new_owner.tenant_id).values_list("pk").first()
+    # Read again under the lock: the role we were handed may be stale.
+    user = User.objects.filter(pk=new_owner.pk, tenant_id=new_owner.tenant_id).first()
+    if user is None:
+        raise OwnershipTransferError(f"{new_owner} no longer belongs to this organisation.")
+    if user.role == Role.OWNER:
+        raise OwnershipTransferError(f"{user} is already the owner of {user.tenant.name}.")
+    if not user.is_active:
+        raise OwnershipTransferError(f"{user} is deactivated; reactivate them before making them the owner.")
+    User.objects.filter(tenant_id=user.tenant_id, role=Role.OWNER).update(role=Role.ADMIN)
+    User.objects.filter(pk=user.pk).update(role=Role.OWNER)
+    new_owner.role = Role.OWNER

@@ -1,5 +1,8 @@
+from collections.abc import Callable
+
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.db import connection
+from django.db import DatabaseError, connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
@@ -63,10 +66,34 @@ def me(request: HttpRequest) -> JsonResponse:
 @require_GET
 @never_cache
 def healthz(request: HttpRequest) -> JsonResponse:
+    """For the load balancer: 200 when the database (and Redis, when configured) answer; 503 naming what fails."""
+    failing = [part for part, check in _health_checks().items() if not check()]
+    if failing:
+        return JsonResponse({"status": "unavailable", "failing": failing}, status=503)
+    return JsonResponse({"status": "ok"})
+
+
+def _health_checks() -> dict[str, Callable[[], bool]]:
+    checks = {"database": _database_answers}
+    if settings.REDIS_URL:
+        checks["redis"] = _redis_answers
+    return checks
+
+
+def _database_answers() -> bool:
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
-    except Exception:
-        return JsonResponse({"status": "unavailable", "failing": ["database"]}, status=503)
-    return JsonResponse({"status": "ok"})
+    except DatabaseError:
+        return False
+    return True
 
+
+def _redis_answers() -> bool:
+    from django_redis import get_redis_connection
+    from redis.exceptions import RedisError
+
+    try:
+        return bool(get_redis_connection("default").ping())
+    except RedisError:
+        return False

@@ -7,7 +7,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from inigo_sso.env import env_bool, env_list, env_str
+from inigo_sso.env import env_bool, env_choice, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -41,6 +41,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "inigo_sso.logs.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -83,9 +84,21 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env_str("REDIS_URL")
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    # Shared by every process: discovery documents, keys and rate-limit counters are fetched and counted once for
+    # the fleet. When Redis fails, cache calls return nothing instead of raising (IGNORE_EXCEPTIONS): logins fetch
+    # from the provider instead, rate limits fail open, and /healthz/ names Redis as the failing part.
+    CACHES = {
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "inigo",
+            "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 0.5, "SOCKET_TIMEOUT": 0.5, "IGNORE_EXCEPTIONS": True},
+        }
+    }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Sessions live in the database, so a login started on one app server can finish on another.
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
 
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
@@ -107,6 +120,7 @@ AXES_COOLOFF_TIME = 1  # hours
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "inigo_sso.errors.admin_locked_out"
+AXES_CLIENT_IP_CALLABLE = "inigo_sso.client_ip.client_ip_for_axes"
 LOGIN_URL = "/login/"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/login/"
@@ -131,6 +145,8 @@ WHITENOISE_USE_FINDERS = DEBUG
 
 # --- Transport security -------------------------------------------------------------------------------------
 HTTPS = env_bool("DJANGO_HTTPS", not DEBUG)
+# How many proxies (load balancers) in front of the app append to X-Forwarded-For; 0: REMOTE_ADDR is the client.
+NUM_PROXIES = env_int("DJANGO_NUM_PROXIES", 0)
 if env_bool("DJANGO_TRUST_X_FORWARDED_PROTO", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = HTTPS
@@ -187,6 +203,8 @@ if SSO_ALLOW_INSECURE_ISSUERS:  # local providers on http://127.0.0.1
 SSO_RATE_LIMIT = env_str("SSO_RATE_LIMIT", "30/m")
 RATELIMIT_USE_CACHE = "default"
 RATELIMIT_VIEW = "accounts.oidc.ratelimits.rate_limited"
+RATELIMIT_FAIL_OPEN = True  # a cache outage must not lock everybody out
+RATELIMIT_IP_META_KEY = "inigo_sso.client_ip.client_ip_for_ratelimit"
 
 # mozilla-django-oidc: only the settings that are the same for every tenant live here. Endpoints, client ID and
 # secret are per tenant and set per request by accounts.oidc (nothing tenant-specific is read from settings).
@@ -204,13 +222,26 @@ OIDC_OP_LOGOUT_URL_METHOD = "accounts.oidc.logout.provider_logout_url"
 OIDC_TIMEOUT = (5, 10)  # connect, read (seconds): every outbound request has one
 OIDC_VERIFY_SSL = True
 
+# One JSON line per request and per login event, each with its request id (plain text for `make run`).
+LOG_FORMAT = env_choice("DJANGO_LOG_FORMAT", "plain" if DEBUG else "json", ("json", "plain"))
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"request_id": {"()": "inigo_sso.logs.RequestIdFilter"}},
+    "formatters": {
+        "json": {"()": "inigo_sso.logs.JsonFormatter"},
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["request_id"]},
+    },
     "root": {"handlers": ["console"], "level": "INFO"},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # Our request line replaces Django's own 4xx/5xx request warnings.
+        "django.request": {"level": "ERROR"},
+        "django.server": {"level": "WARNING"},
+    },
 }
 
 CSRF_FAILURE_VIEW = "inigo_sso.errors.csrf_failure"

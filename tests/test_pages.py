@@ -158,3 +158,19 @@ def test_an_unknown_page_is_a_finished_404(client, db):
 
     assert response.status_code == 404
     assert b"Page not found" in response.content
+
+
+def test_healthz_names_the_database_when_it_fails(client, db, monkeypatch):
+    from django.db import DatabaseError
+
+    from accounts import views
+
+    def broken() -> None:
+        raise DatabaseError("connection refused")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(views.connection, "cursor", broken)
+        response = client.get("/healthz/")
+
+    assert response.status_code == 503
+    assert response.json() == {"status": "unavailable", "failing": ["database"]}

@@ -1,6 +1,5 @@
 """The page a person sees when a login stops, and the login event that records it."""
 
-import logging
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
@@ -9,8 +8,6 @@ from django.template.response import TemplateResponse
 from accounts import services
 from accounts.oidc.errors import LoginError
 from tenants.models import Tenant
-
-logger = logging.getLogger("accounts.login")
 
 
 def login_failed(
@@ -22,9 +19,6 @@ def login_failed(
     email: str = "",
     provider_message: str = "",
 ) -> HttpResponse:
-    logger.warning(
-        "login failed tenant=%s reason=%s detail=%s", tenant.slug if tenant else "-", error.reason, error.detail
-    )
     services.login_event_record(
         request, reason=error.reason, tenant=tenant, claims=claims, email=email, detail=error.detail
     )

@@ -1,7 +1,6 @@
 """The login flow: initiate (tenant, state) -> provider authorize -> callback (state -> tenant -> token ->
 validated claims -> provisioned user -> session). Built on mozilla-django-oidc's request and callback views."""
 
-import logging
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -25,8 +24,6 @@ from accounts.oidc.responses import login_failed
 from tenants.issuers import IssuerError, issuer_from_okta_domain
 from tenants.models import Tenant
 from tenants.selectors import tenant_by_slug, tenants_for_issuer
-
-logger = logging.getLogger("accounts.login")
 
 LOGIN_HINT_MAX_LENGTH = 254
 
@@ -178,7 +175,6 @@ class CallbackView(OIDCAuthenticationCallbackView):
     def login_success(self) -> HttpResponse:
         response = super().login_success()  # auth.login: a new session key, so no fixation
         services.login_event_record(self.request, reason="ok", tenant=self.user.tenant, user=self.user)
-        logger.info("login succeeded tenant=%s user=%s", self.user.tenant.slug, self.user.pk)
         return response
 
     def login_failure(self) -> HttpResponse:

@@ -1,0 +1,74 @@
+"""Logs operators can search: one JSON line per request and per login event, each with the request id.
+
+Nothing here logs a query string, a header or a body: the callback's query holds an authorization code."""
+
+import contextvars
+import json
+import logging
+import re
+import time
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+
+request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+# Fields a log call may add with extra={...}; anything else on a record is ignored.
+EXTRA_FIELDS = ("event", "method", "path", "status", "duration_ms", "tenant", "outcome", "reason", "user_id")
+
+request_logger = logging.getLogger("inigo.request")
+
+
+class RequestIdFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.request_id = request_id_var.get()
+        return True
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        line: dict[str, Any] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+            "request_id": getattr(record, "request_id", request_id_var.get()),
+        }
+        line.update({name: getattr(record, name) for name in EXTRA_FIELDS if hasattr(record, name)})
+        if record.exc_info:
+            line["exception"] = record.exc_info[0].__name__ if record.exc_info[0] else "Exception"
+        return json.dumps(line, default=str)
+
+
+class RequestLogMiddleware:
+    """Outermost middleware: takes X-Request-ID (or makes one), returns it, and logs one line per request."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        incoming = request.META.get("HTTP_X_REQUEST_ID", "")
+        request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        token = request_id_var.set(request_id)
+        request.request_id = request_id
+        started = time.monotonic()
+        try:
+            response = self.get_response(request)
+            response["X-Request-ID"] = request_id
+            request_logger.info(
+                "%s %s %s", request.method, request.path, response.status_code,
+                extra={
+                    "event": "request",
+                    "method": request.method,
+                    "path": request.path[:500],
+                    "status": response.status_code,
+                    "duration_ms": round((time.monotonic() - started) * 1000, 1),
+                    "tenant": getattr(request, "log_tenant", None),
+                },
+            )
+            return response
+        finally:
+            request_id_var.reset(token)
