@@ -3,6 +3,7 @@ from collections.abc import Callable
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.db import DatabaseError, connection
+from django.db.models import Case, When
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
@@ -25,7 +26,8 @@ def home(request: HttpRequest) -> HttpResponse:
     user: User = request.user
     members = None
     if user.role == Role.OWNER and user.tenant is not None:
-        members = user.tenant.users.order_by("role", "email").only("email", "name", "role", "last_login")[:500]
+        rank = Case(When(role=Role.OWNER, then=0), When(role=Role.ADMIN, then=1), default=2)
+        members = user.tenant.users.order_by(rank, "email")[:500]
     return render(request, "accounts/home.html", {"members": members})
 
 

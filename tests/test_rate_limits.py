@@ -44,3 +44,18 @@ def test_off_disables_the_limit(client, db):
     statuses = {client.get("/oidc/initiate/", {"iss": "https://unknown.okta.com"}).status_code for _ in range(40)}
 
     assert statuses == {404}
+
+
+@override_settings(SSO_RATE_LIMIT="2/m")
+def test_showing_the_login_form_is_not_limited(client, db):
+    assert {client.get("/login/").status_code for _ in range(5)} == {200}
+
+
+def test_the_owner_page_reads_the_members_in_one_query(client, browser, provider, acme, django_assert_max_num_queries):
+    for sub in ("alice", "bob", "carol", "dave"):
+        browser.login(provider, sub)
+        client.logout()
+    browser.login(provider, "alice")
+
+    with django_assert_max_num_queries(6):
+        assert b"dave@acme.test" in client.get("/").content

@@ -45,10 +45,12 @@ def _login_tenant(group: str, request: HttpRequest) -> str:
     return domain_of_email(request.POST.get("email", "")) or ""
 
 
-def _limits(name: str, tenant_key: Callable[[str, HttpRequest], str]) -> list[Callable[..., Any]]:
+def _limits(
+    name: str, tenant_key: Callable[[str, HttpRequest], str], method: Any = ratelimit.ALL
+) -> list[Callable[..., Any]]:
     return [
-        ratelimit(group=f"sso-{name}-ip", key="ip", rate=ip_rate),
-        ratelimit(group=f"sso-{name}-tenant", key=tenant_key, rate=tenant_rate),
+        ratelimit(group=f"sso-{name}-ip", key="ip", rate=ip_rate, method=method),
+        ratelimit(group=f"sso-{name}-tenant", key=tenant_key, rate=tenant_rate, method=method),
     ]
 
 
@@ -57,7 +59,8 @@ callback_limits = method_decorator(_limits("callback", _callback_tenant), name="
 
 
 def login_limits(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    for limit in reversed(_limits("login", _login_tenant)):
+    # Only the form's answer starts a login; showing the form costs nothing worth limiting.
+    for limit in reversed(_limits("login", _login_tenant, method="POST")):
         view = limit(view)
     return view
 
