@@ -14,7 +14,7 @@ def client_ip(request: HttpRequest) -> str:
     proxies = settings.NUM_PROXIES
     if proxies:
         hops = [hop.strip() for hop in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if hop.strip()]
-        if len(hops) >= proxies and _is_ip(hops[-proxies]):
+        if len(hops) >= proxies and is_ip_address(hops[-proxies]):
             return hops[-proxies]
     return request.META.get("REMOTE_ADDR", "") or "0.0.0.0"  # noqa: S104 (a value, not a bind address)
 
@@ -27,7 +27,7 @@ def client_ip_for_ratelimit(request: HttpRequest) -> str:
     return client_ip(request)
 
 
-def _is_ip(value: str) -> bool:
+def is_ip_address(value: str) -> bool:
     try:
         ipaddress.ip_address(value)
     except ValueError:

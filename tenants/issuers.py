@@ -5,6 +5,8 @@ import re
 import socket
 from urllib.parse import urlsplit
 
+from inigo_sso.client_ip import is_ip_address
+
 # Okta custom authorization servers live under /oauth2/{id}; the org authorization server has no path.
 _AUTHORIZATION_SERVER_PATH = re.compile(r"^/oauth2/[A-Za-z0-9_-]{1,64}$")
 _LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
@@ -40,7 +42,7 @@ def issuer_from_okta_domain(okta_domain: str, *, allow_insecure: bool) -> str:
     if parts.fragment or "#" in value:
         raise IssuerError("The address must not contain a fragment (the part after '#').")
     host = (parts.hostname or "").lower()
-    if not host or not (_HOSTNAME.match(host) or _is_ip_literal(host)):
+    if not host or not (_HOSTNAME.match(host) or is_ip_address(host)):
         raise IssuerError("The address has no valid host name.")
     path = parts.path.rstrip("/")
     if path and not _AUTHORIZATION_SERVER_PATH.match(path):
@@ -69,10 +71,3 @@ def refuse_private_host(issuer: str) -> None:
                 f"The host {host} resolves to {address}, an internal address. Okta domains are public."
             )
 
-
-def _is_ip_literal(host: str) -> bool:
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    return True
