@@ -1,0 +1,183 @@
+"""Admin for customer organisations: where support staff enter a customer's Okta app and check that it works."""
+
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, OuterRef, QuerySet, Subquery
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
+from django.urls import URLPattern, path, reverse
+from django.utils.decorators import method_decorator
+from django.utils.html import format_html
+from django.views.decorators.debug import sensitive_post_parameters
+
+from accounts.admin import TenantUserInline
+from accounts.models import LoginEvent, Role, User
+from tenants.connection import ConnectionReport, connection_check
+from tenants.forms import TenantAdminForm
+from tenants.models import Tenant
+
+# Each check makes up to three requests with (5, 10) s timeouts; more tenants than this would outlast the
+# request. Use `manage.py check_tenant` in a loop for a sweep.
+MAX_TENANTS_PER_CHECK = 10
+
+
+@dataclass(frozen=True)
+class OktaAppValue:
+    label: str
+    value: str
+    help: str
+
+
+def okta_app_values(request: HttpRequest, slug: str) -> list[OktaAppValue]:
+    """What the customer's Okta app must hold for this deployment, on the host that serves this page (the host
+    that will receive the callback, as the redirect URI sent to Okta is built the same way)."""
+
+    def absolute(url: str) -> str:
+        return request.build_absolute_uri(url)
+
+    login_link = reverse("oidc_authentication_init") + "?" + urlencode({"tenant": slug})
+    return [
+        OktaAppValue(
+            "Sign-in redirect URI", absolute(reverse("oidc_authentication_callback")),
+            "Okta app, General tab, Login: Sign-in redirect URIs.",
+        ),
+        OktaAppValue(
+            "Initiate login URI", absolute(reverse("oidc_initiate")),
+            "Okta app, General tab, Login: Initiate login URI (login initiated by Okta or the app).",
+        ),
+        OktaAppValue(
+            "Initiate login URI for this tenant only",
+            absolute(reverse("oidc_initiate_tenant", args=[slug])),
+            "Use instead of the one above when this Okta org installed the Inigo app more than once.",
+        ),
+        OktaAppValue("Login link", absolute(login_link), "A direct sign-in link to send to the customer."),
+    ]
+
+
+def with_list_columns(queryset: QuerySet[Tenant]) -> QuerySet[Tenant]:
+    """The list's computed columns in the same query: user count, owner, last successful sign-in."""
+    owner = User.objects.filter(tenant=OuterRef("pk"), role=Role.OWNER)
+    last_login = LoginEvent.objects.filter(tenant=OuterRef("pk"), outcome=LoginEvent.Outcome.SUCCESS).order_by(
+        "-created_at"
+    )  # served by the index loginevent_tenant_time
+    return queryset.annotate(
+        users_count=Count("users"),
+        owner_email=Subquery(owner.values("email")[:1]),
+        last_successful_login=Subquery(last_login.values("created_at")[:1]),
+    )
+
+
+@admin.register(Tenant)
+class TenantAdmin(admin.ModelAdmin):
+    form = TenantAdminForm
+    change_form_template = "admin/tenants/tenant/change_form.html"
+    list_display = ("name", "slug", "issuer", "is_active", "users", "owner", "last_successful_login")
+    list_filter = ("is_active",)
+    search_fields = ("name", "slug", "okta_domain", "client_id")
+    readonly_fields = ("issuer",)
+    fieldsets = (
+        (None, {"fields": ("name", "slug", "is_active")}),
+        (
+            "Okta app",
+            {
+                "fields": ("okta_domain", "issuer", "client_id", "client_secret"),
+                "description": "The three values the customer sends from the Inigo app in their Okta admin console.",
+            },
+        ),
+        ("Sign-in", {"fields": ("email_domains", "post_logout_redirect_uri")}),
+    )
+    inlines = [TenantUserInline]
+    actions = ["check_connection"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Tenant]:
+        return with_list_columns(super().get_queryset(request))
+
+    @admin.display(description="users", ordering="users_count")
+    def users(self, tenant: Tenant) -> str:
+        url = reverse("admin:accounts_user_changelist") + "?" + urlencode({"tenant__id__exact": tenant.pk})
+        return format_html('<a href="{}">{}</a>', url, tenant.users_count)
+
+    @admin.display(description="owner", ordering="owner_email")
+    def owner(self, tenant: Tenant) -> str | None:
+        return tenant.owner_email
+
+    @admin.display(description="last successful sign-in", ordering="last_successful_login")
+    def last_successful_login(self, tenant: Tenant) -> Any:
+        return tenant.last_successful_login
+
+    # --- the form -------------------------------------------------------------------------------------------
+    @method_decorator(sensitive_post_parameters("client_secret"))
+    def changeform_view(
+        self, request: HttpRequest, object_id: str | None = None, form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        # Should anything fail while handling this form, error reports must not carry the typed secret.
+        return super().changeform_view(request, object_id, form_url, extra_context)
+
+    def render_change_form(
+        self, request: HttpRequest, context: dict[str, Any], add: bool = False, change: bool = False,
+        form_url: str = "", obj: Tenant | None = None,
+    ) -> HttpResponse:
+        if obj is not None and obj.pk is not None:
+            # The saved slug, not one typed into a form that failed validation.
+            slug = context["adminform"].form.initial.get("slug") or obj.slug
+            context["okta_app_values"] = okta_app_values(request, slug)
+            context["check_connection_url"] = reverse("admin:tenants_tenant_check_connection", args=[obj.pk])
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    def save_model(self, request: HttpRequest, obj: Tenant, form: TenantAdminForm, change: bool) -> None:
+        previous_issuer = Tenant.objects.filter(pk=obj.pk).values_list("issuer", flat=True).first() if change else None
+        super().save_model(request, obj, form, change)
+        if previous_issuer and previous_issuer != obj.issuer:
+            # People are identified by (tenant, issuer, sub): those who signed in under the old issuer will not
+            # be recognised under the new one.
+            known = User.objects.filter(tenant=obj, issuer=previous_issuer).count()
+            if known:
+                self.message_user(
+                    request,
+                    f"The issuer changed from {previous_issuer} to {obj.issuer}. The {known} people who signed in "
+                    "before are known by the old issuer: at their next sign-in they get new accounts as members.",
+                    messages.WARNING,
+                )
+
+    # --- Check connection -----------------------------------------------------------------------------------
+    def get_urls(self) -> list[URLPattern]:
+        check = path(
+            "<path:object_id>/check-connection/",
+            self.admin_site.admin_view(self.check_connection_view),  # staff only, CSRF-protected
+            name="tenants_tenant_check_connection",
+        )
+        return [check, *super().get_urls()]
+
+    def check_connection_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        tenant = self.get_object(request, unquote(object_id))
+        if tenant is None:
+            raise Http404("No such tenant.")
+        if not self.has_view_permission(request, tenant):
+            raise PermissionDenied
+        self._show_report(request, connection_check(tenant), prefix="", problems_only=False)
+        return HttpResponseRedirect(reverse("admin:tenants_tenant_change", args=[tenant.pk]))
+
+    @admin.action(description="Check connection", permissions=["view"])
+    def check_connection(self, request: HttpRequest, queryset: QuerySet[Tenant]) -> None:
+        tenants = list(queryset[: MAX_TENANTS_PER_CHECK + 1])
+        if len(tenants) > MAX_TENANTS_PER_CHECK:
+            self.message_user(
+                request, f"Select at most {MAX_TENANTS_PER_CHECK} tenants to check at once.", messages.ERROR
+            )
+            return
+        for tenant in tenants:
+            # One line per healthy tenant, the details of what is wrong for the others.
+            self._show_report(request, connection_check(tenant), prefix=f"{tenant.name}: ", problems_only=True)
+
+    def _show_report(self, request: HttpRequest, report: ConnectionReport, *, prefix: str, problems_only: bool) -> None:
+        self.message_user(request, report.summary, messages.SUCCESS if report.ok else messages.ERROR)
+        for finding in report.problems if problems_only else report.findings:
+            level = messages.INFO if finding.ok else messages.ERROR
+            self.message_user(request, prefix + finding.message, level)
