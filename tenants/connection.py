@@ -16,7 +16,7 @@ from accounts.oidc.errors import LoginError
 from accounts.oidc.provider import ProviderMetadata, discovery_url, fetch_provider_metadata
 
 # The same rule the sign-in applies to the keys it will verify ID tokens with (no public name for it yet).
-from accounts.oidc.provider import _is_rs256_signing_key as is_rs256_signing_key
+from accounts.oidc.provider import is_rs256_signing_key
 from tenants.issuers import IssuerError, refuse_private_host
 from tenants.models import Tenant
 

@@ -5,19 +5,36 @@ from django.db import models
 from tenants import crypto
 
 
+class UndecryptableSecret(str):
+    """What a stored secret reads as when no configured key decrypts it: empty (no usable secret), but it keeps
+    the ciphertext so that saving the tenant for another reason does not wipe a secret the right key could
+    still read."""
+
+    ciphertext: str
+
+    def __new__(cls, ciphertext: str) -> "UndecryptableSecret":
+        secret = super().__new__(cls, "")
+        secret.ciphertext = ciphertext
+        return secret
+
+
 class EncryptedSecretField(models.TextField):
     """A text field whose value is a plaintext str in Python and a Fernet token in the database.
 
     An empty value means "no secret set" and is stored as the empty string. A value no configured key can
-    decrypt reads as the empty string (logged), so the tenant shows as having no secret and sign-in refuses it.
+    decrypt reads as an empty UndecryptableSecret (logged), so the tenant shows as having no secret and sign-in
+    refuses it, and is written back unchanged.
     """
 
     def from_db_value(self, value: str | None, expression: Any, connection: Any) -> str:
         if not value:
             return ""
-        return crypto.decrypt(value) or ""
+        plaintext = crypto.decrypt(value)
+        return UndecryptableSecret(value) if plaintext is None else plaintext
 
     def get_prep_value(self, value: Any) -> str:
+        if isinstance(value, UndecryptableSecret):
+            return value.ciphertext
         value = super().get_prep_value(value)
         if not value:
             return ""

@@ -118,3 +118,25 @@ def test_add_tenant_refuses_an_empty_secret(db, monkeypatch):
 
     with pytest.raises(CommandError, match="No client secret"):
         call_command("add_tenant", "acme", "--name", "Acme", "--okta-domain", "acme.okta.com", "--client-id", "x")
+
+
+def test_saving_a_tenant_keeps_a_secret_no_current_key_decrypts(db, settings):
+    from cryptography.fernet import Fernet
+
+    tenant = Tenant.objects.create(name="Acme", slug="acme", okta_domain="acme.okta.com", client_id="c",
+                                   client_secret="s1")
+    with override_settings(SSO_ENCRYPTION_KEYS=[Fernet.generate_key().decode()]):
+        unreadable = Tenant.objects.get(pk=tenant.pk)
+        assert unreadable.client_secret == "" and not unreadable.has_client_secret
+        unreadable.name = "Acme Inc."
+        unreadable.save()
+
+    assert Tenant.objects.get(pk=tenant.pk).client_secret == "s1"  # the original key reads it still
+
+
+def test_add_tenant_refuses_an_internal_address(db, monkeypatch):
+    monkeypatch.setattr("sys.stdin", io.StringIO("s\n"))
+
+    with override_settings(SSO_ALLOW_INSECURE_ISSUERS=False), pytest.raises(CommandError, match="internal address"):
+        call_command("add_tenant", "acme", "--name", "Acme", "--okta-domain", "127.0.0.1", "--client-id", "x")
+    assert not Tenant.objects.exists()

@@ -135,12 +135,12 @@ def _fetch_and_cache_keys(metadata: ProviderMetadata) -> list[dict[str, Any]]:
     document, response = http.get_json(metadata.jwks_uri)
     if not isinstance(document, dict) or not isinstance(document.get("keys"), list):
         raise LoginError("provider_bad_response", "the JWKS document has no key list")
-    keys = [jwk for jwk in document["keys"] if _is_rs256_signing_key(jwk)]
+    keys = [jwk for jwk in document["keys"] if is_rs256_signing_key(jwk)]
     cache.set(_cache_key("jwks", metadata.issuer), keys, _keys_ttl(response.headers.get("Cache-Control", "")))
     return keys
 
 
-def _is_rs256_signing_key(jwk: Any) -> bool:
+def is_rs256_signing_key(jwk: Any) -> bool:
     return (
         isinstance(jwk, dict)
         and jwk.get("kty") == "RSA"
