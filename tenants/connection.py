@@ -13,10 +13,12 @@ from django.conf import settings
 
 from accounts.oidc import http
 from accounts.oidc.errors import LoginError
-from accounts.oidc.provider import ProviderMetadata, discovery_url, fetch_provider_metadata
-
-# The same rule the sign-in applies to the keys it will verify ID tokens with (no public name for it yet).
-from accounts.oidc.provider import is_rs256_signing_key
+from accounts.oidc.provider import (  # the same key rule sign-in applies
+    ProviderMetadata,
+    discovery_url,
+    fetch_provider_metadata,
+    is_rs256_signing_key,
+)
 from tenants.issuers import IssuerError, refuse_private_host
 from tenants.models import Tenant
 
