@@ -14,11 +14,13 @@ $(INSTALLED): pyproject.toml
 
 install: $(INSTALLED)
 
-# Development server on http://127.0.0.1:8000 with SQLite (gunicorn, reloading on code changes).
+# Development server on http://127.0.0.1:8000 with SQLite (gunicorn, reloading on code changes), and a local
+# identity provider that plays Okta on http://127.0.0.1:9400 with a demo tenant (devidp/). It prints what to open.
+# `make run LOCAL_IDP=0` serves only the app.
+LOCAL_IDP ?= 1
+
 run: $(INSTALLED)
-	DJANGO_DEBUG=true $(BIN)/python manage.py migrate --no-input
-	DJANGO_DEBUG=true $(BIN)/gunicorn --config gunicorn.conf.py --bind 127.0.0.1:8000 --workers 2 --reload \
-		inigo_sso.wsgi
+	BIN=$(BIN) LOCAL_IDP=$(LOCAL_IDP) bash devidp/run.sh
 
 test: $(INSTALLED)
 	$(BIN)/ruff check .

@@ -1,0 +1,227 @@
+"""The local identity provider: oidc-provider-mock (a real OpenID Provider: authorization codes, token exchange,
+signed ID tokens, userinfo), behind a thin WSGI layer that adds what Okta shows people and the mock does not:
+
+- `/dashboard`: the Okta end-user dashboard, with an "Inigo" tile that starts an IdP-initiated login;
+- a sign-in page listing the demo people, instead of the mock's form (which loads its stylesheet from a CDN);
+- Okta's refusal of a person who is not assigned to the app: a redirect to the client with `access_denied`,
+  Okta's description and the request's `state` (the mock's own "Deny" sends neither description nor state).
+
+Run it with `python -m devidp.server` (what `make run` does) or, in tests, with `serve_in_thread()`.
+"""
+
+import argparse
+import io
+import json
+import re
+import sys
+import threading
+import warnings
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from typing import Any
+from urllib.parse import parse_qs, urlencode
+
+import werkzeug.serving
+from werkzeug.test import EnvironBuilder, run_wsgi_app
+from werkzeug.wrappers import Response
+
+from devidp import demo, pages
+
+with warnings.catch_warnings():  # authlib's notices about its own modules: noise in `make run`'s output
+    import authlib.deprecate  # it turns its warnings to "always" on import; ignore them after that
+
+    warnings.simplefilter("ignore", authlib.deprecate.AuthlibDeprecationWarning)
+    import oidc_provider_mock
+
+Environ = dict[str, Any]
+StartResponse = Callable[..., Any]
+
+_CDN_STYLESHEET = re.compile(rb"<link[^>]*cdn\.jsdelivr\.net[^>]*>")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
+
+
+class LocalIdentityProvider:
+    """The WSGI app. `issuer` is where it is reached (set once the server has its port); `app_url` is Inigo's."""
+
+    def __init__(self, *, app_url: str = demo.DEFAULT_APP_URL, issuer: str = demo.DEFAULT_ISSUER) -> None:
+        self.app_url = app_url.rstrip("/")
+        self.issuer = issuer
+        self.provider = oidc_provider_mock.app(
+            require_nonce=True,
+            issue_refresh_token=False,
+            user_claims=[
+                oidc_provider_mock.User(sub=person.sub, claims=person.claims()) for person in demo.DEMO_PEOPLE
+            ],
+        )
+
+    @property
+    def dashboard_url(self) -> str:
+        return f"{self.issuer}/dashboard"
+
+    def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
+        path, method = environ.get("PATH_INFO", ""), environ["REQUEST_METHOD"]
+        if path == "/" and method == "GET":
+            return Response(status=302, headers={"Location": "/dashboard"})(environ, start_response)
+        if path == "/dashboard" and method == "GET":
+            html = pages.dashboard(
+                tile_url=demo.tile_url(app_url=self.app_url, issuer=self.issuer), app_url=self.app_url,
+                issuer=self.issuer,
+            )
+            return _html(html)(environ, start_response)
+        if path == "/oauth2/authorize" and method == "GET":
+            return self._sign_in_page(environ, start_response)
+        if path == "/oauth2/authorize" and method == "POST":
+            return self._sign_in(environ, start_response)
+        return self._provider(environ, start_response)
+
+    # --- the authorization endpoint ---------------------------------------------------------------------------
+    def _sign_in_page(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
+        # The mock checks the request first (client, redirect_uri, response_type, nonce); only a request it
+        # would show its own form for gets ours.
+        body, status, headers = run_wsgi_app(self.provider, environ, buffered=True)
+        if not status.startswith("200"):
+            return self._relay(b"".join(body), status, headers, start_response)
+        query = _query(environ)
+        html = pages.sign_in(
+            client_id=query.get("client_id", ""), redirect_uri=query.get("redirect_uri", ""),
+            login_hint=query.get("login_hint", ""),
+        )
+        return _html(html)(environ, start_response)
+
+    def _sign_in(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
+        form = _form(environ)
+        sub = form.get("sub", "").strip()
+        person = demo.person_by_email(sub) or demo.person_by_sub(sub)
+        if person is not None:
+            form["sub"] = person.sub
+        elif _EMAIL.match(sub):
+            self._remember_someone_else(sub.lower())
+            form["sub"] = sub.lower()
+        if person is not None and not person.assigned:
+            return self._refuse_not_assigned(environ, start_response)
+        encoded = urlencode(form).encode()
+        environ["wsgi.input"] = io.BytesIO(encoded)
+        environ["CONTENT_LENGTH"] = str(len(encoded))
+        return self._provider(environ, start_response)
+
+    def _refuse_not_assigned(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
+        """What Okta does for a person the Inigo app is not assigned to: back to the client with an error."""
+        check = dict(environ, REQUEST_METHOD="GET", CONTENT_LENGTH="0", **{"wsgi.input": io.BytesIO()})
+        body, status, headers = run_wsgi_app(self.provider, check, buffered=True)
+        if not status.startswith("200"):  # an invalid request never goes back to its redirect_uri
+            return self._relay(b"".join(body), status, headers, start_response)
+        query = _query(environ)
+        error = {"error": "access_denied", "error_description": demo.NOT_ASSIGNED_DESCRIPTION}
+        if "state" in query:
+            error["state"] = query["state"]
+        redirect_uri = query["redirect_uri"]
+        location = f"{redirect_uri}{'&' if '?' in redirect_uri else '?'}{urlencode(error)}"
+        return Response(status=302, headers={"Location": location})(environ, start_response)
+
+    def _remember_someone_else(self, email: str) -> None:
+        """A person typed in by email gets a name, as an Okta profile would have."""
+        given_name = re.split(r"[._+-]", email.split("@")[0])[0].capitalize() or email
+        claims = {"email": email, "email_verified": True, "given_name": given_name, "name": given_name}
+        builder = EnvironBuilder(path=f"/users/{email}", method="PUT", data=json.dumps(claims),
+                                 content_type="application/json", base_url=self.issuer)
+        try:
+            run_wsgi_app(self.provider, builder.get_environ(), buffered=True)
+        finally:
+            builder.close()
+
+    # --- everything else: the mock, with its pages' CDN stylesheet replaced by ours ---------------------------
+    def _provider(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
+        body, status, headers = run_wsgi_app(self.provider, environ, buffered=True)
+        return self._relay(b"".join(body), status, headers, start_response)
+
+    def _relay(self, body: bytes, status: str, headers: Any, start_response: StartResponse) -> list[bytes]:
+        if headers.get("Content-Type", "").startswith("text/html"):
+            body = _CDN_STYLESHEET.sub(pages.stylesheet_tag().encode(), body)
+            headers["Content-Length"] = str(len(body))
+        start_response(status, list(headers.items()))
+        return [body]
+
+
+def _html(html: str) -> Response:
+    return Response(html, mimetype="text/html", headers={"Cache-Control": "no-store"})
+
+
+def _query(environ: Environ) -> dict[str, str]:
+    return {name: values[0] for name, values in parse_qs(environ.get("QUERY_STRING", "")).items()}
+
+
+def _form(environ: Environ) -> dict[str, str]:
+    length = int(environ.get("CONTENT_LENGTH") or 0)
+    body = environ["wsgi.input"].read(length).decode("utf-8", "replace")
+    return {name: values[0] for name, values in parse_qs(body, keep_blank_values=True).items()}
+
+
+class _RequestLog(werkzeug.serving.WSGIRequestHandler):
+    """One short line a request, path only: like gunicorn's log, never a query string (codes, states)."""
+
+    quiet = False
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        if not self.quiet:
+            path = self.path.split("?", 1)[0]
+            print(f"[local-idp] {self.command} {path} {code}", file=sys.stderr, flush=True)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        if not self.quiet:
+            super().log_message(format, *args)
+
+
+class _QuietRequestLog(_RequestLog):
+    quiet = True
+
+
+def make_server(
+    *, port: int = demo.DEFAULT_PORT, app_url: str = demo.DEFAULT_APP_URL, quiet: bool = False
+) -> tuple[werkzeug.serving.BaseWSGIServer, LocalIdentityProvider]:
+    """Bind 127.0.0.1:`port` (0: any free port); the provider's issuer is the address it got."""
+    identity_provider = LocalIdentityProvider(app_url=app_url)
+    server = werkzeug.serving.make_server(
+        "127.0.0.1", port, identity_provider, threaded=True,
+        request_handler=_QuietRequestLog if quiet else _RequestLog,
+    )
+    identity_provider.issuer = f"http://127.0.0.1:{server.server_port}"
+    return server, identity_provider
+
+
+@contextmanager
+def serve_in_thread(*, port: int = 0, app_url: str = demo.DEFAULT_APP_URL) -> Iterator[LocalIdentityProvider]:
+    server, identity_provider = make_server(port=port, app_url=app_url, quiet=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        yield identity_provider
+    finally:
+        server.shutdown()
+        thread.join(5)
+        server.server_close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="A local identity provider that plays Okta, for development.")
+    parser.add_argument("--port", type=int, default=demo.DEFAULT_PORT)
+    parser.add_argument("--app-url", default=demo.DEFAULT_APP_URL, help="where Inigo runs (the tile links there)")
+    arguments = parser.parse_args(argv)
+    try:
+        server, identity_provider = make_server(port=arguments.port, app_url=arguments.app_url)
+    except OSError as exc:
+        print(f"The local identity provider cannot listen on 127.0.0.1:{arguments.port}: {exc.strerror}. "
+              "Is another `make run` still running? Stop it, or use `make run LOCAL_IDP=0`.", file=sys.stderr)
+        return 1
+    print(f"[local-idp] Listening at {identity_provider.issuer} (dashboard: {identity_provider.dashboard_url})",
+          file=sys.stderr, flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
