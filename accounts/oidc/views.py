@@ -29,8 +29,10 @@ LOGIN_HINT_MAX_LENGTH = 254
 
 
 class TenantAuthenticationRequestView(OIDCAuthenticationRequestView):
-    """Starts a fresh authorization-code flow for one tenant: state, nonce and PKCE (S256) come from the
-    library (drawn with `secrets`); the tenant and the page to return to are bound to that state entry."""
+    """Starts a fresh authorization-code flow for one tenant. `state` (OIDC Core 3.1.2.1, CSRF protection) and
+    `nonce` (3.1.2.1, replay protection) come from the library, drawn with `secrets`, as does the PKCE verifier
+    sent as an S256 challenge (RFC 7636 4.1-4.3, settings.OIDC_USE_PKCE); the tenant and the page to return to
+    are bound to that state entry."""
 
     def __init__(self, **kwargs: Any) -> None:
         View.__init__(self, **kwargs)  # the library reads one global provider here; we have one per tenant
