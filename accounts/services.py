@@ -24,6 +24,7 @@ def user_provision(*, tenant: Tenant, claims: dict[str, Any]) -> User:
     profile = _profile_from_claims(claims)
     user = User.objects.filter(**identity).first()
     if user is not None:
+        user.tenant = tenant  # the instance we hold: no second query for user.tenant later in the login
         return _profile_update(user, profile)
     for attempt in range(3):
         try:
@@ -46,6 +47,7 @@ def _user_create(*, tenant: Tenant, identity: dict[str, Any], profile: dict[str,
     Tenant.objects.select_for_update().filter(pk=tenant.pk).values_list("pk").first()
     user = User.objects.filter(**identity).first()
     if user is not None:  # the same person's other tab created it while we waited for the lock
+        user.tenant = tenant
         return _profile_update(user, profile)
     has_owner = User.objects.filter(tenant=tenant, role=Role.OWNER).exists()
     user = User(
