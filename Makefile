@@ -32,3 +32,19 @@ lint: $(INSTALLED)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache staticfiles
+
+# What a login costs (bench/, docs/benchmarks.md): full logins against inigo-sso and against stock
+# mozilla-django-oidc, both under gunicorn on the PostgreSQL at 127.0.0.1:5432 (BENCH_PG_URL), with Redis on
+# 127.0.0.1:6379 when it answers. Prints one table with the ratios; options through BENCH_ARGS, e.g.
+# `make bench BENCH_ARGS="--logins 500 --delays 0"` (`.venv/bin/python -m bench --help` lists them).
+.PHONY: bench
+BENCH_INSTALLED := $(VENV)/.installed-bench
+
+$(BENCH_INSTALLED): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet ".[test,bench]"
+	touch $(BENCH_INSTALLED)
+
+bench: $(BENCH_INSTALLED)
+	$(BIN)/python -m bench $(BENCH_ARGS)

@@ -1,0 +1,143 @@
+"""What one login may cost, as counts that hold on any machine (the times are `make bench`'s, docs/benchmarks.md):
+one outbound request once the provider's documents are cached, a fixed number of SQL statements in the callback,
+and a tenant lookup by issuer that an index answers, whether there is one tenant or ten thousand.
+
+SQL is counted as the statements that reach the database in production: pytest-django runs each test inside a
+transaction, so every transaction.atomic() of the app becomes a SAVEPOINT / RELEASE SAVEPOINT pair here that a
+production request (autocommit, where it is a BEGIN / COMMIT) does not send as a statement; those are left out, as
+`make bench` leaves them out. A budget is what the callback ran when it was set: a test that fails means a change
+added queries to every login; raise the budget only on purpose.
+"""
+
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+
+from tenants.models import Tenant
+from tests.conftest import Browser, profile
+from tests.oidc_provider import ProviderHarness
+from tests.test_provider_requests import outbound
+
+# Callback of a returning login: the session read, the tenant of the state entry, the session saved and read again
+# (mozilla-django-oidc does that around the token exchange), the user read, the session key cycled (exists, insert,
+# read, delete), last_login, the login event and the session saved. A first login adds the tenant row lock, a second
+# read of the user, the owner check and the insert; a changed profile adds one UPDATE.
+CALLBACK_QUERIES_FIRST_LOGIN = 16
+CALLBACK_QUERIES_RETURNING_LOGIN = 12
+CALLBACK_QUERIES_RETURNING_LOGIN_PROFILE_CHANGED = 13
+TENANTS_AT_SCALE = 10_000
+
+_TRANSACTION_CONTROL = ("SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK TO SAVEPOINT", "BEGIN", "COMMIT", "ROLLBACK")
+
+
+def statements(queries: CaptureQueriesContext) -> list[str]:
+    return [query["sql"] for query in queries.captured_queries if not query["sql"].startswith(_TRANSACTION_CONTROL)]
+
+
+def callback_statements(browser: Browser, provider: ProviderHarness, sub: str, claims: dict[str, Any]) -> list[str]:
+    """One login as `sub` from the Okta tile, with the SQL of its callback request alone."""
+    provider.set_user(sub, claims)  # also zeroes the provider's counters
+    started = browser.start("/oidc/initiate/", {"iss": provider.issuer})
+    assert started.status_code == 302
+    callback_url = provider.authorize(started["Location"], sub)
+    with CaptureQueriesContext(connection) as queries:
+        response = browser.client.get(callback_url)
+    ran = statements(queries)  # now: the next request's request_started signal empties the query log
+    assert response.status_code == 302, response.content[:300]
+    assert browser.me().json()["email"] == claims["email"]
+    return ran
+
+
+@pytest.fixture
+def warm(client: Client, browser: Browser, provider: ProviderHarness, acme: Tenant) -> Browser:
+    """The provider's discovery document and keys are in the cache, as they are after the first login anywhere."""
+    browser.login(provider, "warm-up")
+    client.logout()
+    return browser
+
+
+def test_a_warm_login_makes_one_outbound_request_for_new_and_returning_people(client, warm: Browser, provider):
+    # As tests/test_provider_requests.py::test_a_warm_login_makes_exactly_one_outbound_request counts them (the
+    # provider's own counters), for each kind of login `make bench` runs: a first login and a returning one.
+    callback_statements(warm, provider, "alice", profile("alice"))  # a new person: created
+    assert outbound(provider) == {"/oauth2/token": 1}
+    client.logout()
+
+    callback_statements(warm, provider, "alice", profile("alice"))  # the same person again: found
+    assert outbound(provider) == {"/oauth2/token": 1}
+
+
+def test_the_callback_of_a_first_login_stays_within_its_query_budget(warm: Browser, provider):
+    assert len(callback_statements(warm, provider, "alice", profile("alice"))) <= CALLBACK_QUERIES_FIRST_LOGIN
+
+
+@pytest.mark.parametrize(("claims", "budget"), [
+    (profile("alice"), CALLBACK_QUERIES_RETURNING_LOGIN),
+    (profile("alice", name="Alice Renamed"), CALLBACK_QUERIES_RETURNING_LOGIN_PROFILE_CHANGED),
+], ids=["profile-unchanged", "profile-changed"])
+def test_the_callback_of_a_returning_login_stays_within_its_query_budget(client, warm: Browser, provider, claims,
+                                                                         budget):
+    callback_statements(warm, provider, "alice", profile("alice"))
+    client.logout()
+
+    assert len(callback_statements(warm, provider, "alice", claims)) <= budget
+
+
+def bulk_create_decoys(count: int) -> None:
+    """`count` more active tenants, each with an issuer of its own. bulk_create skips Tenant.save(), which derives
+    `issuer` from `okta_domain`, so it is set here."""
+    Tenant.objects.bulk_create(
+        [
+            Tenant(name=f"Decoy {i:05d}", slug=f"decoy-{i:05d}", okta_domain=f"decoy-{i:05d}.okta.com",
+                   issuer=f"https://decoy-{i:05d}.okta.com", client_id=f"0oadecoy{i:05d}")
+            for i in range(count)
+        ],
+        batch_size=2_000,
+    )
+
+
+def initiate_statements(client: Client, provider: ProviderHarness) -> list[str]:
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get("/oidc/initiate/", {"iss": provider.issuer})
+    assert response.status_code == 302
+    return statements(queries)
+
+
+def test_an_initiate_runs_the_same_queries_among_ten_thousand_tenants(client, provider, acme):
+    initiate_statements(client, provider)  # the discovery document is cached from here on
+    alone = initiate_statements(client, provider)
+
+    bulk_create_decoys(TENANTS_AT_SCALE - 1)
+    crowded = initiate_statements(client, provider)
+
+    assert Tenant.objects.count() == TENANTS_AT_SCALE
+    assert len(crowded) == len(alone)
+    assert any('"tenants_tenant"."issuer" =' in sql for sql in crowded)
+
+
+def test_the_issuer_lookup_uses_an_index_on_postgresql(db):
+    if connection.vendor != "postgresql":
+        pytest.skip(f"EXPLAIN of the issuer lookup is checked on PostgreSQL; this run uses {connection.vendor}. "
+                    "Set DATABASE_URL=postgres://...")
+    bulk_create_decoys(TENANTS_AT_SCALE)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE tenants_tenant")  # the statistics a table of that size has had time to gather
+        constraints = connection.introspection.get_constraints(cursor, Tenant._meta.db_table)
+    issuer_indexes = {name for name, c in constraints.items() if c["index"] and c["columns"][:1] == ["issuer"]}
+
+    plan = Tenant.objects.filter(issuer="https://decoy-05000.okta.com", is_active=True).explain()
+
+    assert issuer_indexes
+    assert "Seq Scan" not in plan, plan
+    assert any(name in plan for name in issuer_indexes), plan
+
+
+def test_a_signed_in_request_reads_the_user_and_tenant_in_one_query(client, warm: Browser, provider,
+                                                                     django_assert_num_queries):
+    warm.login(provider, "alice")
+
+    with django_assert_num_queries(2):  # the session, then the user joined with the tenant
+        assert client.get("/api/me/").json()["tenant"] == "acme"
