@@ -49,6 +49,13 @@ class TenantOIDCBackend(OIDCAuthenticationBackend):
         self.OIDC_RP_CLIENT_SECRET = tenant.client_secret
         return super().authenticate(request, **kwargs)
 
+    def get_user(self, user_id: Any) -> User | None:
+        """Every signed-in request: the user with their tenant in one query (pages and /api/me/ show it); the
+        client secret is left undecrypted, nothing after sign-in needs it."""
+        return (
+            self.UserModel.objects.select_related("tenant").defer("tenant__client_secret").filter(pk=user_id).first()
+        )
+
     def get_token(self, payload: dict[str, Any]) -> dict[str, Any]:
         """The token exchange, authenticated as the provider's discovery document allows."""
         auth = None
