@@ -15,3 +15,6 @@ keepalive = 5
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG") or None
 access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms "%({x-request-id}o)s"'
 errorlog = "-"
+# gunicorn 25.1+ opens a control socket at one path per user (~/.gunicorn/gunicorn.ctl), which several instances on
+# one machine (the tests run two) would take from each other; nothing here manages gunicorn at run time.
+control_socket_disable = True
