@@ -39,7 +39,7 @@ class JsonFormatter(logging.Formatter):
         }
         line.update({name: getattr(record, name) for name in EXTRA_FIELDS if hasattr(record, name)})
         if record.exc_info:
-            line["exception"] = record.exc_info[0].__name__ if record.exc_info[0] else "Exception"
+            line["exception"] = self.formatException(record.exc_info)  # the traceback, no local values
         return json.dumps(line, default=str)
 
 
