@@ -3,14 +3,24 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
+BENCH_INSTALLED := $(VENV)/.installed-bench
+comma := ,
 
-.PHONY: run test lint install migrate clean
+.PHONY: run test lint install clean bench
 
-$(INSTALLED): pyproject.toml
+# The virtual environment with the project and the extras named in $(1); the stamp file is the target.
+define install_venv
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet ".[test]"
-	touch $(INSTALLED)
+	$(BIN)/python -m pip install --quiet ".[$(1)]"
+	touch $@
+endef
+
+$(INSTALLED): pyproject.toml
+	$(call install_venv,test)
+
+$(BENCH_INSTALLED): pyproject.toml
+	$(call install_venv,test$(comma)bench)
 
 install: $(INSTALLED)
 
@@ -37,14 +47,5 @@ clean:
 # mozilla-django-oidc, both under gunicorn on the PostgreSQL at 127.0.0.1:5432 (BENCH_PG_URL), with Redis on
 # 127.0.0.1:6379 when it answers. Prints one table with the ratios; options through BENCH_ARGS, e.g.
 # `make bench BENCH_ARGS="--logins 500 --delays 0"` (`.venv/bin/python -m bench --help` lists them).
-.PHONY: bench
-BENCH_INSTALLED := $(VENV)/.installed-bench
-
-$(BENCH_INSTALLED): pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet ".[test,bench]"
-	touch $(BENCH_INSTALLED)
-
 bench: $(BENCH_INSTALLED)
 	$(BIN)/python -m bench $(BENCH_ARGS)
