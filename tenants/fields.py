@@ -4,6 +4,9 @@ from django.db import models
 
 from tenants import crypto
 
+# How a serialised secret is marked (dumpdata, loaddata): a Fernet token, not a secret to encrypt once more.
+SERIALIZED_PREFIX = "fernet:"
+
 
 class UndecryptableSecret(str):
     """What a stored secret reads as when no configured key decrypts it: empty (no usable secret), but it keeps
@@ -31,6 +34,18 @@ class EncryptedSecretField(models.TextField):
             return ""
         plaintext = crypto.decrypt(value)
         return UndecryptableSecret(value) if plaintext is None else plaintext
+
+    def value_to_string(self, obj: Any) -> str:
+        # dumpdata and other serialisers get the ciphertext, never the plaintext; to_python reads it back.
+        stored = self.get_prep_value(self.value_from_object(obj))
+        return SERIALIZED_PREFIX + stored if stored else ""
+
+    def to_python(self, value: Any) -> Any:
+        if isinstance(value, str) and value.startswith(SERIALIZED_PREFIX):
+            ciphertext = value.removeprefix(SERIALIZED_PREFIX)
+            plaintext = crypto.decrypt(ciphertext)
+            return UndecryptableSecret(ciphertext) if plaintext is None else plaintext
+        return super().to_python(value)
 
     def get_prep_value(self, value: Any) -> str:
         if isinstance(value, UndecryptableSecret):

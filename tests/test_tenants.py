@@ -140,3 +140,17 @@ def test_add_tenant_refuses_an_internal_address(db, monkeypatch):
     with override_settings(SSO_ALLOW_INSECURE_ISSUERS=False), pytest.raises(CommandError, match="internal address"):
         call_command("add_tenant", "acme", "--name", "Acme", "--okta-domain", "127.0.0.1", "--client-id", "x")
     assert not Tenant.objects.exists()
+
+
+def test_dumpdata_exports_the_secret_encrypted_and_loaddata_reads_it_back(db, tmp_path):
+    Tenant.objects.create(name="Acme", slug="acme", okta_domain="acme.okta.com", client_id="c",
+                          client_secret="plain-secret-value")
+    dump = tmp_path / "tenants.json"
+
+    call_command("dumpdata", "tenants.tenant", output=str(dump))
+    Tenant.objects.all().delete()
+    call_command("loaddata", str(dump), verbosity=0)
+
+    assert "plain-secret-value" not in dump.read_text()
+    assert '"client_secret": "fernet:' in dump.read_text()
+    assert Tenant.objects.get().client_secret == "plain-secret-value"
