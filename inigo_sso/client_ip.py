@@ -19,14 +19,6 @@ def client_ip(request: HttpRequest) -> str:
     return request.META.get("REMOTE_ADDR", "") or "0.0.0.0"  # noqa: S104 (a value, not a bind address)
 
 
-def client_ip_for_axes(request: HttpRequest) -> str:
-    return client_ip(request)
-
-
-def client_ip_for_ratelimit(request: HttpRequest) -> str:
-    return client_ip(request)
-
-
 def is_ip_address(value: str) -> bool:
     try:
         ipaddress.ip_address(value)

@@ -120,7 +120,7 @@ AXES_COOLOFF_TIME = 1  # hours
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "inigo_sso.errors.admin_locked_out"
-AXES_CLIENT_IP_CALLABLE = "inigo_sso.client_ip.client_ip_for_axes"
+AXES_CLIENT_IP_CALLABLE = "inigo_sso.client_ip.client_ip"
 AXES_ONLY_ADMIN_SITE = True
 AXES_HANDLER = "inigo_sso.axes_handler.AdminOnlyAxesHandler"
 LOGIN_URL = "/login/"
@@ -206,7 +206,7 @@ SSO_RATE_LIMIT = env_str("SSO_RATE_LIMIT", "30/m")
 RATELIMIT_USE_CACHE = "default"
 RATELIMIT_VIEW = "accounts.oidc.ratelimits.rate_limited"
 RATELIMIT_FAIL_OPEN = True  # a cache outage must not lock everybody out
-RATELIMIT_IP_META_KEY = "inigo_sso.client_ip.client_ip_for_ratelimit"
+RATELIMIT_IP_META_KEY = "inigo_sso.client_ip.client_ip"
 
 # mozilla-django-oidc: only the settings that are the same for every tenant live here. Endpoints, client ID and
 # secret are per tenant and set per request by accounts.oidc (nothing tenant-specific is read from settings).
