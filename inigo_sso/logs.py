@@ -53,7 +53,6 @@ class RequestLogMiddleware:
         incoming = request.META.get("HTTP_X_REQUEST_ID", "")
         request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
         token = request_id_var.set(request_id)
-        request.request_id = request_id
         started = time.monotonic()
         try:
             response = self.get_response(request)
