@@ -11,10 +11,10 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts import services
 from accounts.models import Role, User
-from accounts.oidc.errors import FAILURES, LoginError
 from accounts.oidc.ratelimits import login_limits
 from accounts.oidc.responses import login_failed
 from accounts.oidc.views import TenantAuthenticationRequestView
+from inigo_sso.failures import FAILURES, LoginError
 from tenants.selectors import tenant_for_email
 
 EMAIL_MAX_LENGTH = 254

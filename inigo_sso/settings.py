@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "axes",
     "tenants",
     "accounts",
+    "support",
 ]
 
 MIDDLEWARE = [
@@ -200,6 +201,14 @@ if not SSO_ENCRYPTION_KEYS:
         )
     SSO_ENCRYPTION_KEYS = [_development_encryption_key(SECRET_KEY)]
 SSO_ALLOW_INSECURE_ISSUERS = env_bool("SSO_ALLOW_INSECURE_ISSUERS", False)
+# Internal networks Inigo may contact as a tenant's provider (okta.addresses): none in production; loopback and
+# private ranges for local providers when SSO_ALLOW_INSECURE_ISSUERS is on. Tests that prove the refusal set an
+# exact list instead.
+SSO_ALLOWED_INTERNAL_NETWORKS: list[str] = (
+    ["127.0.0.0/8", "::1/128", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7"]
+    if SSO_ALLOW_INSECURE_ISSUERS
+    else []
+)
 if SSO_ALLOW_INSECURE_ISSUERS:  # local providers on http://127.0.0.1
     CONTENT_SECURITY_POLICY["DIRECTIVES"]["form-action"].append("http:")
 SSO_RATE_LIMIT = env_str("SSO_RATE_LIMIT", "30/m")

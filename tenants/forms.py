@@ -3,7 +3,6 @@
 from typing import Any
 
 from django import forms
-from django.conf import settings
 
 from tenants.issuers import IssuerError, refuse_private_host
 from tenants.models import Tenant
@@ -82,10 +81,11 @@ class TenantAdminForm(forms.ModelForm):
         if "okta_domain" in self.errors:
             return
         issuer = self.instance.issuer
-        if "okta_domain" in self.changed_data and not settings.SSO_ALLOW_INSECURE_ISSUERS:
-            # Inigo fetches documents from the issuer server-side: it must not be pointed at our own network.
-            # Only when the domain changes, so an old tenant whose domain no longer resolves can still be
-            # switched off or edited.
+        if "okta_domain" in self.changed_data:
+            # Inigo fetches documents from the issuer server-side: it must not be pointed at our own network,
+            # and a typo'd domain that resolves nowhere is caught here, in development as in production (the
+            # local allow-list admits loopback providers). Only when the domain changes, so an old tenant whose
+            # domain no longer resolves can still be switched off or edited.
             try:
                 refuse_private_host(issuer)
             except IssuerError as exc:

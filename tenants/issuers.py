@@ -1,11 +1,10 @@
 """From what a customer pastes as their Okta domain to the issuer their ID tokens carry."""
 
-import ipaddress
 import re
-import socket
 from urllib.parse import urlsplit
 
 from inigo_sso.client_ip import is_ip_address
+from okta.addresses import InternalAddressError, refuse_internal_host
 
 # Okta custom authorization servers live under /oauth2/{id}; the org authorization server has no path.
 _AUTHORIZATION_SERVER_PATH = re.compile(r"^/oauth2/[A-Za-z0-9_-]{1,64}$")
@@ -57,17 +56,9 @@ def issuer_from_okta_domain(okta_domain: str, *, allow_insecure: bool) -> str:
 
 
 def refuse_private_host(issuer: str) -> None:
-    """Refuse an issuer whose host is or resolves to a loopback, private, link-local or reserved address:
-    the server fetches the issuer's documents, and must not be pointed at the inside of our own network."""
-    host = urlsplit(issuer).hostname or ""
+    """Refuse an issuer whose host is or resolves to an internal address (okta.addresses), as IssuerError for
+    the forms and commands that save a domain."""
     try:
-        infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
-    except (OSError, UnicodeError) as exc:
-        raise IssuerError(f"The host {host} cannot be found (DNS lookup failed).") from exc
-    for info in infos:
-        address = ipaddress.ip_address(info[4][0])
-        if not address.is_global:
-            raise IssuerError(
-                f"The host {host} resolves to {address}, an internal address. Okta domains are public."
-            )
-
+        refuse_internal_host(urlsplit(issuer).hostname or "")
+    except InternalAddressError as exc:
+        raise IssuerError(str(exc)) from exc

@@ -1,6 +1,5 @@
 """Writes of the tenants app."""
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
@@ -30,11 +29,10 @@ def tenant_create(
         is_active=is_active,
     )
     tenant.full_clean()
-    if not settings.SSO_ALLOW_INSECURE_ISSUERS:
-        # The same rule as the admin form: Inigo fetches the issuer's documents, so it must not point inside.
-        try:
-            refuse_private_host(tenant.issuer)
-        except IssuerError as exc:
-            raise ValidationError({"okta_domain": str(exc)}) from exc
+    # The same rule as the admin form: Inigo fetches the issuer's documents, so it must not point inside.
+    try:
+        refuse_private_host(tenant.issuer)
+    except IssuerError as exc:
+        raise ValidationError({"okta_domain": str(exc)}) from exc
     tenant.save()
     return tenant

@@ -1,6 +1,7 @@
 """Shared fixtures: two tenants, each with its own real OpenID Provider on loopback, and a browser that clicks
 through the provider's login page."""
 
+import socket
 from collections.abc import Iterator
 from typing import Any
 
@@ -10,6 +11,7 @@ from django.db import connection
 from django.http import HttpResponse
 from django.test import Client
 
+from inigo_sso.client_ip import is_ip_address
 from tenants.models import Tenant
 from tests.oidc_provider import ProviderHarness
 
@@ -41,6 +43,23 @@ def other_provider(_globex_provider: ProviderHarness) -> Iterator[ProviderHarnes
     _globex_provider.reset()
     yield _globex_provider
     _globex_provider.reset()
+
+
+@pytest.fixture
+def public_dns(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Host names resolve to a public address (this machine has no DNS); addresses and localhost resolve as
+    usual. Returns the names looked up."""
+    real = socket.getaddrinfo
+    looked_up: list[str] = []
+
+    def resolve(host: Any, port: Any, *args: Any, **kwargs: Any) -> list[Any]:
+        if host == "localhost" or is_ip_address(str(host)):
+            return real(host, port, *args, **kwargs)
+        looked_up.append(host)
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("93.184.216.34", port or 0))]
+
+    monkeypatch.setattr(socket, "getaddrinfo", resolve)
+    return looked_up
 
 
 @pytest.fixture(autouse=True)

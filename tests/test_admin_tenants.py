@@ -162,7 +162,7 @@ def test_it_refuses_plain_http_when_insecure_issuers_are_not_allowed(support):
     ]
 
 
-@override_settings(SSO_ALLOW_INSECURE_ISSUERS=False)
+@override_settings(SSO_ALLOWED_INTERNAL_NETWORKS=[])  # an exact allow-list: nothing internal
 @pytest.mark.parametrize(("pasted", "address"), [
     ("https://127.0.0.1", "127.0.0.1"),
     ("https://10.1.2.3", "10.1.2.3"),

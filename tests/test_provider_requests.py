@@ -8,7 +8,7 @@ from cryptography.fernet import Fernet
 from django.test import override_settings
 
 from accounts.models import LoginEvent, User
-from accounts.oidc import http
+from okta import http
 from tenants.models import Tenant
 from tests.conftest import Browser
 from tests.oidc_provider import ProviderHarness

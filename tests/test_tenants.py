@@ -91,7 +91,7 @@ def test_an_email_domain_belongs_to_one_tenant(db):
         other.full_clean()
 
 
-def test_add_tenant_reads_the_secret_from_standard_input(db, monkeypatch):
+def test_add_tenant_reads_the_secret_from_standard_input(db, monkeypatch, public_dns):
     monkeypatch.setattr("sys.stdin", io.StringIO("s3cret-from-stdin\n"))
     out = io.StringIO()
 
@@ -137,7 +137,7 @@ def test_saving_a_tenant_keeps_a_secret_no_current_key_decrypts(db, settings):
 def test_add_tenant_refuses_an_internal_address(db, monkeypatch):
     monkeypatch.setattr("sys.stdin", io.StringIO("s\n"))
 
-    with override_settings(SSO_ALLOW_INSECURE_ISSUERS=False), pytest.raises(CommandError, match="internal address"):
+    with override_settings(SSO_ALLOWED_INTERNAL_NETWORKS=[]), pytest.raises(CommandError, match="internal address"):
         call_command("add_tenant", "acme", "--name", "Acme", "--okta-domain", "127.0.0.1", "--client-id", "x")
     assert not Tenant.objects.exists()
 

@@ -16,10 +16,10 @@ from requests.auth import HTTPBasicAuth
 
 from accounts import services
 from accounts.models import User
-from accounts.oidc import http, provider
-from accounts.oidc.errors import LoginError
-from accounts.oidc.provider import ProviderMetadata
-from accounts.oidc.tokens import validate_id_token
+from inigo_sso.failures import LoginError
+from okta import http, provider
+from okta.provider import ProviderMetadata
+from okta.tokens import validate_id_token
 from tenants import crypto
 from tenants.models import Tenant
 

@@ -7,9 +7,9 @@ from django.conf import settings
 from django.http import HttpRequest
 from django.shortcuts import resolve_url
 
-from accounts.oidc import provider
 from accounts.oidc.backend import ID_TOKEN_SESSION_KEY
-from accounts.oidc.errors import LoginError
+from inigo_sso.failures import LoginError
+from okta import provider
 from tenants import crypto
 
 logger = logging.getLogger(__name__)

@@ -6,7 +6,7 @@ from urllib.parse import urlsplit, urlunsplit
 from django.http import HttpRequest
 from django.utils.http import url_has_allowed_host_and_scheme
 
-from accounts.oidc.errors import LoginError
+from inigo_sso.failures import LoginError
 
 MAX_LENGTH = 2000
 

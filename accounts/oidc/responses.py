@@ -6,7 +6,7 @@ from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 
 from accounts import services
-from accounts.oidc.errors import LoginError
+from inigo_sso.failures import LoginError
 from tenants.models import Tenant
 
 

@@ -15,12 +15,13 @@ from django.views.decorators.csrf import csrf_exempt
 from mozilla_django_oidc.views import OIDCAuthenticationCallbackView, OIDCAuthenticationRequestView
 
 from accounts import services
-from accounts.oidc import provider, states
+from accounts.oidc import states
 from accounts.oidc.backend import TENANT_ATTRIBUTE
-from accounts.oidc.errors import LoginError
 from accounts.oidc.navigation import same_origin_path
 from accounts.oidc.ratelimits import callback_limits, initiate_limits
 from accounts.oidc.responses import login_failed
+from inigo_sso.failures import LoginError
+from okta import provider
 from tenants.issuers import IssuerError, issuer_from_okta_domain
 from tenants.models import Tenant
 from tenants.selectors import tenant_by_slug, tenants_for_issuer

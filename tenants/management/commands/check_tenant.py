@@ -2,7 +2,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from tenants.connection import connection_check
+from okta.connection import connection_check
 from tenants.selectors import tenant_by_slug
 
 

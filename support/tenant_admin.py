@@ -14,9 +14,9 @@ from django.utils.decorators import method_decorator
 from django.utils.html import format_html
 from django.views.decorators.debug import sensitive_post_parameters
 
-from accounts.admin import TenantUserInline
 from accounts.models import LoginEvent, Role, User
-from tenants.connection import ConnectionReport, connection_check
+from okta.connection import ConnectionReport, connection_check
+from support.user_admin import TenantUserInline
 from tenants.forms import TenantAdminForm
 from tenants.models import Tenant
 

@@ -6,7 +6,7 @@ from typing import Any
 import requests
 from django.conf import settings
 
-from accounts.oidc.errors import LoginError
+from inigo_sso.failures import LoginError
 
 logger = logging.getLogger(__name__)
 

@@ -16,8 +16,8 @@ import jwt
 from django.conf import settings
 from django.core.cache import cache
 
-from accounts.oidc import http
-from accounts.oidc.errors import LoginError
+from inigo_sso.failures import LoginError
+from okta import http
 
 logger = logging.getLogger(__name__)
 

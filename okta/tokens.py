@@ -6,7 +6,7 @@ from typing import Any
 
 import jwt
 
-from accounts.oidc.errors import LoginError
+from inigo_sso.failures import LoginError
 
 ALGORITHM = "RS256"
 # Okta's own verifier allows two minutes of clock skew; so do we, for `exp` and `iat`.

@@ -1,0 +1,50 @@
+"""Imports run one way: a lower layer never imports a higher one. The provider package (okta) knows nothing of
+tenants or accounts; tenants knows nothing of accounts; only support and the URL configuration see everything."""
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# package -> the first-party packages it must never import
+FORBIDDEN = {
+    "okta": {"tenants", "accounts", "support"},
+    "tenants": {"accounts", "support"},
+    "accounts": {"support"},
+}
+HELPERS = {"inigo_sso.env", "inigo_sso.client_ip", "inigo_sso.failures"}
+
+
+def imported_modules(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(), filename=str(path))
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+    return names
+
+
+def sources(package: str) -> list[Path]:
+    return [path for path in (ROOT / package).rglob("*.py") if "migrations" not in path.parts]
+
+
+@pytest.mark.parametrize("package", sorted(FORBIDDEN))
+def test_it_keeps_each_layer_from_importing_a_higher_one(package):
+    wrong = [
+        f"{path.relative_to(ROOT)} imports {module}"
+        for path in sources(package)
+        for module in imported_modules(path)
+        if module.split(".")[0] in FORBIDDEN[package]
+        or (module.startswith("inigo_sso") and module not in HELPERS and module != "inigo_sso")
+    ]
+    assert wrong == []
+
+
+def test_the_check_can_fail(tmp_path):
+    bad = tmp_path / "bad.py"
+    bad.write_text("from accounts.models import User\n")
+    assert "accounts.models" in imported_modules(bad)
