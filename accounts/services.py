@@ -100,6 +100,7 @@ def login_event_record(
     """Record one login attempt, in the database and as one log line. `detail` must never hold a secret, code or
     token."""
     claims = claims or {}
+    detail = detail.replace("\x00", "")  # provider text can carry NUL, which PostgreSQL text refuses
     outcome = LoginEvent.Outcome.SUCCESS if reason == "ok" else LoginEvent.Outcome.FAILURE
     request.log_tenant = tenant.slug if tenant else None
     login_logger.log(
