@@ -239,9 +239,10 @@ OIDC_OP_LOGOUT_URL_METHOD = "accounts.oidc.logout.provider_logout_url"
 OIDC_TIMEOUT = (3, 5)  # connect, read (seconds)
 # Fetches of one issuer's documents (discovery, keys) in flight at once in one process; a further login waits for
 # one of them (and then reads what it cached) until the oldest has taken this long, then fails. A provider that
-# hangs ties up these few threads, never every thread of a server (okta/provider.py).
+# hangs ties up these few threads, never every thread of a server (okta/provider.py). Keys are fetched after the
+# token endpoint has answered (the provider is alive), so their waiters are more patient.
 OIDC_MAX_FETCHES_PER_ISSUER = 2
-OIDC_FETCH_WAIT_SECONDS = 0.5
+OIDC_FETCH_PATIENCE_SECONDS = {"discovery": 0.5, "keys": 2.0}
 OIDC_VERIFY_SSL = True
 
 # One JSON line per request and per login event, each with its request id (plain text for `make run`).

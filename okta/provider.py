@@ -69,7 +69,7 @@ def provider_metadata(issuer: str) -> ProviderMetadata:
         raise LoginError("provider_unreachable", f"{issuer} failed moments ago; not tried again yet")
     if cached.get(key) is not None:
         return ProviderMetadata(**cached[key])
-    with _fetch_slot(issuer):
+    with _fetch_slot(issuer, "discovery"):
         if (document := cache.get(key)) is not None:  # fetched by the login we waited for
             return ProviderMetadata(**document)
         try:
@@ -94,12 +94,12 @@ class _FetchSlots:
         self.changed = threading.Condition()
 
     @contextmanager
-    def hold(self, issuer: str) -> Iterator[None]:
+    def hold(self, issuer: str, patience: float) -> Iterator[None]:
         with self.changed:
             while len(self.started) >= settings.OIDC_MAX_FETCHES_PER_ISSUER:
                 # A person is waiting. Once the fetches in flight have taken longer than a healthy provider takes
                 # to answer, queueing behind them would only tie up this thread too: give up at once.
-                remaining = min(self.started) + settings.OIDC_FETCH_WAIT_SECONDS - time.monotonic()
+                remaining = min(self.started) + patience - time.monotonic()
                 if remaining <= 0:
                     raise LoginError("provider_unreachable", f"{issuer}: its earlier fetches have not come back")
                 self.changed.wait(remaining)
@@ -118,10 +118,12 @@ _slots_lock = threading.Lock()
 
 
 @contextmanager
-def _fetch_slot(issuer: str) -> Iterator[None]:
+def _fetch_slot(issuer: str, kind: str) -> Iterator[None]:
+    """`kind` 'discovery' (the first request of a login: a tarpit shows here) or 'keys' (fetched after the token
+    endpoint answered, so the provider is alive: waiters are more patient)."""
     with _slots_lock:
         slots = _slots.setdefault(issuer, _FetchSlots())
-    with slots.hold(issuer):
+    with slots.hold(issuer, settings.OIDC_FETCH_PATIENCE_SECONDS[kind]):
         yield
 
 
@@ -217,7 +219,7 @@ def _cached_keys(metadata: ProviderMetadata) -> list[dict[str, Any]]:
     cached = cache.get(key)
     if cached is not None:
         return cached
-    with _fetch_slot(metadata.issuer):
+    with _fetch_slot(metadata.issuer, "keys"):
         if (cached := cache.get(key)) is not None:  # fetched by the login we waited for
             return cached
         try:
