@@ -237,12 +237,17 @@ OIDC_OP_LOGOUT_URL_METHOD = "accounts.oidc.logout.provider_logout_url"
 # answers in tens of milliseconds). Past that, the page says "try again in a minute" rather than keeping a
 # person, and a server thread, waiting.
 OIDC_TIMEOUT = (3, 5)  # connect, read (seconds)
-# Fetches of one issuer's documents (discovery, keys) in flight at once in one process; a further login waits for
-# one of them (and then reads what it cached) until the oldest has taken this long, then fails. A provider that
-# hangs ties up these few threads, never every thread of a server (okta/provider.py). Keys are fetched after the
-# token endpoint has answered (the provider is alive), so their waiters are more patient.
-OIDC_MAX_FETCHES_PER_ISSUER = 2
-OIDC_FETCH_PATIENCE_SECONDS = {"discovery": 0.5, "keys": 2.0}
+# Requests to one issuer in flight at once in one process (okta/provider.py): its shared documents (discovery, keys:
+# one fetch serves every login waiting for it) and the per-login token and userinfo requests. A further login waits
+# for a slot while the requests holding them are younger than these patiences, then fails; so a provider that hangs
+# or trickles ties up these few threads, never every thread of a server. Discovery is the first request of a login,
+# where a hanging provider shows; the others follow an answer from the same provider in the same login.
+OIDC_MAX_REQUESTS_PER_ISSUER = {"documents": 2, "exchange": 4}
+OIDC_PROVIDER_PATIENCE_SECONDS = {"discovery": 1.0, "keys": 2.0, "token": 2.0, "userinfo": 2.0}
+# A whole response, not each read, within this many seconds, and at most this many bytes: a provider that answers
+# one byte at a time, or without end, is cut off (each read also has OIDC_TIMEOUT's read timeout).
+OIDC_RESPONSE_DEADLINE_SECONDS = 8
+OIDC_MAX_RESPONSE_BYTES = 512 * 1024
 OIDC_VERIFY_SSL = True
 
 # One JSON line per request and per login event, each with its request id (plain text for `make run`).

@@ -20,6 +20,8 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 _NAT64 = (ipaddress.IPv6Network("64:ff9b::/96"), ipaddress.IPv6Network("64:ff9b:1::/48"))
 _SIX_TO_FOUR = ipaddress.IPv6Network("2002::/16")
 _IPV4_COMPATIBLE = ipaddress.IPv6Network("::/96")
+_IPV4_TRANSLATED = ipaddress.IPv6Network("::ffff:0:0:0/96")  # SIIT (RFC 6145)
+_IETF_PROTOCOL_ASSIGNMENTS = ipaddress.IPv4Network("192.0.0.0/24")  # RFC 6890: none of it is a provider
 
 
 class InternalAddressError(ValueError):
@@ -35,7 +37,7 @@ def embedded_ipv4(address: IPAddress) -> ipaddress.IPv4Address | None:
     if address.sixtofour is not None:
         return address.sixtofour
     packed = address.packed
-    if any(address in network for network in _NAT64):
+    if address in _IPV4_TRANSLATED or any(address in network for network in _NAT64):
         return ipaddress.IPv4Address(packed[-4:])
     if address in _IPV4_COMPATIBLE and address not in (ipaddress.IPv6Address("::"), ipaddress.IPv6Address("::1")):
         return ipaddress.IPv4Address(packed[-4:])
@@ -52,7 +54,11 @@ def is_internal(address: IPAddress) -> bool:
         address in network for network in _NAT64
     )):
         return True  # a translator range whose embedded address we could not read: refuse
-    return not address.is_global or address.is_multicast
+    if isinstance(address, ipaddress.IPv6Address) and address.is_site_local:
+        return True  # fec0::/10, deprecated but still routed inside some networks
+    if isinstance(address, ipaddress.IPv4Address) and address in _IETF_PROTOCOL_ASSIGNMENTS:
+        return True
+    return not address.is_global or address.is_multicast or address.is_reserved
 
 
 def allowed_address(address: IPAddress) -> bool:

@@ -23,11 +23,8 @@ def token_request(
         auth = HTTPBasicAuth(client_id, client_secret)
     else:
         form.update(client_id=client_id, client_secret=client_secret)
-    try:
+    with provider.guarded(metadata.issuer, "token"):
         response = http.send("POST", metadata.token_endpoint, data=form, auth=auth)
-    except LoginError as error:
-        provider.note_failure(metadata.issuer, error)
-        raise
     if response.status_code != 200:
         error = oauth_error(response)
         # RFC 6749 section 5.2: invalid_client means our credentials; anything else concerns the code.

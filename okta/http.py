@@ -3,12 +3,15 @@
 Every request here
 - goes only to an address okta.addresses allows, checked on the address the socket connects to after DNS and
   pinned for that connection (no second lookup between check and connect: DNS rebinding cannot slip in);
-- has a timeout that fits a person waiting (settings.OIDC_TIMEOUT);
+- has timeouts that fit a person waiting: for connecting and for each read (settings.OIDC_TIMEOUT), and for the
+  whole response, whose size is capped too (a provider that answers a byte at a time, or without end, is cut off);
 - follows no redirects and uses no proxy from the environment (either would bypass the address check);
 - fails as LoginError('provider_unreachable' | 'provider_address_refused' | 'provider_bad_response'), never a 500.
 """
 
 import logging
+import time
+from http.cookiejar import DefaultCookiePolicy
 from typing import Any
 
 import requests
@@ -90,6 +93,9 @@ class CheckedAddressAdapter(HTTPAdapter):
 def _new_session() -> requests.Session:
     session = requests.Session()
     session.trust_env = False  # no HTTP(S)_PROXY or .netrc from the environment: a proxy would skip our check
+    # One session serves every login of every tenant: a cookie one provider sets must never ride along on another
+    # person's request.
+    session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))
     adapter = CheckedAddressAdapter(pool_connections=32, pool_maxsize=16, max_retries=0)
     session.mount("https://", adapter)
     session.mount("http://", adapter)
@@ -109,10 +115,13 @@ def get_json(url: str, **kwargs: Any) -> tuple[Any, requests.Response]:
 
 def send(method: str, url: str, **kwargs: Any) -> requests.Response:
     try:
-        return _session.request(
+        response = _session.request(
             method, url, timeout=settings.OIDC_TIMEOUT, verify=settings.OIDC_VERIFY_SSL, allow_redirects=False,
-            **kwargs,
+            stream=True, **kwargs,
         )
+        with response:
+            response._content = _read_body(response, method, url)
+        return response
     except requests.ConnectionError as exc:
         if _refused_address(exc):
             raise LoginError("provider_address_refused", f"{method} {url}: {_refused_address(exc)}") from exc
@@ -122,6 +131,19 @@ def send(method: str, url: str, **kwargs: Any) -> requests.Response:
     except requests.RequestException as exc:
         # The exception text can carry the URL only; never request bodies (which hold codes and secrets).
         raise LoginError("provider_unreachable", f"{method} {url} failed: {type(exc).__name__}") from exc
+
+
+def _read_body(response: requests.Response, method: str, url: str) -> bytes:
+    """The whole body, within the response deadline and the size cap."""
+    deadline = time.monotonic() + settings.OIDC_RESPONSE_DEADLINE_SECONDS
+    body = bytearray()
+    for chunk in response.iter_content(16 * 1024):
+        body += chunk
+        if len(body) > settings.OIDC_MAX_RESPONSE_BYTES:
+            raise LoginError("provider_bad_response", f"{method} {url}: the answer is larger than Inigo reads")
+        if time.monotonic() > deadline:
+            raise LoginError("provider_unreachable", f"{method} {url}: the answer took too long to arrive")
+    return bytes(body)
 
 
 def _refused_address(exc: requests.ConnectionError) -> str:
@@ -135,5 +157,5 @@ def _refused_address(exc: requests.ConnectionError) -> str:
 def parse_json(response: requests.Response, url: str) -> Any:
     try:
         return response.json()
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:  # RecursionError: JSON nested thousands deep
         raise LoginError("provider_bad_response", f"{url} did not answer with JSON") from exc

@@ -28,6 +28,7 @@ logger = logging.getLogger(__name__)
 DISCOVERY_TTL = 60 * 60
 KEYS_TTL_DEFAULT = 60 * 60
 KEYS_TTL_MIN, KEYS_TTL_MAX = 5 * 60, 24 * 60 * 60
+MAX_KEYS = 50
 KEYS_REFETCH_INTERVAL = 30  # at most one forced refetch per issuer per interval: unknown kids are attacker input
 _MAX_AGE = re.compile(r"max-age=(\d+)")
 
@@ -69,39 +70,38 @@ def provider_metadata(issuer: str) -> ProviderMetadata:
         raise LoginError("provider_unreachable", f"{issuer} failed moments ago; not tried again yet")
     if cached.get(key) is not None:
         return ProviderMetadata(**cached[key])
-    with _fetch_slot(issuer, "discovery"):
+    with guarded(issuer, "discovery"):
         if (document := cache.get(key)) is not None:  # fetched by the login we waited for
             return ProviderMetadata(**document)
-        try:
-            metadata = fetch_provider_metadata(issuer)
-        except LoginError as error:
-            note_failure(issuer, error)
-            raise
+        metadata = fetch_provider_metadata(issuer)
     cache.set(key, metadata.__dict__, DISCOVERY_TTL)
     return metadata
 
 
-# --- at most a few fetches of one issuer's documents in flight, per process ---------------------------------------
-# A cold burst of logins needs one fetch, not one each; and a provider that accepts connections and never answers
-# (a tarpit) then holds these few threads for the read timeout, never every thread of a server. The token exchange
-# (one per login) is not limited here: a healthy burst of sign-ins is never refused for being a burst; a hanging
-# token endpoint is bounded by the timeouts and the failure mark below.
-class _FetchSlots:
-    """Up to OIDC_MAX_FETCHES_PER_ISSUER fetches of one issuer's documents at once, in this process."""
+# --- at most a few requests to one issuer in flight, per process ---------------------------------------------------
+# A cold burst of logins needs one fetch of the issuer's documents, not one each; and a provider that accepts
+# connections and never answers, or answers a byte at a time, then holds a few threads for its timeouts, never every
+# thread of a server. Token and userinfo requests (one per login) have slots of their own, more of them, so a healthy
+# burst of sign-ins is not refused for being a burst: a login waits for a slot only while the requests holding them
+# are younger than a healthy provider's answer takes (settings.OIDC_PROVIDER_PATIENCE_SECONDS), then gives up.
+_SLOT_GROUPS = {"discovery": "documents", "keys": "documents", "token": "exchange", "userinfo": "exchange"}
 
-    def __init__(self) -> None:
-        self.started: list[float] = []  # when each fetch in flight began (time.monotonic)
+
+class _Slots:
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.started: list[float] = []  # when each request in flight began (time.monotonic)
         self.changed = threading.Condition()
 
     @contextmanager
     def hold(self, issuer: str, patience: float) -> Iterator[None]:
         with self.changed:
-            while len(self.started) >= settings.OIDC_MAX_FETCHES_PER_ISSUER:
-                # A person is waiting. Once the fetches in flight have taken longer than a healthy provider takes
+            while len(self.started) >= self.size:
+                # A person is waiting. Once the requests in flight have taken longer than a healthy provider takes
                 # to answer, queueing behind them would only tie up this thread too: give up at once.
                 remaining = min(self.started) + patience - time.monotonic()
                 if remaining <= 0:
-                    raise LoginError("provider_unreachable", f"{issuer}: its earlier fetches have not come back")
+                    raise LoginError("provider_unreachable", f"{issuer}: its earlier requests have not come back")
                 self.changed.wait(remaining)
             mine = time.monotonic()
             self.started.append(mine)
@@ -113,18 +113,26 @@ class _FetchSlots:
                 self.changed.notify_all()
 
 
-_slots: dict[str, _FetchSlots] = {}
+_slots: dict[tuple[str, str], _Slots] = {}
 _slots_lock = threading.Lock()
 
 
 @contextmanager
-def _fetch_slot(issuer: str, kind: str) -> Iterator[None]:
-    """`kind` 'discovery' (the first request of a login: a tarpit shows here) or 'keys' (fetched after the token
-    endpoint answered, so the provider is alive: waiters are more patient)."""
+def guarded(issuer: str, kind: str) -> Iterator[None]:
+    """Around every request to an issuer: a slot of its group, and the failure mark when it cannot be reached.
+    `kind`: 'discovery' (the first request of a login: a tarpit shows here), 'keys', 'token' or 'userinfo' (after
+    the provider has answered once in this login, so waiters are more patient)."""
+    group = _SLOT_GROUPS[kind]
     with _slots_lock:
-        slots = _slots.setdefault(issuer, _FetchSlots())
-    with slots.hold(issuer, settings.OIDC_FETCH_PATIENCE_SECONDS[kind]):
-        yield
+        slots = _slots.get((issuer, group))
+        if slots is None:
+            slots = _slots[issuer, group] = _Slots(settings.OIDC_MAX_REQUESTS_PER_ISSUER[group])
+    with slots.hold(issuer, settings.OIDC_PROVIDER_PATIENCE_SECONDS[kind]):
+        try:
+            yield
+        except LoginError as error:
+            note_failure(issuer, error)
+            raise
 
 
 # --- one tenant's outage costs other tenants nothing --------------------------------------------------------------
@@ -166,6 +174,11 @@ def fetch_provider_metadata(issuer: str) -> ProviderMetadata:
     for name in ("authorization_endpoint", "end_session_endpoint"):
         if endpoints[name] and _origin(endpoints[name]) != _origin(issuer):
             raise LoginError("provider_bad_response", f"{name} is not on the issuer's host")
+    # Inigo appends its own query to the authorization endpoint (RFC 6749 section 3.1); one that carries a query or
+    # a fragment already would garble the request, or slip a state of the provider's choosing into it.
+    parts = urlsplit(endpoints["authorization_endpoint"])
+    if parts.query or parts.fragment or "?" in endpoints["authorization_endpoint"]:
+        raise LoginError("provider_bad_response", "authorization_endpoint carries a query or fragment")
     methods = document.get("token_endpoint_auth_methods_supported") or ["client_secret_basic"]
     if not isinstance(methods, list):
         raise LoginError("provider_bad_response", "token_endpoint_auth_methods_supported is not a list")
@@ -219,14 +232,10 @@ def _cached_keys(metadata: ProviderMetadata) -> list[dict[str, Any]]:
     cached = cache.get(key)
     if cached is not None:
         return cached
-    with _fetch_slot(metadata.issuer, "keys"):
+    with guarded(metadata.issuer, "keys"):
         if (cached := cache.get(key)) is not None:  # fetched by the login we waited for
             return cached
-        try:
-            return _fetch_and_cache_keys(metadata)
-        except LoginError as error:
-            note_failure(metadata.issuer, error)
-            raise
+        return _fetch_and_cache_keys(metadata)
 
 
 def _refetch_keys(metadata: ProviderMetadata) -> list[dict[str, Any]]:
@@ -241,6 +250,9 @@ def _fetch_and_cache_keys(metadata: ProviderMetadata) -> list[dict[str, Any]]:
     if not isinstance(document, dict) or not isinstance(document.get("keys"), list):
         raise LoginError("provider_bad_response", "the JWKS document has no key list")
     keys = [jwk for jwk in document["keys"] if is_rs256_signing_key(jwk)]
+    if len(keys) > MAX_KEYS:
+        # Okta publishes two or three; thousands would make every token without a kid try each of them.
+        raise LoginError("provider_bad_response", f"the JWKS holds {len(keys)} signing keys (at most {MAX_KEYS})")
     cache.set(_cache_key("jwks", metadata.issuer), keys, _keys_ttl(response.headers.get("Cache-Control", "")))
     return keys
 

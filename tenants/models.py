@@ -53,11 +53,11 @@ class Tenant(models.Model):
         domains = parse_email_domains(self.email_domains)
         self.email_domains = ",".join(domains)
         previous = Tenant.objects.filter(pk=self.pk).values_list("issuer", flat=True).first() if self.pk else None
-        # The tenant's values change: what was cached about its provider (documents, keys, a recent failure)
-        # is forgotten, so the next sign-in and the connection check see the provider as it is now.
-        transaction.on_commit(lambda: provider.forget(self.issuer, previous or ""))
         with transaction.atomic():
             super().save(*args, **kwargs)
+            # The tenant's values changed: what was cached about its provider (documents, keys, a recent failure)
+            # is forgotten once they are written, so the next sign-in sees the provider as it is now.
+            transaction.on_commit(lambda: provider.forget(self.issuer, previous or ""))
             TenantEmailDomain.objects.filter(tenant=self).exclude(domain__in=domains).delete()
             existing = set(TenantEmailDomain.objects.filter(tenant=self).values_list("domain", flat=True))
             TenantEmailDomain.objects.bulk_create(

@@ -206,3 +206,17 @@ def test_the_token_request_carries_the_tenants_own_redirect_uri(client, provider
 
     [token_request] = provider.token_requests
     assert token_request.form["redirect_uri"] == "http://testserver/oidc/callback/acme/"
+
+
+def test_an_error_answer_at_another_tenants_callback_is_refused_as_a_mix_up(client, provider, acme, globex):
+    state = query_of(client.get("/oidc/authenticate/", {"tenant": "acme"})["Location"])["state"]
+
+    response = client.get("/oidc/callback/globex/", {"state": state, "error": "access_denied"})
+
+    assert response.status_code == 400
+    assert LoginEvent.objects.get().reason == "callback_tenant_mismatch"
+
+
+@pytest.mark.parametrize("method", ["post", "put", "delete"])
+def test_the_callback_answers_only_get(client, acme, method):
+    assert getattr(client, method)("/oidc/callback/acme/").status_code == 405

@@ -8,6 +8,7 @@ which is not allowed. Nothing switches the check off."""
 import ipaddress
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -35,6 +36,9 @@ ONLY_THE_PROVIDER = override_settings(SSO_ALLOWED_INTERNAL_NETWORKS=["127.0.0.2/
     "64:ff9b::7f00:1", "64:ff9b::a9fe:a9fe",  # NAT64 (RFC 6052) of 127.0.0.1 and 169.254.169.254
     "64:ff9b:1::a00:1",  # local-use NAT64 (RFC 8215) of 10.0.0.1
     "2002:7f00:1::", "2002:a9fe:a9fe::1",  # 6to4 of 127.0.0.1 and 169.254.169.254
+    "::ffff:0:7f00:1",  # SIIT IPv4-translated (RFC 6145) of 127.0.0.1
+    "fec0::1",  # site-local (deprecated, still routed inside some networks)
+    "192.0.0.9", "240.0.0.1",  # IETF protocol assignments; reserved
 ])
 def test_internal_addresses_in_every_form_are_refused(address):
     assert addresses.is_internal(ipaddress.ip_address(address))
@@ -150,12 +154,41 @@ def test_a_name_resolving_to_an_internal_address_in_any_form_is_refused_at_conne
     monkeypatch, internal_service, address
 ):
     resolving(monkeypatch, {"okta.attacker.test": [address]})
+    sockets_opened = connections_recorded(monkeypatch)
 
     with pytest.raises(LoginError) as refused:
         http.get_json(f"http://okta.attacker.test:{internal_service['port']}/.well-known/openid-configuration")
 
     assert refused.value.reason == "provider_address_refused"
+    assert sockets_opened == []  # refused before any socket, whatever the form could reach
     assert internal_service["connections"] == 0
+
+
+def connections_recorded(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, int]]:
+    """Record every socket okta.http opens, and open none (no traffic leaves this machine)."""
+    opened: list[tuple[str, int]] = []
+
+    def create_connection(address: tuple[str, int], *args: Any, **kwargs: Any) -> Any:
+        opened.append(address)
+        raise OSError("no connection in this test")
+
+    monkeypatch.setattr(http, "create_connection", create_connection)
+    return opened
+
+
+@override_settings(SSO_ALLOWED_INTERNAL_NETWORKS=[])
+def test_the_checked_address_is_the_one_connected_to(monkeypatch, db):
+    # Public when the domain is saved and when the connection is checked; internal at any later lookup. Pinning
+    # means the socket goes to the address that was checked, with no second lookup in between.
+    asked = resolving(monkeypatch, {"pinned.attacker.test": ["93.184.216.34", "93.184.216.34", "127.0.0.1"]})
+    opened = connections_recorded(monkeypatch)
+    addresses.refuse_internal_host("pinned.attacker.test")
+
+    with pytest.raises(LoginError):
+        http.get_json("http://pinned.attacker.test:8443/.well-known/openid-configuration")
+
+    assert opened == [("93.184.216.34", 8443)]
+    assert len(asked) == 2
 
 
 @override_settings(SSO_ALLOWED_INTERNAL_NETWORKS=[])
@@ -188,3 +221,78 @@ def test_a_login_still_works_through_the_checked_connections(browser: Browser, p
 
     assert response.status_code == 302
     assert browser.me().json()["email"] == "alice@acme.test"
+
+
+@override_settings(SSO_ALLOWED_INTERNAL_NETWORKS=[])
+def test_a_name_with_one_internal_answer_among_public_ones_is_refused(monkeypatch, db):
+    real = socket.getaddrinfo
+
+    def mixed(host: Any, port: Any, *args: Any, **kwargs: Any) -> list[Any]:
+        if host != "mixed.attacker.test":
+            return real(host, port, *args, **kwargs)
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("93.184.216.34", port)),
+                (socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", port))]
+
+    monkeypatch.setattr(socket, "getaddrinfo", mixed)
+    opened = connections_recorded(monkeypatch)
+
+    with pytest.raises(LoginError) as refused:
+        http.get_json("http://mixed.attacker.test:8443/.well-known/openid-configuration")
+
+    assert refused.value.reason == "provider_address_refused"
+    assert opened == []
+
+
+class Trickle:
+    """Answers HTTP 200 and then one byte every 0.2 s, without end."""
+
+    def __init__(self) -> None:
+        self.listener = socket.socket()
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(4)
+        self.running = True
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.listener.getsockname()[1]}/token"
+
+    def _serve(self) -> None:
+        conn, _ = self.listener.accept()
+        conn.recv(65536)
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\r\n")
+        while self.running:
+            try:
+                conn.sendall(b" ")
+            except OSError:
+                break
+            threading.Event().wait(0.2)
+        conn.close()
+
+    def close(self) -> None:
+        self.running = False
+        self.listener.close()
+
+
+@override_settings(OIDC_RESPONSE_DEADLINE_SECONDS=1)
+def test_a_provider_answering_a_byte_at_a_time_is_cut_off_at_the_deadline():
+    trickle = Trickle()
+    began = time.monotonic()
+    try:
+        with pytest.raises(LoginError) as cut_off:
+            http.send("POST", trickle.url, data={"code": "x"})
+    finally:
+        trickle.close()
+
+    assert cut_off.value.reason == "provider_unreachable"
+    assert time.monotonic() - began < 3
+
+
+@override_settings(OIDC_MAX_RESPONSE_BYTES=1000)
+def test_an_endless_answer_is_cut_off_at_the_size_cap(far_provider, far):
+    far_provider.discovery_rewrite = lambda document: {**document, "padding": "x" * 5000}
+
+    with pytest.raises(LoginError) as refused:
+        okta_provider.fetch_provider_metadata(far.issuer)
+
+    assert refused.value.reason == "provider_bad_response"

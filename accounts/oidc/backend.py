@@ -61,7 +61,10 @@ class TenantOIDCBackend(OIDCAuthenticationBackend):
         redirect URI of a token request must be the one the authorization request sent (RFC 6749 section 4.1.3),
         which is this tenant's own (the mix-up defense of RFC 9700 section 4.4)."""
         form = {name: value for name, value in payload.items() if name not in ("client_id", "client_secret")}
-        form["redirect_uri"] = tenant_redirect_uri(self.request, self.tenant.slug)
+        # The one the authorization request sent, kept in the state entry (the callback view hands it over).
+        form["redirect_uri"] = getattr(self.request, "oidc_redirect_uri", "") or tenant_redirect_uri(
+            self.request, self.tenant.slug
+        )
         return exchange.token_request(
             self.metadata, client_id=self.tenant.client_id, client_secret=self.tenant.client_secret, form=form
         )
@@ -94,9 +97,10 @@ class TenantOIDCBackend(OIDCAuthenticationBackend):
         """Userinfo, only when the ID token lacks email or name (thin ID tokens)."""
         if not self.OIDC_OP_USER_ENDPOINT or not isinstance(access_token, str):
             return {}
-        userinfo, _response = http.get_json(
-            self.OIDC_OP_USER_ENDPOINT, headers={"Authorization": f"Bearer {access_token}"}
-        )
+        with provider.guarded(self.tenant.issuer, "userinfo"):
+            userinfo, _response = http.get_json(
+                self.OIDC_OP_USER_ENDPOINT, headers={"Authorization": f"Bearer {access_token}"}
+            )
         if not isinstance(userinfo, dict):
             raise LoginError("userinfo_invalid", "userinfo is not a JSON object")
         # OIDC Core 5.3.2: the sub in the userinfo response must equal the ID token's, or its claims are not

@@ -52,7 +52,8 @@ class TenantAuthenticationRequestView(OIDCAuthenticationRequestView):
         self.redirect_uri = tenant_redirect_uri(request, tenant.slug)
         response = super().get(request)
         state = parse_qs(urlsplit(response["Location"]).query)["state"][0]
-        states.bind_tenant(request.session, state, tenant_id=tenant.pk, next_path=next_path)
+        states.bind_tenant(request.session, state, tenant_id=tenant.pk, next_path=next_path,
+                           redirect_uri=self.redirect_uri)
         # One global "next" would be shared by every tab; ours lives in the state entry.
         request.session.pop("oidc_login_next", None)
         return response
@@ -178,6 +179,7 @@ class CallbackView(OIDCAuthenticationCallbackView):
                 raise LoginError("callback_malformed", "no code in the callback")
             self.pending = pending
             setattr(request, TENANT_ATTRIBUTE, tenant)
+            request.oidc_redirect_uri = pending.redirect_uri
             # The library removes the state entry before the token exchange: single use, even on failure.
             return super().get(request)
         except LoginError as error:
