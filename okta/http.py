@@ -137,7 +137,9 @@ def _read_body(response: requests.Response, method: str, url: str) -> bytes:
     """The whole body, within the response deadline and the size cap."""
     deadline = time.monotonic() + settings.OIDC_RESPONSE_DEADLINE_SECONDS
     body = bytearray()
-    for chunk in response.iter_content(16 * 1024):
+    # read1 returns whatever has arrived (each wait bounded by the read timeout), so a provider sending a byte at a
+    # time meets the deadline; iter_content would wait for a whole chunk of 16 KiB first.
+    while chunk := response.raw.read1(16 * 1024, decode_content=True):
         body += chunk
         if len(body) > settings.OIDC_MAX_RESPONSE_BYTES:
             raise LoginError("provider_bad_response", f"{method} {url}: the answer is larger than Inigo reads")
