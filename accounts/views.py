@@ -42,14 +42,14 @@ def login_page(request: HttpRequest) -> HttpResponse:
     tenant = tenant_for_email(email)
     if tenant is None:
         if "@" in email:
-            services.login_event_record(request, reason="email_domain_unknown", email=email)
+            services.login_event_record(request, reason="email_domain_unknown", typed_email=email)
         context = {"email": email, "error": FAILURES["email_domain_unknown"] if "@" in email else None,
                    "invalid": "@" not in email}
         return render(request, "accounts/login.html", context, status=400)
     try:
         return TenantAuthenticationRequestView().start(request, tenant, login_hint=email)
     except LoginError as error:
-        return login_failed(request, error, tenant=tenant, email=email)
+        return login_failed(request, error, tenant=tenant, typed_email=email)
 
 
 @require_GET
