@@ -85,6 +85,8 @@ ENDPOINTS: list[Endpoint] = [
                  good=(("action", "delete_selected"),)),
         Endpoint("/admin/axes/accessattempt/", ("GET", "POST"), CHANGELIST, as_=persona, examples=15,
                  good=(("action", "delete_selected"),)),
+        Endpoint("/admin/axes/accesslog/", ("GET", "POST"), CHANGELIST, as_=persona, examples=10),
+        Endpoint("/admin/axes/accessfailurelog/", ("GET", "POST"), CHANGELIST, as_=persona, examples=10),
     )],
 ]
 
