@@ -109,3 +109,14 @@ def test_a_non_numeric_selected_action_changes_nothing_and_is_not_a_500(support,
 
     assert response.status_code in (200, 302)
     assert User.objects.get(username="m").role == Role.MEMBER
+
+
+@pytest.mark.parametrize("changelist", ["/admin/auth/group/", "/admin/accounts/loginevent/",
+                                        "/admin/axes/accessattempt/"])
+def test_a_non_numeric_selection_for_delete_selected_is_not_a_500(admin_client, changelist):
+    groups = Group.objects.count()
+
+    response = admin_client.post(changelist, {"action": "delete_selected", "_selected_action": ["abc"]})
+
+    assert response.status_code in (200, 302)  # 200: the list, where delete is not an action (login events)
+    assert Group.objects.count() == groups
