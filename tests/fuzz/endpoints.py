@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 Persona = Literal["anonymous", "member", "support", "superuser"]
-EXAMPLES = 25  # per endpoint, unless its line says otherwise
+EXAMPLES = 20  # per endpoint, unless its line says otherwise
 
 
 @dataclass(frozen=True)
@@ -22,6 +22,8 @@ class Endpoint:
     as_: Persona = "anonymous"
     examples: int = EXAMPLES
     good: tuple[tuple[str, str], ...] = ()  # known good values of this endpoint's own, e.g. its admin action
+    body: Literal["form", "json"] = "form"  # json: the body's pairs as one JSON object (SCIM, Universal Logout)
+    headers: tuple[tuple[str, str], ...] = ()  # sent with every request, e.g. ("Authorization", "Bearer {token}")
 
     def __str__(self) -> str:
         return f"{'/'.join(self.methods)} {self.path} as {self.as_}"
@@ -58,6 +60,7 @@ ENDPOINTS: list[Endpoint] = [
     Endpoint("/healthz/"),
     Endpoint("/oidc/initiate/", ("GET", "POST"), INITIATE),
     Endpoint("/oidc/initiate/{slug}/", ("GET", "POST"), INITIATE),
+    Endpoint("/oidc/initiate/", ("POST",), INITIATE, body="json", examples=10),  # a JSON body is not a form
     Endpoint("/oidc/authenticate/", ("GET",), ("tenant", "next")),
     Endpoint("/oidc/callback/", ("GET",), CALLBACK),
     Endpoint("/oidc/callback/", ("GET",), CALLBACK, as_="member"),
@@ -69,15 +72,15 @@ ENDPOINTS: list[Endpoint] = [
         Endpoint("/admin/", as_=persona, examples=10),
         Endpoint("/admin/tenants/tenant/", ("GET", "POST"), CHANGELIST + TENANT_FILTERS, as_=persona,
                  good=(("action", "check_connection"), ("_selected_action", "{tenant_pk}"))),
-        Endpoint("/admin/tenants/tenant/add/", ("GET", "POST"), CHANGE_FORM, as_=persona, examples=20),
+        Endpoint("/admin/tenants/tenant/add/", ("GET", "POST"), CHANGE_FORM, as_=persona, examples=15),
         Endpoint("/admin/tenants/tenant/{tenant_pk}/change/", ("GET", "POST"), CHANGE_FORM, as_=persona,
-                 examples=20),
+                 examples=15),
         Endpoint("/admin/tenants/tenant/{tenant_pk}/check-connection/", ("POST",), (), as_=persona, examples=5),
         Endpoint("/admin/tenants/tenant/{tenant_pk}/history/", as_=persona, examples=5),
         Endpoint("/admin/accounts/user/", ("GET", "POST"), CHANGELIST + USER_FILTERS, as_=persona,
                  good=(("action", "transfer_ownership"), ("_selected_action", "{user_pk}"))),
         Endpoint("/admin/accounts/user/{user_pk}/change/", ("GET", "POST"), CHANGE_FORM, as_=persona,
-                 examples=20),
+                 examples=15),
         Endpoint("/admin/accounts/loginevent/", ("GET", "POST"), CHANGELIST + EVENT_FILTERS, as_=persona,
                  good=(("action", "delete_selected"), ("_selected_action", "{event_pk}"))),
         Endpoint("/admin/accounts/loginevent/{event_pk}/change/", as_=persona, examples=5),
