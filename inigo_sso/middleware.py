@@ -6,7 +6,7 @@ from django.contrib.auth import SESSION_KEY
 from django.http import HttpRequest, HttpResponse
 from django.utils.cache import patch_cache_control
 
-from inigo_sso.errors import bad_request
+from inigo_sso.errors import unstorable_input
 from inigo_sso.text import is_storable
 
 
@@ -22,7 +22,7 @@ class RefuseUnstorableInputMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if not _storable_request(request):
-            return bad_request(request)
+            return unstorable_input(request)
         return self.get_response(request)
 
 

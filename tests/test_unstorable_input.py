@@ -16,7 +16,7 @@ NUL = "\x00"
 
 def assert_bad_request_page(response) -> None:
     assert response.status_code == 400
-    assert b"Bad request" in response.content
+    assert b"a character Inigo does not accept" in response.content
     assert not LoginEvent.objects.exists()
 
 
