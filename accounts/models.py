@@ -59,7 +59,12 @@ class LoginEvent(models.Model):
     user = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="login_events")
     outcome = models.CharField(max_length=10, choices=Outcome.choices)
     reason = models.CharField(max_length=64, help_text="Reason code; 'ok' for a success.")
-    email = models.CharField(max_length=254, blank=True)
+    email = models.CharField(max_length=254, blank=True, help_text="A signed-in user's, or from validated claims.")
+    typed_email = models.CharField(
+        "typed email (unverified)", max_length=254, blank=True,
+        help_text="What was typed on the login page or sent as login_hint: anyone can write it, so it is never "
+        "taken for the person's email.",
+    )
     subject = models.CharField(max_length=255, blank=True)
     detail = models.CharField(max_length=500, blank=True)
     ip_address = models.GenericIPAddressField(null=True, blank=True)

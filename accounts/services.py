@@ -9,6 +9,7 @@ from django.http import HttpRequest
 
 from accounts.models import LoginEvent, Role, User
 from inigo_sso.client_ip import client_ip
+from inigo_sso.text import storable
 from tenants.models import Tenant
 
 login_logger = logging.getLogger("accounts.login")
@@ -68,8 +69,11 @@ def _profile_from_claims(claims: dict[str, Any]) -> dict[str, str]:
         "last_name": claims.get("family_name"),
         "name": claims.get("name"),
     }
+    # Claims are the provider's JSON: a `name` may hold NUL (or a lone surrogate from a \ud800 escape), which
+    # PostgreSQL text refuses. Cleaned here, where they are stored, not at each caller.
     return {
-        field: value[: _PROFILE_LIMITS[field]] if isinstance(value, str) else "" for field, value in profile.items()
+        field: storable(value)[: _PROFILE_LIMITS[field]] if isinstance(value, str) else ""
+        for field, value in profile.items()
     }
 
 
@@ -94,13 +98,17 @@ def login_event_record(
     tenant: Tenant | None = None,
     user: User | None = None,
     claims: dict[str, Any] | None = None,
-    email: str = "",
+    typed_email: str = "",
     detail: str = "",
 ) -> LoginEvent:
     """Record one login attempt, in the database and as one log line. `detail` must never hold a secret, code or
-    token."""
+    token.
+
+    `typed_email` is what someone typed (the login form, or the `login_hint` of an initiation link, which anyone
+    can write): kept apart from `email`, which only ever holds the address of a signed-in user or of validated
+    claims. Every text is cleaned of what PostgreSQL text refuses: details quote provider answers."""
     claims = claims or {}
-    detail = detail.replace("\x00", "")  # provider text can carry NUL, which PostgreSQL text refuses
+    detail = storable(detail)
     outcome = LoginEvent.Outcome.SUCCESS if reason == "ok" else LoginEvent.Outcome.FAILURE
     request.log_tenant = tenant.slug if tenant else None
     login_logger.log(
@@ -114,11 +122,12 @@ def login_event_record(
         user=user,
         outcome=outcome,
         reason=reason,
-        email=(email or (user.email if user else "") or str(claims.get("email") or ""))[:254],
-        subject=(user.sub if user else str(claims.get("sub") or ""))[:255],
+        email=storable((user.email if user else "") or str(claims.get("email") or ""))[:254],
+        typed_email=storable(typed_email)[:254],
+        subject=storable(user.sub if user else str(claims.get("sub") or ""))[:255],
         detail=detail[:500],
         ip_address=client_ip(request),
-        user_agent=request.META.get("HTTP_USER_AGENT", "")[:300],
+        user_agent=storable(request.META.get("HTTP_USER_AGENT", ""))[:300],
     )
 
 

@@ -13,6 +13,15 @@ def bad_request(request: HttpRequest, exception: Exception | None = None) -> Htt
     return _page(request, 400, "Bad request", "Inigo could not understand this request.")
 
 
+def unstorable_input(request: HttpRequest) -> HttpResponse:
+    """inigo_sso.middleware: a NUL character in the address, a form or a cookie."""
+    return _page(
+        request, 400, "Bad request",
+        "The address, the form or a cookie held a character Inigo does not accept. Check the link, or start again "
+        "from the Inigo login page.",
+    )
+
+
 def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     return _page(request, 403, "Not allowed", "You do not have access to this page.")
 

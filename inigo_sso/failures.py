@@ -1,7 +1,9 @@
-"""Every way a login can fail: a reason code (stored on the login event), an HTTP status and words for the
-person who meets it. No failure of a login becomes a 500."""
+"""Every way a login can fail: a reason code (stored on the login event), an HTTP status, the words for the person
+who meets it (title, what happened, what to do) and the cause and fix for support staff. The failure pages render
+from here, and so does the README's troubleshooting table (`python manage.py failures_table --write`; a test fails
+when the two drift). No failure of a login becomes a 500."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 _START_AGAIN = "Go back to your Okta dashboard and click the Inigo tile again, or sign in from the Inigo login page."
 _ASK_SUPPORT = "Ask your Okta administrator to contact Inigo support; they can see what happened."
@@ -11,105 +13,197 @@ _ASK_SUPPORT = "Ask your Okta administrator to contact Inigo support; they can s
 class Failure:
     status: int
     title: str
-    explanation: str
-    action: str
+    explanation: str  # what happened, for the person on the page
+    action: str  # what they can do
+    fix: str = ""  # the cause and the fix, for support staff (README troubleshooting); every reason has one
 
 
 FAILURES: dict[str, Failure] = {
     # Before the person reaches Okta.
     "issuer_missing": Failure(400, "This sign-in link is incomplete",
-                              "The link did not say which Okta organisation it came from.", _START_AGAIN),
+                              "The link did not say which Okta organisation it came from.", _START_AGAIN,
+                              fix="The Okta tile's Initiate login URI lacks `?iss=`: the Inigo app in Okta must send it"
+                                  " (\"Login initiated by: Either Okta or App\"), or use the per-tenant URI "
+                                  "`/oidc/initiate/<slug>/`."),
     "issuer_malformed": Failure(400, "This sign-in link is not valid",
                                 "The link names an Okta organisation in a form Inigo does not accept.",
-                                _START_AGAIN),
+                                _START_AGAIN,
+                                fix="`iss` is not an https URL of an Okta org: a hand-made or truncated link. Start "
+                                    "from the Okta tile."),
     "issuer_unknown": Failure(404, "Your organisation is not set up for Inigo",
                               "Inigo has no active organisation that signs in with this Okta org.",
                               "Ask your Okta administrator to send Inigo support the app's Okta domain, "
-                              "Client ID and Client Secret."),
+                              "Client ID and Client Secret.",
+                              fix="No active tenant has this Okta org as issuer: add the tenant, or check its Okta "
+                                  "domain (custom URL domains and `/oauth2/...` authorization servers must match what "
+                                  "Okta's discovery document says)."),
     "issuer_mismatch": Failure(400, "This sign-in link does not match the organisation",
                                "The link came from a different Okta org than the one this organisation uses.",
-                               _ASK_SUPPORT),
+                               _ASK_SUPPORT,
+                               fix="The per-tenant initiate URI names a tenant whose issuer is not the link's `iss`: "
+                                   "the customer's Okta app points at another tenant's slug. Check the slug in their "
+                                   "Initiate login URI."),
     "tenant_unknown": Failure(404, "Organisation not found",
                               "Inigo has no organisation with this name.",
-                              "Check the link, or sign in with your work email on the Inigo login page."),
+                              "Check the link, or sign in with your work email on the Inigo login page.",
+                              fix="No tenant has this slug: a mistyped link, or the tenant was renamed or deleted."),
     "tenant_inactive": Failure(403, "Sign-in is switched off for your organisation",
-                               "Single sign-on for this organisation is not active in Inigo.", _ASK_SUPPORT),
+                               "Single sign-on for this organisation is not active in Inigo.", _ASK_SUPPORT,
+                               fix="The tenant is inactive in admin. Switch it on when the customer is ready."),
     "tenant_no_secret": Failure(502, "Sign-in is not fully set up for your organisation",
                                 "Inigo does not hold a usable client secret for this organisation's Okta app.",
-                                _ASK_SUPPORT),
+                                _ASK_SUPPORT,
+                                fix="No secret stored, or it was encrypted with a key no longer in "
+                                    "`SSO_ENCRYPTION_KEYS`: enter the secret again."),
     "target_link_invalid": Failure(400, "This sign-in link points outside Inigo",
                                    "The link asked Inigo to send you to another site after signing in, "
-                                   "which Inigo never does.", _START_AGAIN),
+                                   "which Inigo never does.", _START_AGAIN,
+                                   fix="`target_link_uri` named another site; Inigo only returns to its own paths. Fix "
+                                       "the link that carries it."),
     "email_domain_unknown": Failure(404, "We don't recognise that email domain",
                                     "No organisation in Inigo signs in with this email domain.",
-                                    "Check the address, or sign in from your Okta dashboard."),
+                                    "Check the address, or sign in from your Okta dashboard.",
+                                    fix="Add the domain to the tenant's email domains, or sign in from the Okta "
+                                        "dashboard."),
     # The browser comes back from Okta.
     "state_missing": Failure(400, "This sign-in has expired or was already used",
                              "Inigo could not match this response from Okta to a sign-in started in this browser. "
                              "It may have been used already, have taken more than 10 minutes, or come from "
-                             "another browser.", _START_AGAIN),
+                             "another browser.", _START_AGAIN,
+                             fix="The browser came back to the callback twice, or in another browser, or without "
+                                 "cookies: start again from the Okta dashboard."),
     "state_expired": Failure(400, "This sign-in has expired",
                              "More than 10 minutes passed between starting the sign-in and coming back from Okta.",
-                             _START_AGAIN),
+                             _START_AGAIN,
+                             fix="More than 10 minutes between the start and the callback: start again from the Okta "
+                                 "dashboard."),
     "callback_tenant_mismatch": Failure(400, "This sign-in came back to the wrong organisation",
                                         "The answer from Okta arrived at another organisation's sign-in address "
                                         "than the one this sign-in was started for, so Inigo did not use it.",
-                                        _START_AGAIN),
+                                        _START_AGAIN,
+                                        fix="An IdP mix-up (RFC 9700 4.4), or a person who started at one "
+                                            "organisation and finished at another's Okta: nothing was sent to any "
+                                            "token endpoint. Repeated events for one tenant are worth a look."),
     "callback_iss_mismatch": Failure(400, "This sign-in answer did not come from your organisation's Okta",
                                      "The answer named a different Okta org than the one this sign-in was sent "
                                      "to, or none where your Okta always names itself, so Inigo did not use it.",
-                                     _START_AGAIN),
+                                     _START_AGAIN,
+                                     fix="The authorization response's `iss` (RFC 9207) is not the tenant's issuer, "
+                                         "or is missing although discovery promises it: check the tenant's Okta "
+                                         "domain (custom URL domain or authorization server)."),
     "callback_legacy_url": Failure(400, "Your organisation's Okta app needs a new sign-in redirect URI",
                                    "Okta sent you back to Inigo's old shared sign-in address. Each organisation "
                                    "now has its own, and the old one no longer signs anyone in.",
-                                   "Ask your Okta administrator to set the Inigo app's Sign-in redirect URI to "
-                                   "https://<inigo host>/oidc/callback/<your organisation's Inigo slug>/ "
-                                   "(General tab, Login), then click the Inigo tile again."),
+                                   "Ask your Okta administrator to replace the Inigo app's Sign-in redirect URI "
+                                   "(General tab, Login) with your organisation's own, which ends in /oidc/callback/ "
+                                   "and your organisation's short name in Inigo (Inigo support can tell them), then "
+                                   "click the Inigo tile again.",
+                                   fix="The customer's Okta app still lists the shared /oidc/callback/: send them the "
+                                       "tenant's own Sign-in redirect URI from its admin page."),
     "callback_malformed": Failure(400, "This sign-in response is not valid",
-                                  "The response from Okta was missing its authorization code.", _START_AGAIN),
+                                  "The response from Okta was missing its authorization code.", _START_AGAIN,
+                                  fix="The callback had a state but no `code`: a truncated URL, or a proxy that drops "
+                                      "the query. Start again."),
     "access_denied": Failure(403, "Okta did not let you into Inigo",
                              "Okta refused the sign-in.",
-                             "Ask your Okta administrator to check your access to the Inigo app."),
+                             "Ask your Okta administrator to check your access to the Inigo app.",
+                             fix="Okta refused the sign-in (a sign-on policy, MFA or the user cancelled): the "
+                                 "customer's Okta administrator checks the app's sign-on policy."),
     "user_not_assigned": Failure(403, "You are not assigned to Inigo in Okta",
                                  "Okta says you are not assigned to the Inigo app: "
                                  "\u201cUser is not assigned to the client application.\u201d",
                                  "Ask your Okta administrator to assign you the Inigo app (directly or through "
-                                 "a group), then click the Inigo tile on your Okta dashboard again."),
+                                 "a group), then click the Inigo tile on your Okta dashboard again.",
+                                 fix="Okta's \u201cUser is not assigned to the client application.\u201d: the "
+                                     "customer's Okta administrator assigns the Inigo app to the person or a group of "
+                                     "theirs."),
     "provider_error": Failure(400, "Okta could not complete the sign-in",
-                              "Okta returned an error instead of signing you in.", _START_AGAIN),
+                              "Okta returned an error instead of signing you in.", _START_AGAIN,
+                              fix="Okta sent another OAuth error (RFC 6749 section 4.1.2.1); the login event's detail "
+                                  "holds its code and description."),
     "user_inactive": Failure(403, "Your Inigo account is switched off",
                              "Okta signed you in, but your account in Inigo has been deactivated.",
-                             "Ask the owner of your organisation in Inigo, or Inigo support, to reactivate it."),
+                             "Ask the owner of your organisation in Inigo, or Inigo support, to reactivate it.",
+                             fix="The person's Inigo account is switched off in admin (Users): reactivate it if they "
+                                 "should have access."),
     # Talking to Okta.
     "provider_unreachable": Failure(502, "Okta cannot be reached",
                                     "Inigo could not reach your organisation's Okta to finish the sign-in.",
-                                    "Wait a minute and try again. If it keeps happening, contact Inigo support."),
+                                    "Wait a minute and try again. If it keeps happening, contact Inigo support.",
+                                    fix="Inigo could not connect to the tenant's Okta within the timeout: check the "
+                                        "Okta domain with `check_tenant`."),
     "provider_address_refused": Failure(502, "Your organisation's Okta settings point inside our network",
                                         "Okta's settings name an address Inigo never contacts (a private or "
-                                        "internal network), so the sign-in stopped.", _ASK_SUPPORT),
+                                        "internal network), so the sign-in stopped.", _ASK_SUPPORT,
+                                        fix="The Okta domain, or a URL in its discovery document, resolves to an "
+                                            "internal address: check the domain with the customer; run "
+                                            "`check_tenant`."),
     "provider_bad_response": Failure(502, "Okta sent an unexpected answer",
-                                     "Inigo could not understand your organisation's Okta.", _ASK_SUPPORT),
+                                     "Inigo could not understand your organisation's Okta.", _ASK_SUPPORT,
+                                     fix="Okta answered with something that is not a usable discovery document, key set"
+                                         " or token response: run `check_tenant`; retry later if Okta is degraded."),
     "discovery_issuer_mismatch": Failure(502, "Your organisation's Okta settings don't match",
                                          "Okta reports a different issuer than the one Inigo has on file.",
-                                         _ASK_SUPPORT),
+                                         _ASK_SUPPORT,
+                                         fix="Okta's discovery document names another issuer than the tenant's: use the"
+                                             " issuer Okta states (custom URL domain or authorization server)."),
     "token_rejected": Failure(400, "Okta did not accept this sign-in",
                               "Okta refused to exchange the sign-in code; it may have expired or been used.",
-                              _START_AGAIN),
+                              _START_AGAIN,
+                              fix="Okta refused the authorization code (invalid_grant): used twice, expired, or a clock"
+                                  " far off. Start again; check NTP if it repeats."),
     "client_rejected": Failure(502, "Okta did not accept Inigo's credentials",
                                "The Client ID or Client Secret Inigo holds for your organisation was refused "
-                               "by Okta.", _ASK_SUPPORT),
+                               "by Okta.", _ASK_SUPPORT,
+                               fix="Wrong Client ID or Client Secret: ask the customer for the current values and enter"
+                                   " the secret again."),
 }
 
-# ID token and userinfo checks (OIDC Core 3.1.3.7, 5.3.2): the proof of identity did not hold.
+# ID token and userinfo checks (OIDC Core 3.1.3.7, 5.3.2): the proof of identity did not hold. The person reads one
+# page for all of them; support staff read each reason's own cause.
 _INVALID_TOKEN = Failure(403, "Your sign-in could not be verified",
                          "The proof of identity Okta sent did not pass Inigo's checks, so you were not signed in.",
                          _START_AGAIN + " If it happens again, contact Inigo support.")
-TOKEN_REASONS = (
-    "id_token_missing", "id_token_malformed", "id_token_alg", "id_token_signature", "id_token_unknown_kid",
-    "id_token_iss", "id_token_aud", "id_token_azp", "id_token_expired", "id_token_iat_future",
-    "id_token_missing_claim", "id_token_nonce", "userinfo_sub_mismatch", "userinfo_invalid",
+_NO_USABLE_JWT = ("Okta's token response lacks a usable ID token, or it is not a signed JWT: a proxy or a "
+                  "non-Okta server answers at the tenant's token endpoint. Run `check_tenant`.")
+_WRONG_CLIENT = ("The ID token was issued to another client or by another issuer: the tenant's Client ID or "
+                 "Okta domain is not the customer's Inigo app. Compare them with the app's Sign On tab.")
+_CLOCK = "A clock off by more than two minutes (this server's or the provider's): check NTP."
+_KEYS = ("The signature did not verify with the tenant's published keys, even after fetching them again: "
+         "the token was altered, or the Okta domain points at another org's keys.")
+TOKEN_FIXES = {
+    "id_token_missing": _NO_USABLE_JWT,
+    "id_token_malformed": _NO_USABLE_JWT,
+    "id_token_alg": "The ID token is not signed with RS256, the only algorithm Inigo accepts (an Okta app set "
+                    "to HS256 or none). The customer signs ID tokens with RS256.",
+    "id_token_signature": _KEYS,
+    "id_token_unknown_kid": _KEYS,
+    "id_token_iss": _WRONG_CLIENT,
+    "id_token_aud": _WRONG_CLIENT,
+    "id_token_azp": _WRONG_CLIENT,
+    "id_token_expired": _CLOCK,
+    "id_token_iat_future": _CLOCK,
+    "id_token_missing_claim": "A required claim (sub, exp, iat, ...) is missing or unusable (a subject that is "
+                              "empty, longer than 255 characters or holds NUL). Ask the customer what their "
+                              "authorization server puts in ID tokens.",
+    "id_token_nonce": "The nonce does not match this browser's sign-in: a replayed or mixed-up response. Start "
+                      "again; report it if it repeats.",
+    "userinfo_sub_mismatch": "Okta's userinfo names another person than the ID token (OIDC Core 5.3.2): its "
+                             "claims are not used. Report it to the customer's Okta administrator.",
+    "userinfo_invalid": "Okta's userinfo answer is not a JSON object. Run `check_tenant`; retry later.",
+}
+TOKEN_REASONS = tuple(TOKEN_FIXES)
+FAILURES.update({reason: replace(_INVALID_TOKEN, fix=fix) for reason, fix in TOKEN_FIXES.items()})
+
+# Not a login failure but told the same way: a burst refused by the rate limit (accounts.oidc.ratelimits). It has
+# no login event: recording each refused request would let a flood write to the database.
+FAILURES["rate_limited"] = Failure(
+    429, "Too many sign-in attempts",
+    "Inigo received too many sign-in requests from your network in a short time.",
+    "Wait a minute, then click the Inigo tile on your Okta dashboard again.",
+    fix="More than `SSO_RATE_LIMIT` sign-in requests from one client address (or a hundred times that for one "
+        "tenant). Behind a proxy, check `DJANGO_NUM_PROXIES`, or every person shares the proxy's address.",
 )
-FAILURES.update(dict.fromkeys(TOKEN_REASONS, _INVALID_TOKEN))
 
 
 class LoginError(Exception):

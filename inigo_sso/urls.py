@@ -1,9 +1,9 @@
 from django.contrib import admin
 from django.urls import path
-from mozilla_django_oidc.views import OIDCLogoutView
 
 from accounts import views
 from accounts.oidc import views as oidc_views
+from accounts.oidc.logout import SignOutView
 
 admin.site.site_header = "Inigo support"
 admin.site.site_title = "Inigo support"
@@ -19,7 +19,7 @@ urlpatterns = [
     path("oidc/authenticate/", oidc_views.AuthenticateView.as_view(), name="oidc_authentication_init"),
     path("oidc/callback/<slug:slug>/", oidc_views.CallbackView.as_view(), name="oidc_authentication_callback"),
     path("oidc/callback/", oidc_views.LegacyCallbackView.as_view(), name="oidc_callback_legacy"),
-    path("oidc/logout/", OIDCLogoutView.as_view(http_method_names=["post"]), name="oidc_logout"),
+    path("oidc/logout/", SignOutView.as_view(), name="oidc_logout"),
     path("admin/", admin.site.urls),
 ]
 

@@ -272,4 +272,9 @@ def _keys_ttl(cache_control: str) -> int:
     match = _MAX_AGE.search(cache_control or "")
     if not match:
         return KEYS_TTL_DEFAULT
-    return max(KEYS_TTL_MIN, min(KEYS_TTL_MAX, int(match.group(1))))
+    digits = match.group(1)
+    # Any value longer than KEYS_TTL_MAX's digits is above it; int() of thousands of digits would raise
+    # (Python's int max_str_digits), and a provider's header must never fail a login.
+    if len(digits) > len(str(KEYS_TTL_MAX)):
+        return KEYS_TTL_MAX
+    return max(KEYS_TTL_MIN, min(KEYS_TTL_MAX, int(digits)))

@@ -7,6 +7,7 @@ from typing import Any
 import jwt
 
 from inigo_sso.failures import LoginError
+from inigo_sso.text import is_storable
 
 ALGORITHM = "RS256"
 # Okta's own verifier allows two minutes of clock skew; so do we, for `exp` and `iat`.
@@ -68,8 +69,9 @@ def validate_id_token(
     if not isinstance(token_nonce, str) or not hmac.compare_digest(token_nonce.encode(), nonce.encode()):
         raise LoginError("id_token_nonce", "nonce is missing or differs from the one sent")
     sub = claims.get("sub")
-    if not isinstance(sub, str) or not sub or len(sub) > 255:
-        raise LoginError("id_token_missing_claim", "sub is empty or too long")
+    # sub is the stored identity: one PostgreSQL text cannot hold (NUL) is refused, never altered.
+    if not isinstance(sub, str) or not sub or len(sub) > 255 or not is_storable(sub):
+        raise LoginError("id_token_missing_claim", "sub is empty, too long or holds a NUL character")
     return claims
 
 

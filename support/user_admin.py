@@ -215,11 +215,13 @@ class LoginEventAdmin(admin.ModelAdmin):
     list_display = ("created_at", "tenant", "email_or_subject", "outcome", "reason")
     list_filter = ("tenant", "outcome", "created_at")
     list_select_related = ("tenant",)
-    search_fields = ("email",)
+    search_fields = ("email", "typed_email")
 
     @admin.display(description="email or subject", ordering="email")
     def email_or_subject(self, event: LoginEvent) -> str:
-        return event.email or event.subject
+        if event.email or event.subject:
+            return event.email or event.subject
+        return f"typed, unverified: {event.typed_email}" if event.typed_email else ""
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -14,7 +14,7 @@ FORBIDDEN = {
     "tenants": {"accounts", "support"},
     "accounts": {"support"},
 }
-HELPERS = {"inigo_sso.env", "inigo_sso.client_ip", "inigo_sso.failures"}
+HELPERS = {"inigo_sso.env", "inigo_sso.client_ip", "inigo_sso.failures", "inigo_sso.text", "inigo_sso.commands"}
 
 
 def imported_modules(path: Path) -> set[str]:

@@ -69,15 +69,67 @@ def test_logout_continues_to_okta_when_the_tenant_has_a_post_logout_uri(client, 
     assert client.get("/api/me/").status_code == 401
 
 
-def test_logout_refuses_get(client, db):
-    assert client.get("/oidc/logout/").status_code == 405
+def test_a_get_of_logout_shows_a_sign_out_button_and_signs_nobody_out(client, browser: Browser, provider, acme):
+    browser.login(provider, "alice")
+
+    page = client.get("/oidc/logout/")
+
+    assert page.status_code == 200
+    assert b'<form method="post" action="/oidc/logout/"' in page.content
+    assert b"csrfmiddlewaretoken" in page.content and b"Sign out</button>" in page.content
+    assert browser.me().status_code == 200
+
+
+def test_sign_out_ends_on_the_login_page_with_a_notice(client, browser: Browser, provider, acme):
+    browser.login(provider, "alice")
+
+    response = client.post("/oidc/logout/", follow=True)
+
+    assert response.redirect_chain == [("/login/", 302)]
+    assert b"You have signed out of Inigo." in response.content
+    assert b"Sign in to Inigo" in response.content
+    assert b"signed out" not in client.get("/login/").content  # shown once
+
+
+def test_sign_out_needs_the_csrf_token(browser: Browser, provider, acme):
+    from django.test import Client
+
+    strict = Client(enforce_csrf_checks=True)
+    strict.cookies = browser.client.cookies
+    browser.login(provider, "alice")
+
+    assert strict.post("/oidc/logout/").status_code == 403
+    assert browser.me().status_code == 200
+
+
+def test_the_login_page_tells_someone_signed_in_who_they_are(client, browser: Browser, provider, acme):
+    browser.login(provider, "alice")
+
+    page = client.get("/login/")
+
+    assert b"You are signed in as <strong>Alice Tester</strong> (Acme)" in page.content
+    assert b'href="/"' in page.content and b'href="/oidc/logout/"' in page.content
+    assert b'name="email"' not in page.content
 
 
 def test_healthz_reports_the_database(client, db):
     response = client.get("/healthz/")
 
     assert response.status_code == 200
-    assert response.json() == {"status": "ok"}
+    assert response.json() == {"status": "ok", "database": "ok", "cache": "ok"}
+
+
+def test_healthz_is_degraded_but_200_when_the_cache_fails(client, db, monkeypatch):
+    from accounts import views
+
+    def broken(*args, **kwargs) -> None:
+        raise ConnectionError("cache down")
+
+    monkeypatch.setattr(views.cache, "set", broken)
+    response = client.get("/healthz/")
+
+    assert response.status_code == 200
+    assert response.json() == {"status": "degraded", "database": "ok", "cache": "down"}
 
 
 @pytest.mark.parametrize(("params", "status", "reason"), [
@@ -173,4 +225,4 @@ def test_healthz_names_the_database_when_it_fails(client, db, monkeypatch):
         response = client.get("/healthz/")
 
     assert response.status_code == 503
-    assert response.json() == {"status": "unavailable", "failing": ["database"]}
+    assert response.json() == {"status": "down", "database": "down", "cache": "ok"}

@@ -13,6 +13,7 @@ from django.utils.decorators import method_decorator
 from django_ratelimit.decorators import ratelimit
 
 from accounts.oidc import states
+from inigo_sso.failures import FAILURES
 from tenants.domains import domain_of_email
 
 TENANT_FACTOR = 100
@@ -66,11 +67,8 @@ def login_limits(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespons
 
 
 def rate_limited(request: HttpRequest, exception: Exception) -> HttpResponse:
-    """RATELIMIT_VIEW: the page for a refused burst (429)."""
-    context = {
-        "title": "Too many sign-in attempts",
-        "explanation": "Inigo received too many sign-in requests from your network in a short time. "
-        "Wait a minute, then click the Inigo tile on your Okta dashboard again.",
-        "status": 429,
-    }
-    return render(request, "errors/generic.html", context, status=429)
+    """RATELIMIT_VIEW: the page for a refused burst (429), told like every other failure of a sign-in; no login
+    event is recorded (a flood must not write to the database)."""
+    failure = FAILURES["rate_limited"]
+    context = {"failure": failure, "reason": "rate_limited", "tenant": None}
+    return render(request, "errors/login_failed.html", context, status=failure.status)

@@ -16,11 +16,12 @@ def login_failed(
     *,
     tenant: Tenant | None = None,
     claims: dict[str, Any] | None = None,
-    email: str = "",
+    typed_email: str = "",
     provider_message: str = "",
 ) -> HttpResponse:
     services.login_event_record(
-        request, reason=error.reason, tenant=tenant, claims=claims, email=email, detail=error.detail
+        request, reason=error.reason, tenant=tenant, claims=claims, typed_email=typed_email,
+        detail=error.detail,
     )
     context = {"failure": error.failure, "reason": error.reason, "tenant": tenant,
                "provider_message": provider_message}

@@ -88,7 +88,7 @@ class InitiateLoginView(TenantAuthenticationRequestView):
             next_path = same_origin_path(request, _single(params, "target_link_uri"))
             return self.start(request, tenant, login_hint=_single(params, "login_hint"), next_path=next_path)
         except LoginError as error:
-            return login_failed(request, error, tenant=tenant, email=_single(params, "login_hint"))
+            return login_failed(request, error, tenant=tenant, typed_email=_single(params, "login_hint"))
 
     post = get
 

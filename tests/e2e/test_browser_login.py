@@ -99,8 +99,18 @@ def test_an_email_on_the_login_page_signs_in_and_sign_out_ends_the_session(
     expect_signed_in(alan, inigo, ALAN)  # a member after the first test; the owner when run alone
     shoot(alan, "home-after-email-sign-in")
 
-    alan.get_by_role("button", name="Sign out").click()
+    # Back on the login page while signed in: who they are, not the form.
+    alan.goto("/login/")
+    expect(alan.get_by_role("heading", name="You are signed in")).to_be_visible()
+    expect(alan.get_by_text(f"You are signed in as {ALAN.name}")).to_be_visible()
+    shoot(alan, "login-while-signed-in")
+    # A link to /oidc/logout/ (a GET) asks before signing out.
+    alan.get_by_role("link", name="Sign out").click()
+    expect(alan.get_by_role("heading", name="Sign out of Inigo?")).to_be_visible()
+    shoot(alan, "sign-out-page")
+    alan.locator("main").get_by_role("button", name="Sign out").click()
     expect(alan).to_have_url(f"{inigo.url}/login/")
+    expect(alan.get_by_role("status")).to_have_text("You have signed out of Inigo.")
     shoot(alan, "signed-out")
     me = alan.goto("/api/me/")
     assert me is not None
@@ -154,3 +164,19 @@ def test_other_error_pages_are_finished_pages(people: People, inigo: Inigo, shoo
     visitor.get_by_role("button", name="Continue with Okta").click()
     expect(visitor.get_by_role("alert")).to_contain_text("We don't recognise that email domain")
     shoot(visitor, "login-unknown-domain")
+
+
+def test_a_burst_ends_on_the_same_kind_of_page_as_every_other_failure(people: People, inigo: Inigo, shoot: Screenshots):
+    """Last in this file: it uses up this address's initiate rate limit for a minute (each gunicorn worker counts
+    in its own local-memory cache, hence the generous burst)."""
+    visitor = people.new()
+    statuses = [visitor.request.get("/oidc/initiate/?iss=https%3A%2F%2Funknown.okta.com").status for _ in range(80)]
+    assert 429 in statuses
+
+    page = visitor.goto("/oidc/initiate/?iss=https%3A%2F%2Funknown.okta.com")
+    assert page is not None
+    assert page.status == 429
+    expect(visitor.get_by_role("heading", name="Too many sign-in attempts")).to_be_visible()
+    expect(visitor.get_by_text("Sign-in stopped")).to_be_visible()
+    expect(visitor.get_by_role("link", name="Go to the Inigo login page")).to_be_visible()
+    shoot(visitor, "error-rate-limited")

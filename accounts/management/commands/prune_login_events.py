@@ -1,10 +1,10 @@
 from datetime import timedelta
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
 from accounts.models import LoginEvent
+from inigo_sso.commands import BaseCommand, CommandError, CommandParser
 
 
 class Command(BaseCommand):

@@ -3,8 +3,8 @@ import sys
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from inigo_sso.commands import BaseCommand, CommandError, CommandParser
 from tenants.services import tenant_create
 
 

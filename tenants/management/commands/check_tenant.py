@@ -1,7 +1,6 @@
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
-
+from inigo_sso.commands import BaseCommand, CommandError, CommandParser
 from okta.connection import connection_check
 from tenants.selectors import tenant_by_slug
 

@@ -2,9 +2,9 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from devidp import demo
+from inigo_sso.commands import BaseCommand, CommandError, CommandParser
 from tenants.models import Tenant
 from tenants.services import tenant_create
 

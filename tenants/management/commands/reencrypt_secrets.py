@@ -1,10 +1,10 @@
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.db.models import TextField, Value
 from django.db.models.functions import Cast
 
+from inigo_sso.commands import BaseCommand, CommandError
 from tenants import crypto
 from tenants.models import Tenant
 

@@ -1,0 +1,107 @@
+"""Every entry point the fuzz suite drives, one line each. A new URL, admin page or management command is one more
+line here (tests/fuzz/test_coverage.py fails while a URL has none).
+
+Paths may name fixtures' values: {slug}, {tenant_pk}, {user_pk}, {event_pk}. `params` are the names the endpoint
+reads; the suite sends them (repeated, missing, hostile, or with a known good value from `good` or the suite's
+GOOD) plus stray ones. Whatever the seed, it first sends every parameter good but one, which holds NUL or "abc".
+`as_` is who sends the request: anonymous, member (a person signed in through Okta), support (staff in the
+Support group) or superuser."""
+
+from dataclasses import dataclass
+from typing import Literal
+
+Persona = Literal["anonymous", "member", "support", "superuser"]
+EXAMPLES = 20  # per endpoint, unless its line says otherwise
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    path: str
+    methods: tuple[str, ...] = ("GET",)
+    params: tuple[str, ...] = ()
+    as_: Persona = "anonymous"
+    examples: int = EXAMPLES
+    good: tuple[tuple[str, str], ...] = ()  # known good values of this endpoint's own, e.g. its admin action
+    body: Literal["form", "json"] = "form"  # json: the body's pairs as one JSON object (SCIM, Universal Logout)
+    headers: tuple[tuple[str, str], ...] = ()  # sent with every request, e.g. ("Authorization", "Bearer {token}")
+
+    def __str__(self) -> str:
+        return f"{'/'.join(self.methods)} {self.path} as {self.as_}"
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    words: tuple[str, ...] = ()  # options and values it knows; the suite mixes them with hostile text
+    examples: int = EXAMPLES
+
+    def __str__(self) -> str:
+        return self.name
+
+
+CALLBACK = ("state", "code", "error", "error_description", "session_state", "iss")
+INITIATE = ("iss", "login_hint", "target_link_uri")
+CHANGELIST = ("q", "o", "p", "e", "all", "_changelist_filters", "action", "_selected_action", "select_across",
+              "index", "post")
+TENANT_FILTERS = ("is_active__exact", "slug", "id__exact")
+USER_FILTERS = ("tenant__id__exact", "role__exact", "is_active__exact", "is_staff__exact")
+EVENT_FILTERS = ("tenant__id__exact", "outcome__exact", "created_at__gte", "created_at__lt", "created_at__year")
+CHANGE_FORM = ("_save", "_continue", "name", "slug", "okta_domain", "client_id", "client_secret", "email_domains",
+               "is_active", "role", "_changelist_filters")
+
+ENDPOINTS: list[Endpoint] = [
+    # Public pages and the login flow.
+    Endpoint("/", as_="member"),
+    Endpoint("/"),
+    Endpoint("/login/", ("GET", "POST"), ("email",)),
+    Endpoint("/login/", ("GET", "POST"), ("email",), as_="member"),
+    Endpoint("/api/me/"),
+    Endpoint("/api/me/", as_="member"),
+    Endpoint("/healthz/"),
+    Endpoint("/oidc/initiate/", ("GET", "POST"), INITIATE),
+    Endpoint("/oidc/initiate/{slug}/", ("GET", "POST"), INITIATE),
+    Endpoint("/oidc/initiate/", ("POST",), INITIATE, body="json", examples=10),  # a JSON body is not a form
+    Endpoint("/oidc/authenticate/", ("GET",), ("tenant", "next")),
+    Endpoint("/oidc/callback/", ("GET",), CALLBACK),
+    Endpoint("/oidc/callback/", ("GET",), CALLBACK, as_="member"),
+    Endpoint("/oidc/callback/{slug}/", ("GET",), CALLBACK),
+    Endpoint("/oidc/callback/{slug}/", ("GET",), CALLBACK, as_="member"),
+    Endpoint("/oidc/logout/", ("GET", "POST"), ("next",)),
+    Endpoint("/oidc/logout/", ("GET", "POST"), ("next",), as_="member"),
+    Endpoint("/admin/login/", ("GET", "POST"), ("username", "password", "next"), examples=20),
+    # The admin, as support staff and as a superuser: changelists with their filters and actions, change pages.
+    *[line for persona in ("support", "superuser") for line in (
+        Endpoint("/admin/", as_=persona, examples=10),
+        Endpoint("/admin/tenants/tenant/", ("GET", "POST"), CHANGELIST + TENANT_FILTERS, as_=persona,
+                 good=(("action", "check_connection"), ("_selected_action", "{tenant_pk}"))),
+        Endpoint("/admin/tenants/tenant/add/", ("GET", "POST"), CHANGE_FORM, as_=persona, examples=15),
+        Endpoint("/admin/tenants/tenant/{tenant_pk}/change/", ("GET", "POST"), CHANGE_FORM, as_=persona,
+                 examples=15),
+        Endpoint("/admin/tenants/tenant/{tenant_pk}/check-connection/", ("POST",), (), as_=persona, examples=5),
+        Endpoint("/admin/tenants/tenant/{tenant_pk}/history/", as_=persona, examples=5),
+        Endpoint("/admin/accounts/user/", ("GET", "POST"), CHANGELIST + USER_FILTERS, as_=persona,
+                 good=(("action", "transfer_ownership"), ("_selected_action", "{user_pk}"))),
+        Endpoint("/admin/accounts/user/{user_pk}/change/", ("GET", "POST"), CHANGE_FORM, as_=persona,
+                 examples=15),
+        Endpoint("/admin/accounts/loginevent/", ("GET", "POST"), CHANGELIST + EVENT_FILTERS, as_=persona,
+                 good=(("action", "delete_selected"), ("_selected_action", "{event_pk}"))),
+        Endpoint("/admin/accounts/loginevent/{event_pk}/change/", as_=persona, examples=5),
+        Endpoint("/admin/auth/group/", ("GET", "POST"), CHANGELIST, as_=persona, examples=15,
+                 good=(("action", "delete_selected"),)),
+        Endpoint("/admin/axes/accessattempt/", ("GET", "POST"), CHANGELIST, as_=persona, examples=15,
+                 good=(("action", "delete_selected"),)),
+        Endpoint("/admin/axes/accesslog/", ("GET", "POST"), CHANGELIST, as_=persona, examples=10),
+        Endpoint("/admin/axes/accessfailurelog/", ("GET", "POST"), CHANGELIST, as_=persona, examples=10),
+    )],
+]
+
+COMMANDS: list[Command] = [
+    Command("add_tenant", ("acme2", "--name", "--okta-domain", "--client-id", "--email-domain", "--inactive",
+                           "acme.okta.com", "inigo-client")),
+    Command("check_tenant", ("acme", "--traceback")),
+    Command("prune_login_events", ("--days", "0", "1", "90", "-1")),
+    Command("reencrypt_secrets", (), examples=5),
+    Command("ensure_demo_tenant", ("--issuer", "http://127.0.0.1:9400"), examples=10),
+    Command("failures_table", ("--check", "--write"), examples=10),
+    Command("clearsessions", (), examples=3),
+]
