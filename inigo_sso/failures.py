@@ -83,6 +83,43 @@ FAILURES: dict[str, Failure] = {
                                "by Okta.", _ASK_SUPPORT),
 }
 
+# A session ends (SPEC "Who stays signed in"): the notice on the login page, and the reason of the login event.
+_SIGN_IN_AGAIN = "Sign in again from your Okta dashboard or the Inigo login page."
+FAILURES.update({
+    "session_user_inactive": Failure(401, "You were signed out: your Inigo account is switched off",
+                                     "Your account in Inigo has been deactivated, which ends every session.",
+                                     "Ask the owner of your organisation in Inigo, or Inigo support, to "
+                                     "reactivate it."),
+    "session_tenant_inactive": Failure(401, "You were signed out: sign-in is switched off for your organisation",
+                                       "Single sign-on for your organisation is no longer active in Inigo, "
+                                       "which ends every session.", _ASK_SUPPORT),
+    "session_revoked": Failure(401, "You were signed out",
+                               "Inigo support ended every session of your account.", _SIGN_IN_AGAIN),
+    "universal_logout": Failure(401, "You were signed out by your organisation's Okta",
+                                "Your Okta administrator, or Okta itself, ended your sessions in every app "
+                                "(Okta Universal Logout).", _SIGN_IN_AGAIN),
+    "session_recheck_failed": Failure(401, "You were signed out: Okta no longer signs you in",
+                                      "Inigo checked with your organisation's Okta that you are still signed in "
+                                      "there, and Okta did not confirm it.", _SIGN_IN_AGAIN),
+    "session_recheck_overdue": Failure(401, "Your session needs a check with Okta",
+                                       "Inigo re-checks with your organisation's Okta that you are still signed "
+                                       "in, and that check is overdue.", "Open any Inigo page to run it."),
+    # Okta Universal Logout calls (POST /oidc/global-token-revocation/): the answers Okta reads, in order.
+    "universal_logout_unauthorized": Failure(401, "Universal Logout refused",
+                                             "The request's token is missing or failed a check.", _ASK_SUPPORT),
+    "universal_logout_malformed": Failure(400, "Universal Logout refused",
+                                          "The request's body does not name a person in a known format.",
+                                          _ASK_SUPPORT),
+    "universal_logout_unknown_user": Failure(404, "Universal Logout: no such person",
+                                             "The organisation has no person matching the request.", _ASK_SUPPORT),
+    "universal_logout_rate_limited": Failure(429, "Universal Logout refused",
+                                             "Too many refused calls came from this address.", _ASK_SUPPORT),
+})
+SESSION_END_REASONS = (
+    "session_user_inactive", "session_tenant_inactive", "session_revoked", "universal_logout",
+    "session_recheck_failed", "session_recheck_overdue",
+)
+
 # ID token and userinfo checks (OIDC Core 3.1.3.7, 5.3.2): the proof of identity did not hold.
 _INVALID_TOKEN = Failure(403, "Your sign-in could not be verified",
                          "The proof of identity Okta sent did not pass Inigo's checks, so you were not signed in.",

@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.urls import path
 from mozilla_django_oidc.views import OIDCLogoutView
 
-from accounts import views
+from accounts import universal_logout, views
 from accounts.oidc import views as oidc_views
 
 admin.site.site_header = "Inigo support"
@@ -19,6 +19,10 @@ urlpatterns = [
     path("oidc/authenticate/", oidc_views.AuthenticateView.as_view(), name="oidc_authentication_init"),
     path("oidc/callback/", oidc_views.CallbackView.as_view(), name="oidc_authentication_callback"),
     path("oidc/logout/", OIDCLogoutView.as_view(http_method_names=["post"]), name="oidc_logout"),
+    path(
+        "oidc/global-token-revocation/", universal_logout.global_token_revocation,
+        name="oidc_global_token_revocation",
+    ),
     path("admin/", admin.site.urls),
 ]
 
