@@ -8,9 +8,11 @@ from django.test import Client, override_settings
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests import test_universal_logout as universal_logout
 from tests.oidc_provider import _b64
 from tests.test_universal_logout import ENDPOINT, by_email, call, revocation_token, still_signed_in
-from tests.test_universal_logout import okta_key, sessions  # noqa: F401 (fixtures)
+
+okta_key, sessions = universal_logout.okta_key, universal_logout.sessions  # the same fixtures
 
 hypothesis_settings = settings(
     max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
@@ -56,14 +58,14 @@ GARBAGE_TOKENS = {
 
 
 @pytest.mark.parametrize("token", GARBAGE_TOKENS.values(), ids=GARBAGE_TOKENS.keys())
-def test_garbage_tokens_answer_401(sessions, token):  # noqa: F811
+def test_garbage_tokens_answer_401(sessions, token):
     assert call(token, by_email("alice@acme.test")).status_code == 401
     assert still_signed_in(sessions) == ["alice_laptop", "alice_phone", "bob"]
 
 
 @pytest.mark.parametrize("header", ["", "Bearer", "Bearer ", "bearer", "Token abc", "Bearer a b c", "\x00",
                                     "Bearer \x00\x00"])
-def test_odd_authorization_headers_answer_401(sessions, header):  # noqa: F811
+def test_odd_authorization_headers_answer_401(sessions, header):
     response = Client().post(ENDPOINT, json.dumps(by_email("alice@acme.test")), content_type="application/json",
                              HTTP_AUTHORIZATION=header)
     assert response.status_code == 401
@@ -72,32 +74,32 @@ def test_odd_authorization_headers_answer_401(sessions, header):  # noqa: F811
 
 @pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data",
                                           "application/jwt", ""])
-def test_wrong_content_types_with_a_good_token_answer_400(sessions, okta_key, acme, content_type):  # noqa: F811
+def test_wrong_content_types_with_a_good_token_answer_400(sessions, okta_key, acme, content_type):
     body = json.dumps(by_email("alice@acme.test"))
     assert call(revocation_token(okta_key, acme), body, content_type=content_type).status_code == 400
     assert still_signed_in(sessions) == ["alice_laptop", "alice_phone", "bob"]
 
 
-def test_json_with_a_charset_is_json(sessions, okta_key, acme):  # noqa: F811
+def test_json_with_a_charset_is_json(sessions, okta_key, acme):
     body = json.dumps(by_email("alice@acme.test"))
     response = call(revocation_token(okta_key, acme), body, content_type="application/json; charset=utf-8")
     assert response.status_code == 204
 
 
-def test_a_huge_body_answers_400_without_being_read(sessions, okta_key, acme):  # noqa: F811
+def test_a_huge_body_answers_400_without_being_read(sessions, okta_key, acme):
     body = json.dumps({**by_email("alice@acme.test"), "padding": "x" * 3_000_000})
     assert call(revocation_token(okta_key, acme), body).status_code == 400
     assert call("garbage", body).status_code == 401  # and the token still comes first
     assert still_signed_in(sessions) == ["alice_laptop", "alice_phone", "bob"]
 
 
-def test_a_lying_content_length_answers_400(sessions, okta_key, acme):  # noqa: F811
+def test_a_lying_content_length_answers_400(sessions, okta_key, acme):
     body = json.dumps(by_email("alice@acme.test"))
     assert call(revocation_token(okta_key, acme), body, CONTENT_LENGTH="not a number").status_code == 400
 
 
 @pytest.mark.parametrize("method", ["GET", "PUT", "PATCH", "DELETE", "OPTIONS"])
-def test_other_methods_answer_405(sessions, okta_key, acme, method):  # noqa: F811
+def test_other_methods_answer_405(sessions, okta_key, acme, method):
     response = Client().generic(method, ENDPOINT, json.dumps(by_email("alice@acme.test")),
                                 content_type="application/json",
                                 HTTP_AUTHORIZATION=f"Bearer {revocation_token(okta_key, acme)}")
@@ -122,7 +124,7 @@ bodies = st.one_of(
 
 @hypothesis_settings
 @given(body=bodies, content_type=st.sampled_from(["application/json", "text/plain", ""]))
-def test_any_body_with_a_good_token_is_a_4xx_or_204_and_never_a_5xx(sessions, okta_key, acme, body,  # noqa: F811
+def test_any_body_with_a_good_token_is_a_4xx_or_204_and_never_a_5xx(sessions, okta_key, acme, body,
                                                                      content_type):
     response = call(revocation_token(okta_key, acme), body, content_type=content_type)
     assert response.status_code in (204, 400, 404)
@@ -130,7 +132,7 @@ def test_any_body_with_a_good_token_is_a_4xx_or_204_and_never_a_5xx(sessions, ok
 
 @hypothesis_settings
 @given(header=st.text(max_size=200), token=st.text(max_size=300), body=bodies)
-def test_any_authorization_without_the_key_is_401(sessions, header, token, body):  # noqa: F811
+def test_any_authorization_without_the_key_is_401(sessions, header, token, body):
     for value in (header, f"Bearer {token}"):
         response = Client().post(ENDPOINT, body, content_type="application/json", HTTP_AUTHORIZATION=value)
         assert response.status_code == 401
