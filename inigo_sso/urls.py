@@ -17,7 +17,8 @@ urlpatterns = [
     path("oidc/initiate/", oidc_views.InitiateLoginView.as_view(), name="oidc_initiate"),
     path("oidc/initiate/<slug:slug>/", oidc_views.InitiateLoginView.as_view(), name="oidc_initiate_tenant"),
     path("oidc/authenticate/", oidc_views.AuthenticateView.as_view(), name="oidc_authentication_init"),
-    path("oidc/callback/", oidc_views.CallbackView.as_view(), name="oidc_authentication_callback"),
+    path("oidc/callback/<slug:slug>/", oidc_views.CallbackView.as_view(), name="oidc_authentication_callback"),
+    path("oidc/callback/", oidc_views.LegacyCallbackView.as_view(), name="oidc_callback_legacy"),
     path("oidc/logout/", OIDCLogoutView.as_view(http_method_names=["post"]), name="oidc_logout"),
     path(
         "oidc/global-token-revocation/", universal_logout.global_token_revocation,

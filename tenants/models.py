@@ -4,6 +4,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
 
+from okta import provider
 from tenants.domains import parse_email_domains
 from tenants.fields import EncryptedSecretField
 from tenants.issuers import IssuerError, issuer_from_okta_domain
@@ -69,6 +70,10 @@ class Tenant(models.Model):
         self.issuer = issuer_from_okta_domain(self.okta_domain, allow_insecure=settings.SSO_ALLOW_INSECURE_ISSUERS)
         domains = parse_email_domains(self.email_domains)
         self.email_domains = ",".join(domains)
+        previous = Tenant.objects.filter(pk=self.pk).values_list("issuer", flat=True).first() if self.pk else None
+        # The tenant's values change: what was cached about its provider (documents, keys, a recent failure)
+        # is forgotten, so the next sign-in and the connection check see the provider as it is now.
+        transaction.on_commit(lambda: provider.forget(self.issuer, previous or ""))
         with transaction.atomic():
             super().save(*args, **kwargs)
             self._loaded_is_active = self.is_active
