@@ -8,11 +8,13 @@ the person's and the tenant's session counters (User._get_session_auth_hash). Dj
 longer matches silently; only then is the user read once more, to say why.
 """
 
+import time
 from collections.abc import Callable
 from typing import Any
 
 from django.contrib import auth, messages
 from django.contrib.auth import SESSION_KEY
+from django.contrib.sessions.backends.base import SessionBase
 from django.core.exceptions import ValidationError
 from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
@@ -25,6 +27,8 @@ from inigo_sso.failures import FAILURES
 
 # The counters the session was made under, to tell after the fact which of them moved.
 SESSION_EPOCHS_KEY = "inigo_session_epochs"
+# When Okta last confirmed this session: the sign-in, then each re-check with prompt=none (accounts.oidc.recheck).
+CHECKED_AT_KEY = "inigo_okta_checked_at"
 NOTICE_TAG = "signed-out"
 # Requests that go on, signed out, instead of being redirected: a new sign-in, the way out, and the probes.
 _PASS_THROUGH_PREFIXES = ("/oidc/", "/login/", "/healthz/", "/static/")
@@ -34,6 +38,11 @@ _PASS_THROUGH_PREFIXES = ("/oidc/", "/login/", "/healthz/", "/static/")
 def _remember_epochs(sender: Any, request: HttpRequest, user: User, **kwargs: Any) -> None:
     tenant_epoch = user.tenant.session_epoch if user.tenant_id is not None else 0
     request.session[SESSION_EPOCHS_KEY] = [user.session_epoch, tenant_epoch]
+    recheck_done(request.session)
+
+
+def recheck_done(session: SessionBase) -> None:
+    session[CHECKED_AT_KEY] = time.time()
 
 
 class SessionCheckMiddleware:
@@ -44,7 +53,7 @@ class SessionCheckMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         ended = session_check(request)
-        if ended is not None and not _passes_through(request):
+        if ended is not None and not passes_through(request):
             return ended
         return self.get_response(request)
 
@@ -77,12 +86,12 @@ def inactive_reason(user: User) -> str | None:
     return None
 
 
-def session_end(request: HttpRequest, *, reason: str, user: User | None) -> HttpResponse:
+def session_end(request: HttpRequest, *, reason: str, user: User | None, detail: str = "") -> HttpResponse:
     """Sign this request out, record why, and answer: JSON 401 for the API, else a redirect with the notice."""
     auth.logout(request)
     services.login_event_record(
         request, reason=reason, tenant=user.tenant if user is not None and user.tenant_id else None, user=user,
-        detail=f"session ended at {request.method} {request.path[:200]}",
+        detail=detail or f"session ended at {request.method} {request.path[:200]}",
         outcome=LoginEvent.Outcome.SIGNED_OUT,
     )
     failure = FAILURES[reason]
@@ -94,7 +103,7 @@ def session_end(request: HttpRequest, *, reason: str, user: User | None) -> Http
     return HttpResponseRedirect(reverse("login"))
 
 
-def _passes_through(request: HttpRequest) -> bool:
+def passes_through(request: HttpRequest) -> bool:
     return request.path.startswith(_PASS_THROUGH_PREFIXES)
 
 

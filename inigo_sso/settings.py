@@ -52,6 +52,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     # Who stays signed in: every signed-in request checks the person, their tenant and their session counters.
     "accounts.sessions.SessionCheckMiddleware",
+    # Optional per tenant: a due re-check sends the next page navigation through Okta with prompt=none.
+    "accounts.oidc.recheck.SessionRecheckMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "django_ratelimit.middleware.RatelimitMiddleware",

@@ -16,19 +16,22 @@ class PendingLogin:
     tenant_id: int
     next_path: str
     added_on: float
+    recheck: bool = False  # a re-check of a signed-in person with prompt=none, not a new sign-in
 
     @property
     def expired(self) -> bool:
         return time.time() - self.added_on > STATE_LIFETIME_SECONDS
 
 
-def bind_tenant(session: SessionBase, state: str, *, tenant_id: int, next_path: str) -> None:
+def bind_tenant(session: SessionBase, state: str, *, tenant_id: int, next_path: str, recheck: bool = False) -> None:
     """Bind the tenant to the state entry that mozilla-django-oidc just added, and drop expired entries."""
     entries: dict[str, Any] = session[STATES_KEY]
     for other in [key for key, entry in entries.items() if _expired(entry)]:
         del entries[other]
     entries[state]["tenant_id"] = tenant_id
     entries[state]["next_path"] = next_path
+    if recheck:
+        entries[state]["recheck"] = True
     session.modified = True
 
 
@@ -37,7 +40,8 @@ def pending_login(session: SessionBase, state: str) -> PendingLogin | None:
     entry = entries.get(state) if isinstance(entries, dict) else None
     if not isinstance(entry, dict) or "tenant_id" not in entry:
         return None
-    return PendingLogin(tenant_id=entry["tenant_id"], next_path=entry["next_path"], added_on=entry["added_on"])
+    return PendingLogin(tenant_id=entry["tenant_id"], next_path=entry["next_path"], added_on=entry["added_on"],
+                        recheck=entry.get("recheck") is True)
 
 
 def discard(session: SessionBase, state: str) -> None:
