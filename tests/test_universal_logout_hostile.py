@@ -136,3 +136,16 @@ def test_any_authorization_without_the_key_is_401(sessions, header, token, body)
     for value in (header, f"Bearer {token}"):
         response = Client().post(ENDPOINT, body, content_type="application/json", HTTP_AUTHORIZATION=value)
         assert response.status_code == 401
+
+
+def test_it_needs_no_csrf_token_okta_has_none(sessions, okta_key, acme):
+    strict = Client(enforce_csrf_checks=True)
+    response = call(revocation_token(okta_key, acme), by_email("alice@acme.test"), client=strict)
+    assert response.status_code == 204
+
+
+def test_a_signed_in_browser_cannot_use_its_cookies_to_sign_anyone_out(sessions):
+    alice = sessions["alice_laptop"]
+    response = alice.client.post(ENDPOINT, json.dumps(by_email("bob@acme.test")), content_type="application/json")
+    assert response.status_code == 401
+    assert still_signed_in(sessions) == ["alice_laptop", "alice_phone", "bob"]

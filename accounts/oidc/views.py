@@ -37,13 +37,12 @@ class TenantAuthenticationRequestView(OIDCAuthenticationRequestView):
     sent as an S256 challenge (RFC 7636 4.1-4.3, settings.OIDC_USE_PKCE); the tenant and the page to return to
     are bound to that state entry."""
 
+    recheck = False  # True: a prompt=none re-check of the signed-in person (accounts.oidc.recheck)
+
     def __init__(self, **kwargs: Any) -> None:
         View.__init__(self, **kwargs)  # the library reads one global provider here; we have one per tenant
         self.login_hint = ""
-        self.extra_params = {}
-
-    extra_params: dict[str, str]
-    recheck = False
+        self.extra_params: dict[str, str] = {}
 
     def start(
         self, request: HttpRequest, tenant: Tenant, *, login_hint: str = "", next_path: str = "/"
