@@ -117,12 +117,17 @@ def login_event_record(
         user=user,
         outcome=outcome,
         reason=reason,
-        email=(email or (user.email if user else "") or str(claims.get("email") or ""))[:254],
-        subject=(user.sub if user else str(claims.get("sub") or ""))[:255],
-        detail=detail[:500],
+        email=_text(email or (user.email if user else "") or str(claims.get("email") or ""), 254),
+        subject=_text(user.sub if user else str(claims.get("sub") or ""), 255),
+        detail=_text(detail, 500),
         ip_address=client_ip(request) if request is not None else None,
-        user_agent=request.META.get("HTTP_USER_AGENT", "")[:300] if request is not None else "",
+        user_agent=_text(request.META.get("HTTP_USER_AGENT", ""), 300) if request is not None else "",
     )
+
+
+def _text(value: str, limit: int) -> str:
+    # Details quote what a request carried; PostgreSQL refuses NUL in text, which would turn a refusal into a 500.
+    return value.replace("\x00", "\N{REPLACEMENT CHARACTER}")[:limit]
 
 
 def user_sessions_end(*, user: User, reason: str, request: HttpRequest | None = None, detail: str = "") -> None:

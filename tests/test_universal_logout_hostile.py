@@ -149,3 +149,10 @@ def test_a_signed_in_browser_cannot_use_its_cookies_to_sign_anyone_out(sessions)
     response = alice.client.post(ENDPOINT, json.dumps(by_email("bob@acme.test")), content_type="application/json")
     assert response.status_code == 401
     assert still_signed_in(sessions) == ["alice_laptop", "alice_phone", "bob"]
+
+
+def test_nul_bytes_in_what_a_refusal_records_never_make_a_500(sessions, okta_key, acme):
+    body = json.dumps({"sub_id": {"format": "email\x00", "email": "alice@acme.test"}})
+    assert call(revocation_token(okta_key, acme), body).status_code == 400
+    assert Client().get("/oidc/callback/acme/", {"error": "x\x00y", "state": "z"},
+                        HTTP_USER_AGENT="agent\x00").status_code < 500
