@@ -178,3 +178,17 @@ def test_a_recheck_costs_no_statement_while_not_due(provider, rechecked, django_
     last_checked(bob, 1)
     with django_assert_num_queries(2):
         assert bob.client.get("/api/me/").status_code == 200
+
+
+@pytest.mark.parametrize(("path", "expected"), [
+    ("/members/?tab=1", "/members/?tab=1"), ("//evil.example/x", "/"),
+    ("/\\evil.example", "/%5Cevil.example"),  # escaped: a path here, never a host
+])
+def test_the_page_to_return_to_is_a_path_on_this_site(rf, path, expected):
+    from accounts.oidc.recheck import return_path
+
+    request = rf.get("/")
+    request.path = request.path_info = path.split("?")[0]
+    request.META["QUERY_STRING"] = path.partition("?")[2]
+
+    assert return_path(request) == expected

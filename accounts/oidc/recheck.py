@@ -19,6 +19,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from accounts.models import User
 from accounts.oidc.backend import ID_TOKEN_SESSION_KEY
+from accounts.oidc.navigation import same_origin_path
 from accounts.oidc.views import TenantAuthenticationRequestView
 from accounts.sessions import CHECKED_AT_KEY, passes_through, session_end
 from inigo_sso.failures import FAILURES, LoginError
@@ -78,6 +79,15 @@ def wants_json(request: HttpRequest) -> bool:
     )
 
 
+def return_path(request: HttpRequest) -> str:
+    """Where the person goes once Okta has answered: the page they asked for, if it is a path on this site (a
+    request for `//evil.example/` must not become a redirect there)."""
+    try:
+        return same_origin_path(request, request.get_full_path())
+    except LoginError:
+        return "/"
+
+
 class RecheckRequestView(TenantAuthenticationRequestView):
     recheck = True
 
@@ -93,7 +103,7 @@ def _send_to_okta(request: HttpRequest, user: User) -> HttpResponse:
         view.extra_params["id_token_hint"] = id_token
     try:
         return view.start(request, user.tenant, login_hint="" if id_token else user.email,
-                          next_path=request.get_full_path())
+                          next_path=return_path(request))
     except LoginError as error:  # Okta unreachable, say: the session cannot be confirmed
         return session_end(request, reason="session_recheck_failed", user=user,
                            detail=f"re-check with Okta could not start: {error.reason}: {error.detail}"[:500])
