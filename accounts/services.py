@@ -103,6 +103,7 @@ def login_event_record(
     """Record one login attempt (or the end of a session), in the database and as one log line. `detail` must
     never hold a secret, code or token."""
     claims = claims or {}
+    detail = detail.replace("\x00", "")  # provider text can carry NUL, which PostgreSQL text refuses
     outcome = outcome or (LoginEvent.Outcome.SUCCESS if reason == "ok" else LoginEvent.Outcome.FAILURE)
     if request is not None:
         request.log_tenant = tenant.slug if tenant else None
