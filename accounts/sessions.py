@@ -55,7 +55,7 @@ class SessionCheckMiddleware:
         ended = session_check(request)
         if ended is not None and not passes_through(request):
             return ended
-        return self.get_response(request)
+        return self.get_response(request)  # signed out; a new sign-in (or the login page) goes on
 
 
 def session_check(request: HttpRequest) -> HttpResponse | None:
@@ -75,7 +75,10 @@ def session_check(request: HttpRequest) -> HttpResponse | None:
         # (ModelBackend returns nobody for an inactive staff account).
         user = _user(user_id)
         reason = (inactive_reason(user) or _ended_reason(user, epochs)) if user else "session_revoked"
-    return session_end(request, reason=reason, user=user)
+    # The notice is for the page that will show it: not for a sign-in that goes on to Okta, or it would greet the
+    # person on their way back.
+    notify = not passes_through(request) or request.path.startswith("/login/")
+    return session_end(request, reason=reason, user=user, notify=notify)
 
 
 def inactive_reason(user: User) -> str | None:
@@ -86,7 +89,9 @@ def inactive_reason(user: User) -> str | None:
     return None
 
 
-def session_end(request: HttpRequest, *, reason: str, user: User | None, detail: str = "") -> HttpResponse:
+def session_end(
+    request: HttpRequest, *, reason: str, user: User | None, detail: str = "", notify: bool = True
+) -> HttpResponse:
     """Sign this request out, record why, and answer: JSON 401 for the API, else a redirect with the notice."""
     auth.logout(request)
     services.login_event_record(
@@ -97,7 +102,8 @@ def session_end(request: HttpRequest, *, reason: str, user: User | None, detail:
     failure = FAILURES[reason]
     if request.path.startswith("/api/"):
         return JsonResponse({"error": "signed_out", "reason": reason, "detail": failure.title}, status=401)
-    messages.warning(request, f"{failure.title}. {failure.explanation} {failure.action}", extra_tags=NOTICE_TAG)
+    if notify:
+        messages.warning(request, f"{failure.title}. {failure.explanation} {failure.action}", extra_tags=NOTICE_TAG)
     if request.path.startswith("/admin/"):
         return HttpResponseRedirect(reverse("admin:login") + "?" + urlencode({"next": request.path}))
     return HttpResponseRedirect(reverse("login"))

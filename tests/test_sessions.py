@@ -173,3 +173,25 @@ def test_a_signed_in_request_costs_no_extra_statement(provider, acme, django_ass
         assert bob.client.get("/api/me/").status_code == 200
     with django_assert_num_queries(2):
         assert bob.client.get("/").status_code == 200
+
+
+def test_an_ended_session_that_signs_in_again_is_not_greeted_with_the_old_notice(provider, acme):
+    alice = signed_in(provider, "alice")
+    user_sessions_end(user=User.objects.get(sub="alice"), reason="session_revoked")
+
+    alice.login(provider, "alice")  # straight to the tile: the old session ends on the way, silently
+
+    home = alice.client.get("/")
+    assert home.status_code == 200
+    assert "You were signed out" not in home.content.decode()
+    assert LoginEvent.objects.filter(reason="session_revoked", detail="session ended at GET /oidc/initiate/").exists()
+
+
+def test_the_login_page_itself_shows_why(provider, acme):
+    alice = signed_in(provider, "alice")
+    user_sessions_end(user=User.objects.get(sub="alice"), reason="session_revoked")
+
+    page = alice.client.get("/login/")
+
+    assert page.status_code == 200
+    assert "Inigo support ended every session of your account" in page.content.decode()

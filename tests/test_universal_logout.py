@@ -280,3 +280,34 @@ def test_refused_calls_are_rate_limited_per_address_and_good_ones_are_not_counte
         assert call(revocation_token(okta_key, acme), by_email("alice@acme.test")).status_code == 429
         other_address = call(revocation_token(okta_key, acme), by_email("alice@acme.test"), REMOTE_ADDR="10.9.9.9")
         assert other_address.status_code == 204
+
+
+@pytest.mark.django_db(transaction=True)
+def test_one_token_posted_to_two_servers_at_once_is_accepted_once(postgres, provider, acme, okta_key):
+    """Each thread plays an app server with its own database connection: the unique jti decides between them."""
+    import threading
+
+    from django.db import connection
+
+    User.objects.create(username="acme-alice", tenant=acme, issuer=acme.issuer, sub="alice",
+                        email="alice@acme.test", role="owner")
+    token = revocation_token(okta_key, acme)
+    call(revocation_token(okta_key, acme), by_email("nobody@acme.test"))  # keys cached, as on a warm server
+    barrier = threading.Barrier(4)
+    statuses: list[int] = []
+
+    def post() -> None:
+        try:
+            barrier.wait(timeout=10)
+            statuses.append(call(token, by_email("alice@acme.test")).status_code)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=post) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+
+    assert sorted(statuses) == [204, 401, 401, 401]
+    assert RevocationTokenUse.objects.count() == 2
