@@ -1,6 +1,9 @@
+from typing import Any
+
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.db.models import Q
+from django.utils.crypto import salted_hmac
 
 from tenants.models import Tenant
 
@@ -22,6 +25,11 @@ class User(AbstractUser):
     email = models.EmailField("email address", blank=True, db_index=True)
     name = models.CharField(max_length=300, blank=True)
     role = models.CharField(max_length=10, choices=Role.choices, blank=True)
+    # Every session of this person ends when this counter moves (accounts.services.user_sessions_end): it is
+    # part of the session verification hash, and Django drops a session whose hash no longer matches. The
+    # reason is kept next to it, because Django drops such a session silently.
+    session_epoch = models.PositiveIntegerField(default=0, editable=False)
+    session_end_reason = models.CharField(max_length=64, blank=True, editable=False)
 
     class Meta:
         constraints = [
@@ -42,6 +50,41 @@ class User(AbstractUser):
     def __str__(self) -> str:
         return self.email or self.username
 
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # Switching a person off (or on again) ends every session they had: a session that slept through a
+        # deactivation must not come back to life when the person is reactivated. The signed-in request checks
+        # is_active too (accounts.sessions), so a person deactivated by a bulk UPDATE is out at once as well.
+        loaded = getattr(self, "_loaded_is_active", None)
+        if loaded is not None and loaded != self.is_active:
+            self.session_epoch += 1
+            self.session_end_reason = "session_user_inactive"
+            update_fields = kwargs.get("update_fields")
+            if update_fields is not None:
+                kwargs["update_fields"] = {*update_fields, "session_epoch", "session_end_reason"}
+        super().save(*args, **kwargs)
+        self._loaded_is_active = self.is_active
+
+    @classmethod
+    def from_db(cls, *args: Any, **kwargs: Any) -> "User":
+        user = super().from_db(*args, **kwargs)
+        if "is_active" in user.__dict__:  # not deferred
+            user._loaded_is_active = user.is_active
+        return user
+
+    def _get_session_auth_hash(self, secret: str | None = None) -> str:
+        """Django's session verification hash (an HMAC of the password hash), with this person's and their
+        tenant's session counters mixed in. With both counters at 0 it is Django's own hash, so sessions made
+        before the counters existed stay valid. The tenant is read with the user on every request
+        (TenantOIDCBackend.get_user): no extra query."""
+        tenant_epoch = self.tenant.session_epoch if self.tenant_id is not None else 0
+        value = self.password
+        if self.session_epoch or tenant_epoch:
+            value = f"{self.password}\n{self.session_epoch}\n{tenant_epoch}"
+        return salted_hmac(
+            "django.contrib.auth.models.AbstractBaseUser.get_session_auth_hash", value, secret=secret,
+            algorithm="sha256",
+        ).hexdigest()
+
     @property
     def display_name(self) -> str:
         return self.name or self.get_full_name() or self.email or self.username
@@ -53,6 +96,7 @@ class LoginEvent(models.Model):
     class Outcome(models.TextChoices):
         SUCCESS = "success", "Success"
         FAILURE = "failure", "Failure"
+        SIGNED_OUT = "signed_out", "Signed out"
 
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     tenant = models.ForeignKey(Tenant, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
@@ -76,3 +120,16 @@ class LoginEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.created_at:%Y-%m-%d %H:%M:%S} {self.outcome} {self.reason}"
+
+
+class RevocationTokenUse(models.Model):
+    """The `jti` of every Universal Logout token accepted, until it expires: a token is single use, on every app
+    server (the unique constraint decides between two servers receiving the same token at once), and an outage
+    of a cache cannot let a replay through. Rows past `expires_at` are pruned on every write."""
+
+    jti_digest = models.CharField(max_length=64, unique=True, help_text="SHA-256 of the issuer and the jti.")
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
+    expires_at = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return self.jti_digest[:12]

@@ -5,10 +5,12 @@ import logging
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.http import HttpRequest
 
 from accounts.models import LoginEvent, Role, User
 from inigo_sso.client_ip import client_ip
+from inigo_sso.failures import SESSION_END_REASONS
 from inigo_sso.text import storable
 from tenants.models import Tenant
 
@@ -92,7 +94,7 @@ def _username(identity: dict[str, Any]) -> str:
 
 
 def login_event_record(
-    request: HttpRequest,
+    request: HttpRequest | None,
     *,
     reason: str,
     tenant: Tenant | None = None,
@@ -100,21 +102,23 @@ def login_event_record(
     claims: dict[str, Any] | None = None,
     typed_email: str = "",
     detail: str = "",
+    outcome: str = "",
 ) -> LoginEvent:
-    """Record one login attempt, in the database and as one log line. `detail` must never hold a secret, code or
-    token.
+    """Record one login attempt (or the end of a session), in the database and as one log line. `detail` must
+    never hold a secret, code or token.
 
     `typed_email` is what someone typed (the login form, or the `login_hint` of an initiation link, which anyone
     can write): kept apart from `email`, which only ever holds the address of a signed-in user or of validated
     claims. Every text is cleaned of what PostgreSQL text refuses: details quote provider answers."""
     claims = claims or {}
     detail = storable(detail)
-    outcome = LoginEvent.Outcome.SUCCESS if reason == "ok" else LoginEvent.Outcome.FAILURE
-    request.log_tenant = tenant.slug if tenant else None
+    outcome = outcome or (LoginEvent.Outcome.SUCCESS if reason == "ok" else LoginEvent.Outcome.FAILURE)
+    if request is not None:
+        request.log_tenant = tenant.slug if tenant else None
     login_logger.log(
-        logging.INFO if reason == "ok" else logging.WARNING,
+        logging.WARNING if outcome == LoginEvent.Outcome.FAILURE else logging.INFO,
         "login %s reason=%s detail=%s", outcome, reason, detail[:500],
-        extra={"event": "login", "tenant": request.log_tenant, "outcome": outcome, "reason": reason,
+        extra={"event": "login", "tenant": tenant.slug if tenant else None, "outcome": outcome, "reason": reason,
                "user_id": user.pk if user else None},
     )
     return LoginEvent.objects.create(
@@ -126,8 +130,23 @@ def login_event_record(
         typed_email=storable(typed_email)[:254],
         subject=storable(user.sub if user else str(claims.get("sub") or ""))[:255],
         detail=detail[:500],
-        ip_address=client_ip(request),
-        user_agent=storable(request.META.get("HTTP_USER_AGENT", ""))[:300],
+        ip_address=client_ip(request) if request is not None else None,
+        user_agent=storable(request.META.get("HTTP_USER_AGENT", ""))[:300] if request is not None else "",
+    )
+
+
+def user_sessions_end(*, user: User, reason: str, request: HttpRequest | None = None, detail: str = "") -> None:
+    """End every session of `user`, on every app server, at once: their next request finds its session
+    verification hash changed and is signed out (accounts.sessions), with `reason` as the notice. Staff accounts
+    too. Records a login event; the session-ending requests record one each as well."""
+    if reason not in SESSION_END_REASONS:
+        raise ValueError(f"unknown session end reason {reason!r}")
+    # One UPDATE with F(): two endings at the same moment both move the counter, neither is lost.
+    User.objects.filter(pk=user.pk).update(session_epoch=F("session_epoch") + 1, session_end_reason=reason)
+    user.refresh_from_db(fields=["session_epoch", "session_end_reason"])
+    login_event_record(
+        request, reason=reason, tenant=user.tenant if user.tenant_id else None, user=user, detail=detail,
+        outcome=LoginEvent.Outcome.SIGNED_OUT,
     )
 
 

@@ -100,7 +100,34 @@ def dashboard(*, tile_url: str, app_url: str, issuer: str) -> str:
       </div>
       <p class="hint">Or start at Inigo: open <a href="{escape(login_url)}">{escape(login_url)}</a> and type one of
         these emails (SP-initiated login).</p>
+    </section>
+    <section class="card">
+      <h2>Clear user sessions</h2>
+      <p class="hint">What an Okta admin does under Directory, People, a person, More Actions, Clear User Sessions,
+        with “Also include logout enabled apps”: Okta Universal Logout signs that person out of Inigo.</p>
+      <form method="post" action="/dashboard/clear-user-sessions" class="inline-form">
+        <input type="text" name="email" aria-label="Email of the person" placeholder="ada@example.com" required>
+        <button type="submit" class="button">Clear user sessions</button>
+      </form>
     </section>""")
+
+
+def sessions_cleared(*, email: str, status: int | None) -> str:
+    """The result of Clear user sessions: Inigo's answer to the Universal Logout call."""
+    meanings = {204: "Inigo signed this person out of every session.",
+                404: "Inigo has no such person in this organisation (they never signed in).",
+                401: "Inigo refused the call: its token did not pass Inigo's checks.",
+                None: "Enter an email address.", 0: "Inigo could not be reached."}
+    meaning = meanings.get(status, f"Inigo answered HTTP {status}.")
+    answer = f"HTTP {status}" if status else "no answer"
+    return _layout("Sessions cleared", f"""
+    <section class="card">
+      <h1>Clear user sessions</h1>
+      <p class="lead">{escape(email) or "Nobody"}: Universal Logout sent to Inigo, which answered
+        <strong>{escape(answer)}</strong>.</p>
+      <p>{escape(meaning)}</p>
+      <p><a href="/dashboard">Back to My Apps</a></p>
+    </section>""", narrow=True)
 
 
 def sign_in(*, client_id: str, redirect_uri: str, login_hint: str) -> str:

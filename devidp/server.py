@@ -4,7 +4,9 @@ signed ID tokens, userinfo), behind a thin WSGI layer that adds what Okta shows 
 - `/dashboard`: the Okta end-user dashboard, with an "Inigo" tile that starts an IdP-initiated login;
 - a sign-in page listing the demo people, instead of the mock's form (which loads its stylesheet from a CDN);
 - Okta's refusal of a person who is not assigned to the app: a redirect to the client with `access_denied`,
-  Okta's description and the request's `state` (the mock's own "Deny" sends neither description nor state).
+  Okta's description and the request's `state` (the mock's own "Deny" sends neither description nor state);
+- Okta Universal Logout: "Clear user sessions" on the dashboard signs a Global Token Revocation JWT with a key
+  published in the provider's JWKS and posts it to Inigo (devidp.universal_logout).
 
 Run it with `python -m devidp.server` (what `make run` does) or, in tests, with `serve_in_thread()`.
 """
@@ -21,11 +23,13 @@ from contextlib import contextmanager
 from typing import Any
 from urllib.parse import parse_qs, urlencode
 
+import requests
 import werkzeug.serving
 from werkzeug.test import EnvironBuilder, run_wsgi_app
 from werkzeug.wrappers import Response
 
 from devidp import demo, pages
+from devidp.universal_logout import UniversalLogout
 
 with warnings.catch_warnings():  # authlib's notices about its own modules: noise in `make run`'s output
     import authlib.deprecate  # it turns its warnings to "always" on import; ignore them after that
@@ -53,6 +57,7 @@ class LocalIdentityProvider:
                 oidc_provider_mock.User(sub=person.sub, claims=person.claims()) for person in demo.DEMO_PEOPLE
             ],
         )
+        self.universal_logout = UniversalLogout()
 
     @property
     def dashboard_url(self) -> str:
@@ -68,6 +73,10 @@ class LocalIdentityProvider:
                 issuer=self.issuer,
             )
             return _html(html)(environ, start_response)
+        if path == "/dashboard/clear-user-sessions" and method == "POST":
+            return self._clear_user_sessions(environ, start_response)
+        if path == "/jwks" and method == "GET":
+            return self._jwks(environ, start_response)
         if path == "/oauth2/authorize" and method == "GET":
             return self._sign_in_page(environ, start_response)
         if path == "/oauth2/authorize" and method == "POST":
@@ -128,6 +137,31 @@ class LocalIdentityProvider:
             run_wsgi_app(self.provider, builder.get_environ(), buffered=True)
         finally:
             builder.close()
+
+    # --- Universal Logout ------------------------------------------------------------------------------------
+    def clear_user_sessions(self, email: str) -> int:
+        """Okta's "Clear User Sessions" with logout-enabled apps: Inigo's answer (204 when it signed them out)."""
+        return self.universal_logout.send(
+            issuer=self.issuer, client_id=demo.TENANT_CLIENT_ID, app_url=self.app_url, email=email
+        )
+
+    def _clear_user_sessions(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
+        email = _form(environ).get("email", "").strip().lower()
+        try:
+            status = self.clear_user_sessions(email) if _EMAIL.match(email) else None
+        except requests.RequestException:
+            status = 0
+        return _html(pages.sessions_cleared(email=email, status=status))(environ, start_response)
+
+    def _jwks(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
+        """The mock's key, plus the one Universal Logout tokens are signed with (Okta uses the same JWKS)."""
+        body, status, headers = run_wsgi_app(self.provider, environ, buffered=True)
+        document = json.loads(b"".join(body))
+        document["keys"].append(self.universal_logout.public_jwk())
+        encoded = json.dumps(document).encode()
+        headers["Content-Length"] = str(len(encoded))
+        start_response(status, list(headers.items()))
+        return [encoded]
 
     # --- everything else: the mock, with its pages' CDN stylesheet replaced by ours ---------------------------
     def _provider(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:

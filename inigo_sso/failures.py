@@ -159,6 +159,61 @@ FAILURES: dict[str, Failure] = {
                                    " the secret again."),
 }
 
+# A session ends (SPEC "Who stays signed in"): the notice on the login page, and the reason of the login event.
+_SIGN_IN_AGAIN = "Sign in again from your Okta dashboard or the Inigo login page."
+FAILURES.update({
+    "session_user_inactive": Failure(401, "You were signed out: your Inigo account is switched off",
+                                     "Your account in Inigo has been deactivated, which ends every session.",
+                                     "Ask the owner of your organisation in Inigo, or Inigo support, to "
+                                     "reactivate it.",
+        fix="The user was deactivated (admin, SCIM or code): their sessions ended at their next request. "
+            "Reactivate them if that was a mistake."),
+    "session_tenant_inactive": Failure(401, "You were signed out: sign-in is switched off for your organisation",
+                                       "Single sign-on for your organisation is no longer active in Inigo, "
+                                       "which ends every session.", _ASK_SUPPORT,
+        fix="The tenant was switched off: every session of its people ended at their next request."),
+    "session_revoked": Failure(401, "You were signed out",
+                               "Inigo support ended every session of your account.", _SIGN_IN_AGAIN,
+        fix="Support staff used Sign out everywhere on this person."),
+    "universal_logout": Failure(401, "You were signed out by your organisation's Okta",
+                                "Your Okta administrator, or Okta itself, ended your sessions in every app "
+                                "(Okta Universal Logout).", _SIGN_IN_AGAIN,
+        fix="The customer's Okta called Universal Logout for this person (Clear User Sessions, or an Okta "
+            "policy)."),
+    "session_recheck_failed": Failure(401, "You were signed out: Okta no longer signs you in",
+                                      "Inigo checked with your organisation's Okta that you are still signed in "
+                                      "there, and Okta did not confirm it.", _SIGN_IN_AGAIN,
+        fix="The tenant re-checks sessions with Okta (prompt=none) and Okta answered with an error or "
+            "another person: the person signs in again."),
+    "session_recheck_overdue": Failure(401, "Your session needs a check with Okta",
+                                       "Inigo re-checks with your organisation's Okta that you are still signed "
+                                       "in, and that check is overdue.", "Open any Inigo page to run it.",
+        fix="A JSON request came while the session's re-check with Okta was overdue: any page navigation "
+            "runs it."),
+    # Okta Universal Logout calls (POST /oidc/global-token-revocation/): the answers Okta reads, in order.
+    "universal_logout_unauthorized": Failure(401, "Universal Logout refused",
+                                             "The request's token is missing or failed a check.", _ASK_SUPPORT,
+        fix="A Universal Logout call whose JWT failed a check (signature, typ, iss/sub, aud, lifetime or a "
+            "replayed jti): nothing was changed."),
+    "universal_logout_malformed": Failure(400, "Universal Logout refused",
+                                          "The request's body does not name a person in a known format.",
+                                          _ASK_SUPPORT,
+        fix="A Universal Logout call whose body named no person in a known format (sub_id or subject, "
+            "iss_sub or email)."),
+    "universal_logout_unknown_user": Failure(404, "Universal Logout: no such person",
+                                             "The organisation has no person matching the request.", _ASK_SUPPORT,
+        fix="A Universal Logout call for a person this tenant does not have: nothing to end."),
+    "universal_logout_rate_limited": Failure(429, "Universal Logout refused",
+                                             "Too many refused calls came from this address.", _ASK_SUPPORT,
+        fix="Too many refused Universal Logout calls from one address: check who is calling."),
+})
+SESSION_END_REASONS = (
+    "session_user_inactive", "session_tenant_inactive", "session_revoked", "universal_logout",
+    "session_recheck_failed", "session_recheck_overdue",
+)
+
+# ID token and userinfo checks (OIDC Core 3.1.3.7, 5.3.2): the proof of identity did not hold.
+
 # ID token and userinfo checks (OIDC Core 3.1.3.7, 5.3.2): the proof of identity did not hold. The person reads one
 # page for all of them; support staff read each reason's own cause.
 _INVALID_TOKEN = Failure(403, "Your sign-in could not be verified",

@@ -53,6 +53,10 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "inigo_sso.middleware.PrivatePagesMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Who stays signed in: every signed-in request checks the person, their tenant and their session counters.
+    "accounts.sessions.SessionCheckMiddleware",
+    # Optional per tenant: a due re-check sends the next page navigation through Okta with prompt=none.
+    "accounts.oidc.recheck.SessionRecheckMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "django_ratelimit.middleware.RatelimitMiddleware",
@@ -259,7 +263,7 @@ OIDC_TIMEOUT = (3, 5)  # connect, read (seconds)
 # or trickles ties up these few threads, never every thread of a server. Discovery is the first request of a login,
 # where a hanging provider shows; the others follow an answer from the same provider in the same login.
 OIDC_MAX_REQUESTS_PER_ISSUER = {"documents": 2, "exchange": 4}
-OIDC_PROVIDER_PATIENCE_SECONDS = {"discovery": 1.0, "keys": 2.0, "token": 2.0, "userinfo": 2.0}
+OIDC_PROVIDER_PATIENCE_SECONDS = {"discovery": 0.5, "keys": 2.0, "token": 2.0, "userinfo": 2.0}
 # A whole response, not each read, within this many seconds, and at most this many bytes: a provider that answers
 # one byte at a time, or without end, is cut off (each read also has OIDC_TIMEOUT's read timeout).
 OIDC_RESPONSE_DEADLINE_SECONDS = 8

@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.urls import path
 
-from accounts import views
+from accounts import universal_logout, views
 from accounts.oidc import views as oidc_views
 from accounts.oidc.logout import SignOutView
 
@@ -20,6 +20,10 @@ urlpatterns = [
     path("oidc/callback/<slug:slug>/", oidc_views.CallbackView.as_view(), name="oidc_authentication_callback"),
     path("oidc/callback/", oidc_views.LegacyCallbackView.as_view(), name="oidc_callback_legacy"),
     path("oidc/logout/", SignOutView.as_view(), name="oidc_logout"),
+    path(
+        "oidc/global-token-revocation/", universal_logout.global_token_revocation,
+        name="oidc_global_token_revocation",
+    ),
     path("admin/", admin.site.urls),
 ]
 

@@ -57,6 +57,10 @@ def okta_app_values(request: HttpRequest, slug: str) -> list[OktaAppValue]:
             "Okta app, General tab, Login: Initiate login URI (login initiated by Okta or the app).",
         ),
         OktaAppValue("Login link", absolute(login_link), "A direct sign-in link to send to the customer."),
+        OktaAppValue(
+            "Universal Logout endpoint", absolute(reverse("oidc_global_token_revocation")),
+            "Okta app, Sign On tab, Logout: \u201cOkta system or admin initiates logout\u201d, with this URL.",
+        ),
     ]
 
 
@@ -90,7 +94,7 @@ class TenantAdmin(admin.ModelAdmin):
                 "description": "The three values the customer sends from the Inigo app in their Okta admin console.",
             },
         ),
-        ("Sign-in", {"fields": ("email_domains", "post_logout_redirect_uri")}),
+        ("Sign-in", {"fields": ("email_domains", "post_logout_redirect_uri", "session_recheck_minutes")}),
     )
     inlines = [TenantUserInline]
     actions = ["check_connection"]
@@ -134,6 +138,15 @@ class TenantAdmin(admin.ModelAdmin):
     def save_model(self, request: HttpRequest, obj: Tenant, form: TenantAdminForm, change: bool) -> None:
         previous_issuer = Tenant.objects.filter(pk=obj.pk).values_list("issuer", flat=True).first() if change else None
         super().save_model(request, obj, form, change)
+        if change and "is_active" in form.changed_data:
+            people = User.objects.filter(tenant=obj).count()
+            if obj.is_active:
+                outcome = (f"{obj.name} is switched on again. Sessions from before it was switched off stay ended: "
+                           "its people sign in again through Okta.")
+            else:
+                outcome = (f"{obj.name} is switched off: every session of its people ({people}) has ended, each at "
+                           "their next request, and nobody of it can sign in.")
+            self.message_user(request, outcome, messages.WARNING)
         if previous_issuer and previous_issuer != obj.issuer:
             # People are identified by (tenant, issuer, sub): those who signed in under the old issuer will not
             # be recognised under the new one.

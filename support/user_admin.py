@@ -17,7 +17,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 
 from accounts.models import LoginEvent, Role, User
-from accounts.services import OwnershipTransferError, ownership_transfer
+from accounts.services import OwnershipTransferError, ownership_transfer, user_sessions_end
 
 NOT_STAFF_MESSAGE = (
     "People who sign in through Okta can never be staff: the admin is for Inigo support only. To give this "
@@ -119,7 +119,8 @@ class UserAdmin(DjangoUserAdmin):
     list_select_related = ("tenant",)
     search_fields = ("email", "name", "username")
     ordering = ("tenant__name", "email", "username")
-    actions = ["transfer_ownership"]
+    actions = ["transfer_ownership", "sign_out_everywhere"]
+    MAX_SIGN_OUTS = 500
 
     okta_user_fieldsets = (
         (None, {"fields": ("tenant", "email", "name", "first_name", "last_name")}),
@@ -178,6 +179,34 @@ class UserAdmin(DjangoUserAdmin):
             )
             return HttpResponseRedirect(reverse("admin:accounts_user_change", args=[user.pk]))
         return super().user_change_password(request, id, form_url)
+
+    def save_model(self, request: HttpRequest, obj: User, form: forms.ModelForm, change: bool) -> None:
+        super().save_model(request, obj, form, change)  # User.save ends the sessions when is_active changes
+        if change and "is_active" in form.changed_data:
+            if obj.is_active:
+                outcome = f"{obj} is active again. Sessions from before stay ended: a new sign-in is needed."
+            else:
+                outcome = (f"{obj} is deactivated: every session of theirs has ended (at their next request, on "
+                           "every server) and they cannot sign in.")
+            self.message_user(request, outcome, messages.WARNING)
+
+    @admin.action(description="Sign out everywhere", permissions=["change"])
+    def sign_out_everywhere(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
+        """End every session of the selected people, staff accounts included: each is signed out at their next
+        request, on every server, and must sign in again."""
+        selected = list(queryset.select_related("tenant")[: self.MAX_SIGN_OUTS + 1])
+        if len(selected) > self.MAX_SIGN_OUTS:
+            self.message_user(request, f"Select at most {self.MAX_SIGN_OUTS} people at once.", messages.ERROR)
+            return
+        for user in selected:
+            user_sessions_end(user=user, reason="session_revoked", request=request,
+                              detail=f"Sign out everywhere, by {request.user.get_username()}"[:500])
+            self.log_change(request, user, "Signed out everywhere (every session ended).")
+        names = ", ".join(str(user) for user in selected[:5]) + (" and others" if len(selected) > 5 else "")
+        self.message_user(
+            request, f"Signed out everywhere: {names}. Each is signed out at their next request and must sign in "
+            "again.", messages.SUCCESS,
+        )
 
     @admin.action(description="Transfer ownership to the selected person", permissions=["change"])
     def transfer_ownership(self, request: HttpRequest, queryset: QuerySet[User]) -> None:

@@ -3,6 +3,7 @@
 from typing import Any
 
 from django import forms
+from django.core.validators import MaxValueValidator
 
 from tenants.issuers import IssuerError, refuse_private_host
 from tenants.models import Tenant
@@ -17,6 +18,8 @@ NEW_HELP = (
     "From the customer's Okta app (General tab, Client Credentials). Encrypted at rest and never shown again."
 )
 EMPTY_DOMAIN_MESSAGE = "Enter the customer's Okta domain, for example acme.okta.com."
+
+MAX_RECHECK_MINUTES = 24 * 60  # a session lasts 12 hours: a longer period would never be due
 
 _post_logout_field = Tenant._meta.get_field("post_logout_redirect_uri")
 
@@ -45,7 +48,7 @@ class TenantAdminForm(forms.ModelForm):
         model = Tenant
         fields = [
             "name", "slug", "is_active", "okta_domain", "client_id", "client_secret", "email_domains",
-            "post_logout_redirect_uri",
+            "post_logout_redirect_uri", "session_recheck_minutes",
         ]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -54,6 +57,11 @@ class TenantAdminForm(forms.ModelForm):
         # without it "changed" means "a new secret was typed", which is what the admin log should record.
         self.initial.pop("client_secret", None)
         self.fields["okta_domain"].error_messages["required"] = EMPTY_DOMAIN_MESSAGE
+        recheck = self.fields["session_recheck_minutes"]
+        recheck.required = False  # empty means off
+        recheck.max_value = MAX_RECHECK_MINUTES
+        recheck.widget.attrs["max"] = MAX_RECHECK_MINUTES
+        recheck.validators.append(MaxValueValidator(MAX_RECHECK_MINUTES))
         field = self.fields["client_secret"]
         if self.instance.pk is None:
             field.required = True
@@ -62,6 +70,9 @@ class TenantAdminForm(forms.ModelForm):
             field.help_text = STORED_HELP
         else:
             field.help_text = MISSING_HELP
+
+    def clean_session_recheck_minutes(self) -> int:
+        return self.cleaned_data.get("session_recheck_minutes") or 0
 
     def clean_client_secret(self) -> str:
         secret = self.cleaned_data["client_secret"]

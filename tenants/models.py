@@ -1,3 +1,5 @@
+from typing import Any
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
@@ -35,6 +37,16 @@ class Tenant(models.Model):
         help_text="Optional. When set, signing out of Inigo also signs out of Okta and Okta then sends the "
         "person here. It must be listed in the Okta app's Sign-out redirect URIs.",
     )
+    session_recheck_minutes = models.PositiveIntegerField(
+        "re-check with Okta every (minutes)",
+        default=0,
+        help_text="0: off. Otherwise a signed-in person's page visit is sent through Okta (prompt=none) once "
+        "this many minutes have passed since the last check, and their session ends when Okta no longer "
+        "signs them in.",
+    )
+    # Part of every session verification hash of this tenant's people (accounts.models.User): moving it ends
+    # every session of the tenant. It moves when the tenant is switched off or on.
+    session_epoch = models.PositiveIntegerField(default=0, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -48,7 +60,13 @@ class Tenant(models.Model):
     def __str__(self) -> str:
         return f"{self.name} ({self.slug})"
 
-    def save(self, *args: object, **kwargs: object) -> None:
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        loaded = getattr(self, "_loaded_is_active", None)
+        if loaded is not None and loaded != self.is_active:
+            # Sessions that slept through a deactivation must not come back when the tenant is switched on.
+            self.session_epoch += 1
+            if kwargs.get("update_fields") is not None:
+                kwargs["update_fields"] = {*kwargs["update_fields"], "session_epoch"}
         self.issuer = issuer_from_okta_domain(self.okta_domain, allow_insecure=settings.SSO_ALLOW_INSECURE_ISSUERS)
         domains = parse_email_domains(self.email_domains)
         self.email_domains = ",".join(domains)
@@ -58,11 +76,19 @@ class Tenant(models.Model):
             # The tenant's values changed: what was cached about its provider (documents, keys, a recent failure)
             # is forgotten once they are written, so the next sign-in sees the provider as it is now.
             transaction.on_commit(lambda: provider.forget(self.issuer, previous or ""))
+            self._loaded_is_active = self.is_active
             TenantEmailDomain.objects.filter(tenant=self).exclude(domain__in=domains).delete()
             existing = set(TenantEmailDomain.objects.filter(tenant=self).values_list("domain", flat=True))
             TenantEmailDomain.objects.bulk_create(
                 TenantEmailDomain(tenant=self, domain=domain) for domain in domains if domain not in existing
             )
+
+    @classmethod
+    def from_db(cls, *args: Any, **kwargs: Any) -> "Tenant":
+        tenant = super().from_db(*args, **kwargs)
+        if "is_active" in tenant.__dict__:  # not deferred
+            tenant._loaded_is_active = tenant.is_active
+        return tenant
 
     def clean(self) -> None:
         errors: dict[str, str] = {}

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import jwt
 import oidc_provider_mock
@@ -26,7 +26,7 @@ import werkzeug.serving
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
-from werkzeug.test import run_wsgi_app
+from werkzeug.test import EnvironBuilder, run_wsgi_app
 
 Claims = dict[str, Any]
 
@@ -82,6 +82,10 @@ class ProviderHarness:
         self.token_response: tuple[int, dict[str, Any]] | None = None
         self.extra_keys: list[SigningKey] = []
         self.hide_provider_keys = False
+        # The browser's session at the provider (Okta's session cookie), for prompt=none: who signed in last, or
+        # nobody. A test may sign the browser out at the provider or make it answer with an error instead.
+        self.signed_in_sub: str | None = None
+        self.prompt_none_error: tuple[str, str] | None = None
 
     def forge_id_token(
         self,
@@ -117,7 +121,33 @@ class ProviderHarness:
         data = {"action": "deny"} if deny else {"sub": sub}
         response = requests.post(authorize_url, data=data, allow_redirects=False, timeout=5)
         assert response.status_code == 302, response.text[:500]
+        if not deny:
+            self.signed_in_sub = sub
         return response.headers["Location"]
+
+    def authorize_silently(self, authorize_url: str) -> str:
+        """What the browser does with a prompt=none request: no page, straight back (returns where to)."""
+        response = requests.get(authorize_url, allow_redirects=False, timeout=5)
+        assert response.status_code == 302, response.text[:500]
+        return response.headers["Location"]
+
+    def _authorize_without_prompt(
+        self, environ: dict[str, Any], start_response: Callable[..., Any], query: dict[str, str]
+    ) -> list[bytes]:
+        """OIDC Core 3.1.2.1 prompt=none, which oidc-provider-mock does not implement: never a page; without a
+        session at the provider `login_required`, with one a code for the person of that session (sent by the
+        provider itself, as if they had chosen themselves on its page)."""
+        redirect_uri, state = query.get("redirect_uri", ""), query.get("state", "")
+        error = self.prompt_none_error or (None if self.signed_in_sub else ("login_required", "Login required."))
+        if error is not None:
+            answer = urlencode({"error": error[0], "error_description": error[1], "state": state})
+            return _redirect(start_response, f"{redirect_uri}?{answer}")
+        forwarded = {k: v for k, v in query.items() if k not in ("prompt", "id_token_hint")}
+        builder = EnvironBuilder(path="/oauth2/authorize", method="POST", base_url=self.issuer,
+                                 query_string=urlencode(forwarded), data={"sub": self.signed_in_sub})
+        app_iter, status, headers = run_wsgi_app(self.provider_app, builder.get_environ(), buffered=True)
+        start_response(status, list(headers.items()))
+        return [b"".join(app_iter)]
 
     # --- serving ----------------------------------------------------------------------------------------------
     @property
@@ -141,7 +171,10 @@ class ProviderHarness:
         path = environ["PATH_INFO"]
         self.hits[path] += 1
         if path == "/oauth2/authorize" and environ["REQUEST_METHOD"] == "GET":
-            self.authorize_requests.append({k: v[0] for k, v in parse_qs(environ.get("QUERY_STRING", "")).items()})
+            query = {k: v[0] for k, v in parse_qs(environ.get("QUERY_STRING", "")).items()}
+            self.authorize_requests.append(query)
+            if query.get("prompt") == "none":
+                return self._authorize_without_prompt(environ, start_response, query)
         if path == "/oauth2/token":
             body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
             environ["wsgi.input"] = io.BytesIO(body)
@@ -169,6 +202,11 @@ class ProviderHarness:
             return _json_response(start_response, self.userinfo_rewrite(json.loads(body)))
         start_response(status, list(headers.items()))
         return [body]
+
+
+def _redirect(start_response: Callable[..., Any], location: str) -> list[bytes]:
+    start_response("302 Found", [("Location", location), ("Content-Length", "0")])
+    return [b""]
 
 
 def _json_response(start_response: Callable[..., Any], document: Any, status: int = 200) -> list[bytes]:

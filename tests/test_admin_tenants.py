@@ -415,3 +415,30 @@ def test_a_role_edited_on_the_tenant_page_is_saved(support, acme):
     assert response.status_code == 302
     bob.refresh_from_db()
     assert bob.role == Role.ADMIN
+
+
+# --- ending sessions ----------------------------------------------------------------------------------------------
+def test_switching_a_tenant_off_in_admin_says_its_sessions_ended_and_ends_them(support, provider, acme):
+    from tests.test_sessions import signed_in
+
+    alice = signed_in(provider, "alice")
+    data = change_form_data(support.get(change_url(acme)))
+    data.pop("is_active")
+
+    response = support.post(change_url(acme), data, follow=True)
+
+    messages = [str(m) for m in response.context["messages"]]
+    assert any("Acme is switched off: every session of its people (1) has ended" in m for m in messages), messages
+    assert alice.me().json()["reason"] == "session_tenant_inactive"
+
+
+def test_the_tenant_page_shows_the_universal_logout_endpoint_and_the_recheck_setting(support, acme):
+    page = page_text(support.get(change_url(acme)))
+
+    assert "<code>http://testserver/oidc/global-token-revocation/</code>" in page
+    data = change_form_data(support.get(change_url(acme)))
+    data["session_recheck_minutes"] = "15"
+    assert support.post(change_url(acme), data).status_code == 302
+    assert Tenant.objects.get(pk=acme.pk).session_recheck_minutes == 15
+    data["session_recheck_minutes"] = "100000"
+    assert "session_recheck_minutes" in errors_of(support.post(change_url(acme), data))

@@ -305,3 +305,53 @@ def test_login_events_cannot_be_added_changed_or_deleted_even_by_a_superuser(adm
     event.refresh_from_db()
     assert event.reason == "ok"
     assert admin_client.get(change_url(event)).status_code == 200  # read-only view
+
+
+# --- ending sessions ----------------------------------------------------------------------------------------------
+def sign_out_everywhere(client: Client, *users: User):
+    return client.post(USERS_URL, {"action": "sign_out_everywhere", "_selected_action": [u.pk for u in users]},
+                       follow=True)
+
+
+def test_sign_out_everywhere_ends_every_session_of_the_selected_people_only(support, provider, acme):
+    from tests.test_sessions import signed_in
+
+    alice_laptop, alice_phone, bob = signed_in(provider, "alice"), signed_in(provider, "alice"), signed_in(
+        provider, "bob")
+    alice = User.objects.get(sub="alice")
+
+    response = sign_out_everywhere(support, alice)
+
+    assert any(message.startswith("Signed out everywhere: alice@acme.test.") for message in messages_in(response))
+    assert alice_laptop.me().json()["reason"] == "session_revoked"
+    assert alice_phone.me().status_code == 401
+    assert bob.me().status_code == 200
+    event = LoginEvent.objects.get(reason="session_revoked", detail__startswith="Sign out everywhere")
+    assert (event.user, event.outcome, event.detail) == (alice, LoginEvent.Outcome.SIGNED_OUT,
+                                                         "Sign out everywhere, by sam.support")
+    assert LogEntry.objects.filter(object_id=str(alice.pk), change_message__contains="Signed out").exists()
+
+
+def test_sign_out_everywhere_works_for_staff_accounts(support, db):
+    other = support_client("kim.support")
+    kim = User.objects.get(username="kim.support")
+    assert other.get("/admin/").status_code == 200
+
+    sign_out_everywhere(support, kim)
+
+    assert other.get("/admin/").status_code == 302
+    assert support.get("/admin/").status_code == 200
+
+
+def test_deactivating_a_person_in_admin_says_their_sessions_ended_and_ends_them(support, provider, acme):
+    from tests.test_sessions import signed_in
+
+    alice = signed_in(provider, "alice")
+    person = User.objects.get(sub="alice")
+    data = change_form_data(support.get(change_url(person)))
+    data.pop("is_active")
+
+    response = support.post(change_url(person), data, follow=True)
+
+    assert any("is deactivated: every session of theirs has ended" in m for m in messages_in(response))
+    assert alice.me().json()["reason"] == "session_user_inactive"

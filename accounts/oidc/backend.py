@@ -26,6 +26,7 @@ from tenants.models import Tenant
 logger = logging.getLogger(__name__)
 
 TENANT_ATTRIBUTE = "oidc_tenant"  # set on the request by the callback view, and only there
+RECHECK_ATTRIBUTE = "oidc_recheck_user"  # the signed-in person a prompt=none re-check is for
 ID_TOKEN_SESSION_KEY = "oidc_id_token_encrypted"  # noqa: S105 (a session key name)
 
 
@@ -84,6 +85,14 @@ class TenantOIDCBackend(OIDCAuthenticationBackend):
         self.request.session[ID_TOKEN_SESSION_KEY] = crypto.encrypt(id_token)
 
     def get_or_create_user(self, access_token: str, id_token: str, payload: dict[str, Any]) -> User:
+        expected: User | None = getattr(self.request, RECHECK_ATTRIBUTE, None)
+        if expected is not None and not (
+            expected.tenant_id == self.tenant.pk and expected.issuer == self.tenant.issuer
+            and expected.sub == payload["sub"]
+        ):
+            # A re-check answered for somebody else signed in to Okta in this browser: that ends this session,
+            # and neither signs the other person in nor creates an account for them.
+            raise LoginError("session_recheck_failed", "Okta answered for another person")
         claims = payload
         if not (payload.get("email") and payload.get("name")):
             # Userinfo fills in what the ID token lacks; what the signed ID token says wins.

@@ -17,13 +17,16 @@ class PendingLogin:
     next_path: str
     added_on: float
     redirect_uri: str  # as the authorization request sent it: the token request must send the same (RFC 6749 4.1.3)
+    recheck: bool = False  # a re-check of a signed-in person with prompt=none, not a new sign-in
 
     @property
     def expired(self) -> bool:
         return time.time() - self.added_on > STATE_LIFETIME_SECONDS
 
 
-def bind_tenant(session: SessionBase, state: str, *, tenant_id: int, next_path: str, redirect_uri: str) -> None:
+def bind_tenant(
+    session: SessionBase, state: str, *, tenant_id: int, next_path: str, redirect_uri: str, recheck: bool = False
+) -> None:
     """Bind the tenant to the state entry that mozilla-django-oidc just added, and drop expired entries."""
     entries: dict[str, Any] = session[STATES_KEY]
     for other in [key for key, entry in entries.items() if _expired(entry)]:
@@ -31,6 +34,8 @@ def bind_tenant(session: SessionBase, state: str, *, tenant_id: int, next_path: 
     entries[state]["tenant_id"] = tenant_id
     entries[state]["next_path"] = next_path
     entries[state]["redirect_uri"] = redirect_uri
+    if recheck:
+        entries[state]["recheck"] = True
     session.modified = True
 
 
@@ -40,7 +45,7 @@ def pending_login(session: SessionBase, state: str) -> PendingLogin | None:
     if not isinstance(entry, dict) or "tenant_id" not in entry:
         return None
     return PendingLogin(tenant_id=entry["tenant_id"], next_path=entry["next_path"], added_on=entry["added_on"],
-                        redirect_uri=entry.get("redirect_uri", ""))
+                        redirect_uri=entry.get("redirect_uri", ""), recheck=entry.get("recheck") is True)
 
 
 def discard(session: SessionBase, state: str) -> None:

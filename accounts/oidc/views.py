@@ -6,7 +6,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from django.conf import settings
 from django.contrib import auth
-from django.http import HttpRequest, HttpResponse, QueryDict
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
 from django.shortcuts import render
 from django.utils.decorators import method_decorator
 from django.views import View
@@ -16,11 +16,12 @@ from mozilla_django_oidc.views import OIDCAuthenticationCallbackView, OIDCAuthen
 
 from accounts import services
 from accounts.oidc import states
-from accounts.oidc.backend import TENANT_ATTRIBUTE
+from accounts.oidc.backend import RECHECK_ATTRIBUTE, TENANT_ATTRIBUTE
 from accounts.oidc.navigation import same_origin_path
 from accounts.oidc.ratelimits import callback_limits, initiate_limits
 from accounts.oidc.redirects import tenant_redirect_uri
 from accounts.oidc.responses import login_failed
+from accounts.sessions import recheck_done, session_end
 from inigo_sso.failures import LoginError
 from okta import provider
 from tenants.issuers import IssuerError, issuer_from_okta_domain
@@ -36,9 +37,12 @@ class TenantAuthenticationRequestView(OIDCAuthenticationRequestView):
     sent as an S256 challenge (RFC 7636 4.1-4.3, settings.OIDC_USE_PKCE); the tenant and the page to return to
     are bound to that state entry."""
 
+    recheck = False  # True: a prompt=none re-check of the signed-in person (accounts.oidc.recheck)
+
     def __init__(self, **kwargs: Any) -> None:
         View.__init__(self, **kwargs)  # the library reads one global provider here; we have one per tenant
         self.login_hint = ""
+        self.extra_params: dict[str, str] = {}
 
     def start(
         self, request: HttpRequest, tenant: Tenant, *, login_hint: str = "", next_path: str = "/"
@@ -53,7 +57,7 @@ class TenantAuthenticationRequestView(OIDCAuthenticationRequestView):
         response = super().get(request)
         state = parse_qs(urlsplit(response["Location"]).query)["state"][0]
         states.bind_tenant(request.session, state, tenant_id=tenant.pk, next_path=next_path,
-                           redirect_uri=self.redirect_uri)
+                           redirect_uri=self.redirect_uri, recheck=self.recheck)
         # One global "next" would be shared by every tab; ours lives in the state entry.
         request.session.pop("oidc_login_next", None)
         return response
@@ -65,6 +69,7 @@ class TenantAuthenticationRequestView(OIDCAuthenticationRequestView):
         if self.login_hint:
             # OIDC Core 4: a login_hint received at the initiation endpoint is passed on to the provider.
             params["login_hint"] = self.login_hint
+        params.update(self.extra_params)
         return params
 
 
@@ -180,10 +185,21 @@ class CallbackView(OIDCAuthenticationCallbackView):
             self.pending = pending
             setattr(request, TENANT_ATTRIBUTE, tenant)
             request.oidc_redirect_uri = pending.redirect_uri
+            if pending.recheck:
+                if not request.user.is_authenticated:
+                    raise LoginError("session_recheck_failed", "nobody is signed in in this session any more")
+                setattr(request, RECHECK_ATTRIBUTE, request.user)
             # The library removes the state entry before the token exchange: single use, even on failure.
             return super().get(request)
         except LoginError as error:
             matched = pending is not None
+            if matched and pending.recheck:
+                # A re-check with Okta that does not come back with a code for this very person ends the session
+                # (login_required, access_denied, another person, any failure), with the notice and an event.
+                states.discard(request.session, state)
+                person = request.user if request.user.is_authenticated else None
+                return session_end(request, reason="session_recheck_failed", user=person,
+                                   detail=f"re-check with Okta: {error.reason}: {error.detail}"[:500])
             if matched:
                 states.discard(request.session, state)
                 # Only an answer to this browser's own login ends its session (else any page could sign
@@ -202,6 +218,12 @@ class CallbackView(OIDCAuthenticationCallbackView):
         return self.pending.next_path or settings.LOGIN_REDIRECT_URL
 
     def login_success(self) -> HttpResponse:
+        if self.pending.recheck:
+            # Okta still signs this person in: the session goes on, with no login event and no new session.
+            if self.user.pk != self.request.user.pk:
+                raise LoginError("session_recheck_failed", "Okta answered for another person")
+            recheck_done(self.request.session)
+            return HttpResponseRedirect(self.success_url)
         response = super().login_success()  # auth.login: a new session key, so no fixation
         services.login_event_record(self.request, reason="ok", tenant=self.user.tenant, user=self.user)
         return response
