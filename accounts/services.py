@@ -88,7 +88,7 @@ def _username(identity: dict[str, Any]) -> str:
 
 
 def login_event_record(
-    request: HttpRequest,
+    request: HttpRequest | None,
     *,
     reason: str,
     tenant: Tenant | None = None,
@@ -96,16 +96,20 @@ def login_event_record(
     claims: dict[str, Any] | None = None,
     email: str = "",
     detail: str = "",
+    succeeded: bool | None = None,
 ) -> LoginEvent:
-    """Record one login attempt, in the database and as one log line. `detail` must never hold a secret, code or
-    token."""
+    """Record one login attempt (or a step of a tenant's setup), in the database and as one log line. `detail`
+    must never hold a secret, code or token. Without a request (a command), there is no address to record."""
     claims = claims or {}
-    outcome = LoginEvent.Outcome.SUCCESS if reason == "ok" else LoginEvent.Outcome.FAILURE
-    request.log_tenant = tenant.slug if tenant else None
+    if succeeded is None:
+        succeeded = reason == "ok"
+    outcome = LoginEvent.Outcome.SUCCESS if succeeded else LoginEvent.Outcome.FAILURE
+    if request is not None:
+        request.log_tenant = tenant.slug if tenant else None
     login_logger.log(
-        logging.INFO if reason == "ok" else logging.WARNING,
+        logging.INFO if succeeded else logging.WARNING,
         "login %s reason=%s detail=%s", outcome, reason, detail[:500],
-        extra={"event": "login", "tenant": request.log_tenant, "outcome": outcome, "reason": reason,
+        extra={"event": "login", "tenant": tenant.slug if tenant else None, "outcome": outcome, "reason": reason,
                "user_id": user.pk if user else None},
     )
     return LoginEvent.objects.create(
@@ -116,8 +120,8 @@ def login_event_record(
         email=(email or (user.email if user else "") or str(claims.get("email") or ""))[:254],
         subject=(user.sub if user else str(claims.get("sub") or ""))[:255],
         detail=detail[:500],
-        ip_address=client_ip(request),
-        user_agent=request.META.get("HTTP_USER_AGENT", "")[:300],
+        ip_address=client_ip(request) if request is not None else None,
+        user_agent=request.META.get("HTTP_USER_AGENT", "")[:300] if request is not None else "",
     )
 
 

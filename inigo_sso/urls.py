@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.urls import path
 from mozilla_django_oidc.views import OIDCLogoutView
 
-from accounts import views
+from accounts import setup_views, views
 from accounts.oidc import views as oidc_views
 
 admin.site.site_header = "Inigo support"
@@ -19,6 +19,7 @@ urlpatterns = [
     path("oidc/authenticate/", oidc_views.AuthenticateView.as_view(), name="oidc_authentication_init"),
     path("oidc/callback/", oidc_views.CallbackView.as_view(), name="oidc_authentication_callback"),
     path("oidc/logout/", OIDCLogoutView.as_view(http_method_names=["post"]), name="oidc_logout"),
+    path("setup/<str:token>/", setup_views.setup_page, name="setup_page"),
     path("admin/", admin.site.urls),
 ]
 
