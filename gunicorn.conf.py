@@ -4,8 +4,15 @@ import multiprocessing
 import os
 
 bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
-# Sync workers: a login waits on the provider for at most the outbound timeouts (5 s connect, 10 s read).
-workers = int(os.environ.get("GUNICORN_WORKERS", multiprocessing.cpu_count() * 2 + 1))
+# Threaded workers: a login spends most of its time waiting on the tenant's Okta, and a provider that accepts
+# connections and never answers holds a thread for the read timeout (3 s connect, 5 s read: settings.OIDC_TIMEOUT).
+# With sync workers six such logins stalled the whole server. Now at most OIDC_MAX_IN_FLIGHT_PER_HOST (4) threads
+# of each worker wait on any one provider host; the other threads serve every other tenant and /healthz/.
+# Each thread holds its own database connection: workers x threads per server must fit PostgreSQL's
+# max_connections (100 by default) with room for the other servers.
+worker_class = "gthread"
+workers = int(os.environ.get("GUNICORN_WORKERS", multiprocessing.cpu_count() + 1))
+threads = int(os.environ.get("GUNICORN_THREADS", 8))
 timeout = 30
 graceful_timeout = 30
 keepalive = 5

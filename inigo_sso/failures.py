@@ -56,6 +56,20 @@ FAILURES: dict[str, Failure] = {
     "state_expired": Failure(400, "This sign-in has expired",
                              "More than 10 minutes passed between starting the sign-in and coming back from Okta.",
                              _START_AGAIN),
+    "callback_tenant_mismatch": Failure(400, "This sign-in came back to the wrong organisation",
+                                        "The answer from Okta arrived at another organisation's sign-in address "
+                                        "than the one this sign-in was started for, so Inigo did not use it.",
+                                        _START_AGAIN),
+    "callback_iss_mismatch": Failure(400, "This sign-in answer did not come from your organisation's Okta",
+                                     "The answer named a different Okta org than the one this sign-in was sent "
+                                     "to, or none where your Okta always names itself, so Inigo did not use it.",
+                                     _START_AGAIN),
+    "callback_legacy_url": Failure(400, "Your organisation's Okta app needs a new sign-in redirect URI",
+                                   "Okta sent you back to Inigo's old shared sign-in address. Each organisation "
+                                   "now has its own, and the old one no longer signs anyone in.",
+                                   "Ask your Okta administrator to set the Inigo app's Sign-in redirect URI to "
+                                   "https://<inigo host>/oidc/callback/<your organisation's Inigo slug>/ "
+                                   "(General tab, Login), then click the Inigo tile again."),
     "callback_malformed": Failure(400, "This sign-in response is not valid",
                                   "The response from Okta was missing its authorization code.", _START_AGAIN),
     "access_denied": Failure(403, "Okta did not let you into Inigo",
@@ -75,6 +89,9 @@ FAILURES: dict[str, Failure] = {
     "provider_unreachable": Failure(502, "Okta cannot be reached",
                                     "Inigo could not reach your organisation's Okta to finish the sign-in.",
                                     "Wait a minute and try again. If it keeps happening, contact Inigo support."),
+    "provider_address_refused": Failure(502, "Your organisation's Okta settings point inside our network",
+                                        "Okta's settings name an address Inigo never contacts (a private or "
+                                        "internal network), so the sign-in stopped.", _ASK_SUPPORT),
     "provider_bad_response": Failure(502, "Okta sent an unexpected answer",
                                      "Inigo could not understand your organisation's Okta.", _ASK_SUPPORT),
     "discovery_issuer_mismatch": Failure(502, "Your organisation's Okta settings don't match",

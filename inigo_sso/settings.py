@@ -231,9 +231,19 @@ OIDC_PKCE_CODE_VERIFIER_SIZE = 64
 OIDC_STATE_SIZE = 32
 OIDC_NONCE_SIZE = 32
 OIDC_MAX_STATES = 20
-OIDC_AUTHENTICATION_CALLBACK_URL = "oidc_authentication_callback"
+# The library reverses this name without arguments; the redirect URI it builds is replaced by each tenant's own
+# (accounts.oidc.redirects) in the authorization request and in the token request.
+OIDC_AUTHENTICATION_CALLBACK_URL = "oidc_callback_legacy"
 OIDC_OP_LOGOUT_URL_METHOD = "accounts.oidc.logout.provider_logout_url"
-OIDC_TIMEOUT = (5, 10)  # connect, read (seconds): every outbound request has one
+# Every outbound request has a timeout that fits a person waiting at a login: 3 s to connect (a healthy Okta
+# answers a TCP/TLS handshake in well under a second from anywhere) and 5 s for each read (its token endpoint
+# answers in tens of milliseconds). Past that, the page says "try again in a minute" rather than keeping a
+# person, and a server thread, waiting.
+OIDC_TIMEOUT = (3, 5)  # connect, read (seconds)
+# Requests to one provider host in flight at once in one process; a further one waits this long for a slot, then
+# fails. A provider that hangs ties up these few threads, never every thread of a server.
+OIDC_MAX_IN_FLIGHT_PER_HOST = 4
+OIDC_SLOT_WAIT_SECONDS = 0.25
 OIDC_VERIFY_SSL = True
 
 # One JSON line per request and per login event, each with its request id (plain text for `make run`).

@@ -37,6 +37,9 @@ class ProviderMetadata:
     userinfo_endpoint: str
     end_session_endpoint: str
     token_endpoint_auth_methods: tuple[str, ...]
+    # RFC 9207 section 3: the provider promises an `iss` in every authorization response, so one without it is
+    # refused (section 2.4).
+    authorization_response_iss_parameter_supported: bool = False
 
     @property
     def uses_client_secret_basic(self) -> bool:
@@ -45,7 +48,7 @@ class ProviderMetadata:
 
 
 def _cache_key(kind: str, issuer: str) -> str:
-    return f"oidc:{kind}:v1:{hashlib.sha256(issuer.encode()).hexdigest()[:40]}"
+    return f"oidc:{kind}:v2:{hashlib.sha256(issuer.encode()).hexdigest()[:40]}"
 
 
 def discovery_url(issuer: str) -> str:
@@ -58,9 +61,38 @@ def provider_metadata(issuer: str) -> ProviderMetadata:
     cached = cache.get(key)
     if cached is not None:
         return ProviderMetadata(**cached)
-    metadata = fetch_provider_metadata(issuer)
+    refuse_if_recently_unreachable(issuer)
+    try:
+        metadata = fetch_provider_metadata(issuer)
+    except LoginError as error:
+        note_failure(issuer, error)
+        raise
     cache.set(key, metadata.__dict__, DISCOVERY_TTL)
     return metadata
+
+
+# --- one tenant's outage costs other tenants nothing --------------------------------------------------------------
+# When a provider cannot be reached, every login for it would wait out the timeouts again, each holding a server
+# thread. For a short while after a failure, logins for that issuer fail at once instead (the page says "try again
+# in a minute"); the mark lives in the shared cache, so every server learns it from the first one that waited.
+UNREACHABLE_TTL = 30
+
+
+def refuse_if_recently_unreachable(issuer: str) -> None:
+    if cache.get(_cache_key("unreachable", issuer)):
+        raise LoginError("provider_unreachable", f"{issuer} failed moments ago; not tried again yet")
+
+
+def note_failure(issuer: str, error: LoginError) -> None:
+    """Remember that the issuer could not be reached (not that it answered badly: that is no stall)."""
+    if error.reason == "provider_unreachable":
+        cache.set(_cache_key("unreachable", issuer), 1, UNREACHABLE_TTL)
+
+
+def forget(*issuers: str) -> None:
+    """Drop what is cached for these issuers (their tenant's values changed): documents, keys, failure marks."""
+    cache.delete_many([_cache_key(kind, issuer) for issuer in issuers if issuer
+                       for kind in ("discovery", "jwks", "jwks-refetch", "unreachable")])
 
 
 def fetch_provider_metadata(issuer: str) -> ProviderMetadata:
@@ -78,12 +110,26 @@ def fetch_provider_metadata(issuer: str) -> ProviderMetadata:
         endpoints[name] = _endpoint(document, name, required=True)
     for name in ("userinfo_endpoint", "end_session_endpoint"):
         endpoints[name] = _endpoint(document, name, required=False)
+    # The browser is sent to these two: they must stay on the issuer's own host, or a discovery document could
+    # make Inigo an open redirector to any site.
+    for name in ("authorization_endpoint", "end_session_endpoint"):
+        if endpoints[name] and _origin(endpoints[name]) != _origin(issuer):
+            raise LoginError("provider_bad_response", f"{name} is not on the issuer's host")
     methods = document.get("token_endpoint_auth_methods_supported") or ["client_secret_basic"]
     if not isinstance(methods, list):
         raise LoginError("provider_bad_response", "token_endpoint_auth_methods_supported is not a list")
     return ProviderMetadata(
-        issuer=issuer, token_endpoint_auth_methods=tuple(str(m) for m in methods), **endpoints
+        issuer=issuer,
+        token_endpoint_auth_methods=tuple(str(m) for m in methods),
+        authorization_response_iss_parameter_supported=document.get(
+            "authorization_response_iss_parameter_supported") is True,
+        **endpoints,
     )
+
+
+def _origin(url: str) -> tuple[str, str]:
+    parts = urlsplit(url)
+    return parts.scheme.lower(), parts.netloc.lower()
 
 
 def _endpoint(document: dict[str, Any], name: str, *, required: bool) -> str:
@@ -121,7 +167,11 @@ def _cached_keys(metadata: ProviderMetadata) -> list[dict[str, Any]]:
     cached = cache.get(_cache_key("jwks", metadata.issuer))
     if cached is not None:
         return cached
-    return _fetch_and_cache_keys(metadata)
+    try:
+        return _fetch_and_cache_keys(metadata)
+    except LoginError as error:
+        note_failure(metadata.issuer, error)
+        raise
 
 
 def _refetch_keys(metadata: ProviderMetadata) -> list[dict[str, Any]]:

@@ -15,6 +15,7 @@ from django.utils.html import format_html
 from django.views.decorators.debug import sensitive_post_parameters
 
 from accounts.models import LoginEvent, Role, User
+from accounts.oidc.redirects import tenant_redirect_uri
 from okta.connection import ConnectionReport, connection_check
 from support.user_admin import TenantUserInline
 from tenants.forms import TenantAdminForm
@@ -42,17 +43,18 @@ def okta_app_values(request: HttpRequest, slug: str) -> list[OktaAppValue]:
     login_link = reverse("oidc_authentication_init") + "?" + urlencode({"tenant": slug})
     return [
         OktaAppValue(
-            "Sign-in redirect URI", absolute(reverse("oidc_authentication_callback")),
-            "Okta app, General tab, Login: Sign-in redirect URIs.",
+            "Inigo organisation (tenant setting)", slug,
+            "Asked for when the customer's Okta admin adds the Inigo app from the Okta Integration Network; the app "
+            "builds the two URIs below from it.",
         ),
         OktaAppValue(
-            "Initiate login URI", absolute(reverse("oidc_initiate")),
+            "Sign-in redirect URI", tenant_redirect_uri(request, slug),
+            "Okta app, General tab, Login: Sign-in redirect URIs. This tenant's own: the shared /oidc/callback/ "
+            "of earlier releases no longer signs anyone in.",
+        ),
+        OktaAppValue(
+            "Initiate login URI", absolute(reverse("oidc_initiate_tenant", args=[slug])),
             "Okta app, General tab, Login: Initiate login URI (login initiated by Okta or the app).",
-        ),
-        OktaAppValue(
-            "Initiate login URI for this tenant only",
-            absolute(reverse("oidc_initiate_tenant", args=[slug])),
-            "Use instead of the one above when this Okta org installed the Inigo app more than once.",
         ),
         OktaAppValue("Login link", absolute(login_link), "A direct sign-in link to send to the customer."),
     ]

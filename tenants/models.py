@@ -3,6 +3,7 @@ from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.db.models import Q
 
+from okta import provider
 from tenants.domains import parse_email_domains
 from tenants.fields import EncryptedSecretField
 from tenants.issuers import IssuerError, issuer_from_okta_domain
@@ -73,6 +74,10 @@ class Tenant(models.Model):
             )
         domains = parse_email_domains(self.email_domains)
         self.email_domains = ",".join(domains)
+        previous = Tenant.objects.filter(pk=self.pk).values_list("issuer", flat=True).first() if self.pk else None
+        # The tenant's values change: what was cached about its provider (documents, keys, a recent failure)
+        # is forgotten, so the next sign-in and the connection check see the provider as it is now.
+        transaction.on_commit(lambda: provider.forget(self.issuer, previous or ""))
         with transaction.atomic():
             super().save(*args, **kwargs)
             TenantEmailDomain.objects.filter(tenant=self).exclude(domain__in=domains).delete()

@@ -64,7 +64,8 @@ class TokenRequest:
 
 
 class ProviderHarness:
-    def __init__(self) -> None:
+    def __init__(self, host: str = "127.0.0.1") -> None:
+        self.host = host
         self.provider_app = oidc_provider_mock.app(require_nonce=True, issue_refresh_token=False)
         self.server: werkzeug.serving.BaseWSGIServer | None = None
         self.reset()
@@ -122,11 +123,11 @@ class ProviderHarness:
     @property
     def issuer(self) -> str:
         assert self.server is not None
-        return f"http://127.0.0.1:{self.server.server_port}"
+        return f"http://{self.host}:{self.server.server_port}"
 
     @contextmanager
     def serve(self) -> Iterator["ProviderHarness"]:
-        self.server = werkzeug.serving.make_server("127.0.0.1", 0, self, threaded=True)
+        self.server = werkzeug.serving.make_server(self.host, 0, self, threaded=True)
         thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
         thread.start()
         try:

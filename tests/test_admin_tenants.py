@@ -120,16 +120,16 @@ def test_it_adds_a_tenant_from_a_pasted_domain_and_shows_the_normalised_issuer(s
 def test_it_shows_the_values_for_the_customers_okta_app_on_the_change_page(support, acme):
     page = page_text(support.get(change_url(acme)))
 
-    assert "<code>http://testserver/oidc/callback/</code>" in page
-    assert "<code>http://testserver/oidc/initiate/</code>" in page
+    assert "<code>http://testserver/oidc/callback/acme/</code>" in page
     assert "<code>http://testserver/oidc/initiate/acme/</code>" in page
+    assert "<code>http://testserver/oidc/callback/</code>" not in page
     assert "<code>http://testserver/oidc/authenticate/?tenant=acme</code>" in page
 
 
 def test_the_okta_values_follow_the_host_that_serves_the_page(support, acme):
     page = page_text(support.get(change_url(acme), HTTP_HOST="localhost"))
 
-    assert "<code>http://localhost/oidc/callback/</code>" in page
+    assert "<code>http://localhost/oidc/callback/acme/</code>" in page
 
 
 def test_it_requires_a_client_secret_when_adding_a_tenant(support):

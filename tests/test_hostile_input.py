@@ -8,7 +8,8 @@ from django.test import Client, override_settings
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-ENDPOINTS = ["/oidc/initiate/", "/oidc/initiate/acme/", "/oidc/callback/", "/login/", "/oidc/authenticate/"]
+ENDPOINTS = ["/oidc/initiate/", "/oidc/initiate/acme/", "/oidc/callback/", "/oidc/callback/acme/", "/login/",
+             "/oidc/authenticate/"]
 NAMES = ["iss", "login_hint", "target_link_uri", "state", "code", "error", "error_description", "email", "tenant",
          "next", "session_state"]
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "HEAD"]
@@ -58,7 +59,7 @@ def test_callbacks_with_a_real_state_and_hostile_parameters_fail_safely(hostile_
     started = hostile_client.get("/oidc/initiate/", {"iss": provider.issuer})
     state = started["Location"].split("state=")[1].split("&")[0]
 
-    response = hostile_client.get("/oidc/callback/?" + urlencode([("state", state), *query]))
+    response = hostile_client.get("/oidc/callback/acme/?" + urlencode([("state", state), *query]))
 
     assert_safe(response, provider.issuer)
     assert hostile_client.get("/api/me/").status_code == 401

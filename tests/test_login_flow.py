@@ -98,7 +98,7 @@ def test_it_sends_state_nonce_pkce_s256_and_the_scopes(client, provider, acme):
     assert params["scope"] == "openid email profile"
     assert params["response_type"] == "code"
     assert params["client_id"] == "inigo-acme"
-    assert params["redirect_uri"] == "http://testserver/oidc/callback/"
+    assert params["redirect_uri"] == "http://testserver/oidc/callback/acme/"
     assert len(params["state"]) >= 22 and len(params["nonce"]) >= 22  # >= 128 bits of a 62-letter alphabet
     assert params["code_challenge_method"] == "S256"
     entry = client.session["oidc_states"][params["state"]]
@@ -163,7 +163,7 @@ def test_a_callback_after_ten_minutes_is_refused(client, provider, acme, monkeyp
 
 @pytest.mark.parametrize("query", [{}, {"code": "x"}, {"code": "x", "state": "forged"}, {"state": "forged"}])
 def test_a_callback_without_a_known_state_is_refused(client, acme, query):
-    response = client.get("/oidc/callback/", query)
+    response = client.get("/oidc/callback/acme/", query)
 
     assert response.status_code == 400
     assert LoginEvent.objects.get().reason == "state_missing"
@@ -173,7 +173,7 @@ def test_a_user_okta_does_not_assign_sees_what_to_ask_for(client, provider, acme
     started = client.get("/oidc/initiate/", {"iss": provider.issuer})
     state = query_of(started["Location"])["state"]
 
-    response = client.get("/oidc/callback/", {
+    response = client.get("/oidc/callback/acme/", {
         "state": state, "error": "access_denied",
         "error_description": "User is not assigned to the client application.",
     })
@@ -196,7 +196,7 @@ def test_a_denied_login_at_the_provider_ends_on_an_explanation(client, provider,
 def test_the_provider_error_description_is_escaped(client, provider, acme):
     state = query_of(client.get("/oidc/initiate/", {"iss": provider.issuer})["Location"])["state"]
 
-    response = client.get("/oidc/callback/", {"state": state, "error": "server_error",
+    response = client.get("/oidc/callback/acme/", {"state": state, "error": "server_error",
                                               "error_description": "<script>alert(1)</script>"})
 
     assert response.status_code == 400

@@ -30,7 +30,7 @@ def test_a_login_logs_one_request_line_and_one_login_line_with_one_request_id(ca
     assert (login["request_id"], login["tenant"], login["outcome"], login["reason"]) == ("lb-4711", "acme", "success",
                                                                                          "ok")
     assert (request["event"], request["request_id"], request["tenant"]) == ("request", "lb-4711", "acme")
-    assert (request["method"], request["path"], request["status"]) == ("GET", "/oidc/callback/", 302)
+    assert (request["method"], request["path"], request["status"]) == ("GET", "/oidc/callback/acme/", 302)
     assert request["duration_ms"] >= 0
     assert "code=" not in json.dumps(request)
 
@@ -46,7 +46,7 @@ def test_it_makes_a_request_id_when_the_header_is_missing_or_odd(client, db, hea
 def test_a_failed_login_is_logged_with_its_reason(caplog, client, db):
     caplog.set_level(logging.INFO)
 
-    client.get("/oidc/callback/", {"state": "forged", "code": "x"})
+    client.get("/oidc/callback/acme/", {"state": "forged", "code": "x"})
 
     login = next(line for line in json_lines(caplog) if line.get("event") == "login")
     assert (login["outcome"], login["reason"], login["tenant"]) == ("failure", "state_missing", None)

@@ -134,7 +134,7 @@ def test_every_outbound_request_has_a_timeout(monkeypatch, provider, acme, brows
     monkeypatch.setattr(http._session, "request", spy)
     browser.login(provider, "alice")
 
-    assert seen and all(timeout == (5, 10) for timeout in seen)
+    assert seen and all(timeout == (3, 5) for timeout in seen)
 
 
 @pytest.mark.parametrize(("status", "document", "reason", "page_status"), [

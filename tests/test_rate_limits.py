@@ -9,7 +9,7 @@ from accounts.oidc import ratelimits
 @override_settings(SSO_RATE_LIMIT="3/m")
 @pytest.mark.parametrize(("method", "path", "data"), [
     ("get", "/oidc/initiate/", {"iss": "https://unknown.okta.com"}),
-    ("get", "/oidc/callback/", {"state": "x", "code": "y"}),
+    ("get", "/oidc/callback/acme/", {"state": "x", "code": "y"}),
     ("post", "/login/", {"email": "jane@unknown.test"}),
 ])
 def test_it_answers_429_after_the_per_ip_limit(client, db, method, path, data):

@@ -12,12 +12,12 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.http import HttpRequest
 from mozilla_django_oidc.auth import OIDCAuthenticationBackend
-from requests.auth import HTTPBasicAuth
 
 from accounts import services
 from accounts.models import User
+from accounts.oidc.redirects import tenant_redirect_uri
 from inigo_sso.failures import LoginError
-from okta import http, provider
+from okta import exchange, http, provider
 from okta.provider import ProviderMetadata
 from okta.tokens import validate_id_token
 from tenants import crypto
@@ -57,22 +57,14 @@ class TenantOIDCBackend(OIDCAuthenticationBackend):
         )
 
     def get_token(self, payload: dict[str, Any]) -> dict[str, Any]:
-        """The token exchange, authenticated as the provider's discovery document allows."""
-        auth = None
-        if self.metadata.uses_client_secret_basic:
-            auth = HTTPBasicAuth(payload.pop("client_id"), payload.pop("client_secret"))
-        response = http.send("POST", self.OIDC_OP_TOKEN_ENDPOINT, data=payload, auth=auth)
-        if response.status_code != 200:
-            error = _oauth_error(response)
-            # RFC 6749 section 5.2: invalid_client means our credentials; anything else concerns the code.
-            reason = "client_rejected" if error == "invalid_client" or response.status_code == 401 else (
-                "token_rejected" if response.status_code < 500 else "provider_bad_response"
-            )
-            raise LoginError(reason, f"token endpoint answered HTTP {response.status_code} {error[:60]}".strip())
-        token_info = http.parse_json(response, self.OIDC_OP_TOKEN_ENDPOINT)
-        if not isinstance(token_info, dict):
-            raise LoginError("provider_bad_response", "the token response is not a JSON object")
-        return token_info
+        """The token exchange. The library built `payload["redirect_uri"]` from one global callback URL; the
+        redirect URI of a token request must be the one the authorization request sent (RFC 6749 section 4.1.3),
+        which is this tenant's own (the mix-up defense of RFC 9700 section 4.4)."""
+        form = {name: value for name, value in payload.items() if name not in ("client_id", "client_secret")}
+        form["redirect_uri"] = tenant_redirect_uri(self.request, self.tenant.slug)
+        return exchange.token_request(
+            self.metadata, client_id=self.tenant.client_id, client_secret=self.tenant.client_secret, form=form
+        )
 
     def verify_token(self, token: str, **kwargs: Any) -> dict[str, Any]:
         return validate_id_token(
@@ -113,11 +105,3 @@ class TenantOIDCBackend(OIDCAuthenticationBackend):
             raise LoginError("userinfo_sub_mismatch", "userinfo sub differs from the ID token's")
         return userinfo
 
-
-def _oauth_error(response: Any) -> str:
-    try:
-        body = response.json()
-    except ValueError:
-        return ""
-    error = body.get("error") if isinstance(body, dict) else None
-    return error if isinstance(error, str) else ""

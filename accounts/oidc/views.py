@@ -19,6 +19,7 @@ from accounts.oidc import states
 from accounts.oidc.backend import TENANT_ATTRIBUTE
 from accounts.oidc.navigation import same_origin_path
 from accounts.oidc.ratelimits import callback_limits, initiate_limits
+from accounts.oidc.redirects import tenant_redirect_uri
 from accounts.oidc.responses import login_failed
 from inigo_sso.failures import LoginError
 from okta import provider
@@ -48,6 +49,7 @@ class TenantAuthenticationRequestView(OIDCAuthenticationRequestView):
         self.OIDC_OP_AUTH_ENDPOINT = metadata.authorization_endpoint
         self.OIDC_RP_CLIENT_ID = tenant.client_id
         self.login_hint = login_hint[:LOGIN_HINT_MAX_LENGTH]
+        self.redirect_uri = tenant_redirect_uri(request, tenant.slug)
         response = super().get(request)
         state = parse_qs(urlsplit(response["Location"]).query)["state"][0]
         states.bind_tenant(request.session, state, tenant_id=tenant.pk, next_path=next_path)
@@ -56,8 +58,13 @@ class TenantAuthenticationRequestView(OIDCAuthenticationRequestView):
         return response
 
     def get_extra_params(self, request: HttpRequest) -> dict[str, str]:
-        # OIDC Core 4: a login_hint received at the initiation endpoint is passed on to the provider.
-        return {"login_hint": self.login_hint} if self.login_hint else {}
+        # The library sends one global callback URL; each tenant has its own (RFC 9700 section 4.4, mix-up
+        # defense). These parameters replace the library's.
+        params = {"redirect_uri": self.redirect_uri}
+        if self.login_hint:
+            # OIDC Core 4: a login_hint received at the initiation endpoint is passed on to the provider.
+            params["login_hint"] = self.login_hint
+        return params
 
 
 @initiate_limits
@@ -138,19 +145,32 @@ class AuthenticateView(TenantAuthenticationRequestView):
 @callback_limits
 @method_decorator(never_cache, name="dispatch")
 class CallbackView(OIDCAuthenticationCallbackView):
-    """The Sign-in redirect URI. The state entry tells which tenant this response belongs to."""
+    """A tenant's Sign-in redirect URI, /oidc/callback/<slug>/. The state entry says which tenant's login this
+    answer belongs to; the slug says which provider sent it back (each tenant registers only its own)."""
 
-    def get(self, request: HttpRequest) -> HttpResponse:
+    def get(self, request: HttpRequest, slug: str) -> HttpResponse:
         state = _single(request.GET, "state")
         pending = states.pending_login(request.session, state) if state else None
         tenant = Tenant.objects.filter(pk=pending.tenant_id).first() if pending else None
         try:
-            if error := _single(request.GET, "error"):
-                # Okta's refusals carry the state (dropped below); without one the error is still explained.
-                raise _provider_error(error, _single(request.GET, "error_description"))
             if pending is None:
+                if error := _single(request.GET, "error"):
+                    # An error answer with no login of this browser behind it (some providers drop the state
+                    # on errors): it is explained in our own words, but it signs nobody out and puts none of
+                    # the provider's words on our page (anyone can make such a link).
+                    raise _provider_error(error, _single(request.GET, "error_description"))
                 raise LoginError("state_missing", "no pending login in this session for that state")
-            if tenant is None or not tenant.is_active:
+            if tenant is None:
+                raise LoginError("tenant_inactive", "the tenant of this login no longer exists")
+            if slug != tenant.slug:
+                # RFC 9700 section 4.4.2: an answer that arrives at another tenant's redirect URI came from
+                # another provider than the one this login was sent to (IdP mix-up). It is refused before
+                # anything is sent to any token endpoint, so the code cannot reach the wrong provider.
+                raise LoginError("callback_tenant_mismatch", f"state of tenant {tenant.slug}, callback of {slug[:63]}")
+            _check_response_issuer(request, tenant)
+            if error := _single(request.GET, "error"):
+                raise _provider_error(error, _single(request.GET, "error_description"))
+            if not tenant.is_active:
                 raise LoginError("tenant_inactive")
             if pending.expired:
                 raise LoginError("state_expired")
@@ -161,11 +181,15 @@ class CallbackView(OIDCAuthenticationCallbackView):
             # The library removes the state entry before the token exchange: single use, even on failure.
             return super().get(request)
         except LoginError as error:
-            if state:
+            matched = pending is not None
+            if matched:
                 states.discard(request.session, state)
-            if request.user.is_authenticated:
-                auth.logout(request)
-            description = _single(request.GET, "error_description") if error.reason in _PROVIDER_ERRORS else ""
+                # Only an answer to this browser's own login ends its session (else any page could sign
+                # people out with a link to the callback).
+                if request.user.is_authenticated:
+                    auth.logout(request)
+            shown = matched and error.reason in _PROVIDER_ERRORS
+            description = _single(request.GET, "error_description") if shown else ""
             return login_failed(
                 request, error, tenant=tenant, claims=getattr(request, "oidc_claims", None),
                 provider_message=description[:300],
@@ -182,6 +206,35 @@ class CallbackView(OIDCAuthenticationCallbackView):
 
     def login_failure(self) -> HttpResponse:
         raise LoginError("user_inactive", "the user is deactivated in Inigo")
+
+
+def _check_response_issuer(request: HttpRequest, tenant: Tenant) -> None:
+    """RFC 9207 section 2.4: an `iss` in the authorization response (error responses too) must be the issuer of
+    the provider this login was sent to; when that provider promises to send one, its absence is refused."""
+    issuers = request.GET.getlist("iss")
+    if len(issuers) > 1:
+        raise LoginError("callback_iss_mismatch", "more than one iss in the response")
+    if issuers:
+        if issuers[0] != tenant.issuer:
+            raise LoginError("callback_iss_mismatch", f"iss {issuers[0][:200]!r} is not {tenant.issuer}")
+        return
+    if provider.provider_metadata(tenant.issuer).authorization_response_iss_parameter_supported:
+        raise LoginError("callback_iss_mismatch", "the provider promises iss in responses, and sent none")
+
+
+@method_decorator(never_cache, name="dispatch")
+class LegacyCallbackView(View):
+    """The shared /oidc/callback/ of earlier releases. Answering it would reopen the mix-up attack (it cannot tell
+    which provider sent the answer), so it never exchanges a code: it tells the customer's Okta admin what to
+    change."""
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        state = _single(request.GET, "state")
+        pending = states.pending_login(request.session, state) if state else None
+        tenant = Tenant.objects.filter(pk=pending.tenant_id).first() if pending else None
+        if pending is not None:
+            states.discard(request.session, state)
+        return login_failed(request, LoginError("callback_legacy_url", "the shared callback URL"), tenant=tenant)
 
 
 _PROVIDER_ERRORS = ("access_denied", "user_not_assigned", "provider_error")

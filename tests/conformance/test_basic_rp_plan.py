@@ -190,7 +190,7 @@ def test_a_missing_or_forged_state_is_refused(client, browser, provider, acme, s
     callback = provider.authorize(client.get("/oidc/initiate/", {"iss": provider.issuer})["Location"], "alice")
     query = {"code": query_of(callback)["code"]} | ({"state": state} if state else {})
 
-    assert_refused(browser, client.get("/oidc/callback/", query), "state_missing", status=400)
+    assert_refused(browser, client.get("/oidc/callback/acme/", query), "state_missing", status=400)
     assert provider.token_requests == []
 
 
@@ -201,7 +201,7 @@ def test_a_code_from_another_tenants_provider_is_refused(client, browser, provid
     )
     acme_state = query_of(client.get("/oidc/initiate/", {"iss": provider.issuer})["Location"])["state"]
 
-    response = client.get("/oidc/callback/", {"code": query_of(globex_callback)["code"], "state": acme_state})
+    response = client.get("/oidc/callback/acme/", {"code": query_of(globex_callback)["code"], "state": acme_state})
 
     assert_refused(browser, response, "token_rejected", status=400)
 
