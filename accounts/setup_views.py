@@ -16,6 +16,7 @@ from django.views.decorators.http import require_http_methods
 
 from accounts import setup as setup_events
 from accounts.oidc.ratelimits import setup_limits
+from accounts.oidc.redirects import tenant_redirect_uri
 from okta.connection import Check, ConnectionReport, connection_check
 from tenants import links
 from tenants.forms import SetupForm
@@ -83,7 +84,7 @@ def setup_page(request: HttpRequest, token: str) -> HttpResponse:
     report = connection_check(
         Candidate(name=tenant.name, slug=tenant.slug, issuer=form.issuer, client_id=values["client_id"]),
         client_secret=values["client_secret"],
-        redirect_uri=links.tenant_redirect_uri(tenant.slug, origin=links.origin_of(request)),
+        redirect_uri=tenant_redirect_uri(request, tenant.slug),
     )
     if not report.ok:
         setup_events.setup_checks_failed_record(request=request, tenant=tenant, report=report)
@@ -114,7 +115,7 @@ def okta_values(request: HttpRequest, tenant: Tenant) -> list[OktaValue]:
     return [
         OktaValue("Inigo organisation (tenant setting)", tenant.slug,
                   "Asked for when you add the Inigo app from the Okta Integration Network."),
-        OktaValue("Sign-in redirect URI", links.tenant_redirect_uri(tenant.slug, origin=origin),
+        OktaValue("Sign-in redirect URI", tenant_redirect_uri(request, tenant.slug),
                   "General tab, Login: Sign-in redirect URIs."),
         OktaValue("Initiate login URI", links.tenant_initiate_uri(tenant.slug, origin=origin),
                   "General tab, Login: Initiate login URI; Login initiated by: Either Okta or App."),
@@ -136,6 +137,7 @@ def _form_page(
         "tenant": tenant, "form": form, "rotation": not tenant.is_awaiting_setup,
         "okta_values": okta_values(request, tenant), "report": report,
         "report_steps": _steps(report) if report is not None else [], "link": link,
+        "credentials_failed": report is not None and Check.CREDENTIALS in report.failed_checks,
     }
     return render(request, "setup/page.html", context, status=status)
 

@@ -251,13 +251,18 @@ LOG_FORMAT = env_choice("DJANGO_LOG_FORMAT", "plain" if DEBUG else "json", ("jso
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "inigo_sso.logs.RequestIdFilter"}},
+    "filters": {
+        "request_id": {"()": "inigo_sso.logs.RequestIdFilter"},
+        "redact_setup_tokens": {"()": "inigo_sso.logs.RedactSetupTokensFilter"},
+    },
     "formatters": {
         "json": {"()": "inigo_sso.logs.JsonFormatter"},
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
     },
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["request_id"]},
+        "console": {
+            "class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["request_id", "redact_setup_tokens"],
+        },
     },
     "root": {"handlers": ["console"], "level": "INFO"},
     "loggers": {

@@ -18,7 +18,7 @@ import requests
 from requests.auth import HTTPBasicAuth
 
 from inigo_sso.failures import LoginError
-from okta import http
+from okta import exchange, http
 from okta.addresses import InternalAddressError, refuse_internal_host
 from okta.provider import (  # the same key rule sign-in applies
     ProviderMetadata,
@@ -45,7 +45,7 @@ class Check(enum.StrEnum):
 
     DISCOVERY = "discovery"
     KEYS = "keys"
-    TOKEN_AUTHENTICATION = "token_authentication"
+    TOKEN_AUTHENTICATION = "token_authentication"  # noqa: S105 (a step name)
     CREDENTIALS = "credentials"
 
 
@@ -263,7 +263,7 @@ def prove_credentials(
         response = http.send("POST", metadata.token_endpoint, data=payload, auth=auth)
     except LoginError as error:
         return CredentialsAnswer(Credentials.UNANSWERED, None, _why_unreachable(error))
-    error = _oauth_error(response)
+    error = exchange.oauth_error(response)[:60]
     status = response.status_code
     if error == "invalid_client" or status == 401:
         verdict = Credentials.REJECTED
@@ -274,15 +274,6 @@ def prove_credentials(
     else:  # invalid_request, 429, 5xx, a 200 for a code never issued, an unreadable body: no verdict
         verdict = Credentials.UNANSWERED
     return CredentialsAnswer(verdict, status, error or "no OAuth error code")
-
-
-def _oauth_error(response: requests.Response) -> str:
-    try:
-        body = response.json()
-    except ValueError:
-        return ""
-    error = body.get("error") if isinstance(body, dict) else None
-    return error[:60] if isinstance(error, str) else ""
 
 
 def _check_credentials(

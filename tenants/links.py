@@ -22,8 +22,9 @@ def origin_of(request: HttpRequest | None) -> str:
 
 
 def tenant_redirect_uri(slug: str, *, origin: str) -> str:
-    """The Sign-in redirect URI of this tenant's Okta app: the one place that knows its shape."""
-    return origin + reverse("oidc_authentication_callback")
+    """The Sign-in redirect URI of this tenant's Okta app, its own callback (RFC 9700 section 4.4, mix-up
+    defense): the one place that knows its shape (accounts.oidc.redirects builds it from a request)."""
+    return origin + reverse("oidc_authentication_callback", kwargs={"slug": slug})
 
 
 def tenant_initiate_uri(slug: str, *, origin: str) -> str:

@@ -60,11 +60,6 @@ class Tenant(models.Model):
     def __str__(self) -> str:
         return f"{self.name} ({self.slug})"
 
-    @property
-    def is_awaiting_setup(self) -> bool:
-        """Created before its Okta values are known: name and slug only, inactive (SPEC, "Data")."""
-        return not self.okta_domain and not self.client_id
-
     def save(self, *args: object, **kwargs: object) -> None:
         if self.is_awaiting_setup:
             self.issuer = ""
@@ -113,6 +108,11 @@ class Tenant(models.Model):
                 errors["email_domains"] = f"{claim.domain} already belongs to {claim.tenant.name}."
         if errors:
             raise ValidationError(errors)
+
+    @property
+    def is_awaiting_setup(self) -> bool:
+        """Created before its Okta values are known: name and slug only, inactive (SPEC, "Data")."""
+        return not self.okta_domain and not self.client_id
 
     @property
     def domains(self) -> list[str]:
