@@ -9,8 +9,8 @@ from django.core.management import CommandError, call_command
 from django.test import Client, override_settings
 
 from okta import provider as oidc_provider
-from tenants.services import tenant_connection_check
 from tenants.models import Tenant
+from tenants.services import tenant_connection_check
 from tests.oidc_provider import ProviderHarness
 from tests.test_admin_tenants import change_url, page_text, support_client
 

@@ -18,8 +18,8 @@ from accounts.models import LoginEvent, User
 from inigo_sso.failures import LoginError
 from okta import addresses, http
 from okta import provider as okta_provider
-from tenants.services import tenant_connection_check
 from tenants.models import Tenant
+from tenants.services import tenant_connection_check
 from tests.conftest import Browser, profile
 from tests.oidc_provider import ProviderHarness
 
