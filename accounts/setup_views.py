@@ -46,16 +46,24 @@ class OktaValue:
     label: str
     value: str
     where: str
+    copy: bool = True  # a value to paste; False for one the admin picks in Okta (the grant type)
+
+
+# The token is in the path, and `strict-origin` sends only `https://<this host>/` as Referer, to anyone: the path
+# never leaves the page in a Referer, not even to our own static files. Not `no-referrer`: under it browsers send
+# `Origin: null` with the form's POST, which Django's CSRF check rightly refuses (and on https, with no Referer
+# either, it has nothing left to check the origin with).
+REFERRER_POLICY = "strict-origin"
 
 
 def private_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """The token is in the address: no Referer leaves this page (not even to our own static files), search
-    engines are told not to index it, and nothing of it is cached."""
+    """The token is in the address: no Referer carries it (REFERRER_POLICY), search engines are told not to
+    index the page, and nothing of it is cached."""
 
     @wraps(view)
     def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         response = view(request, *args, **kwargs)
-        response["Referrer-Policy"] = "no-referrer"
+        response["Referrer-Policy"] = REFERRER_POLICY
         response["X-Robots-Tag"] = "noindex, nofollow"
         return response
 
@@ -124,7 +132,7 @@ def okta_values(request: HttpRequest, tenant: Tenant) -> list[OktaValue]:
         OktaValue("Scopes", links.SCOPES, "Okta API Scopes or Sign On tab: openid, email and profile."),
         OktaValue("Grant type", links.GRANT_TYPE,
                   "General tab, Client Credentials: Client authentication 'Client secret'; Grant type "
-                  "'Authorization Code' only."),
+                  "'Authorization Code' only.", copy=False),
     ]
 
 

@@ -299,14 +299,14 @@ def _check_credentials(
         )
     elif answer.verdict is Credentials.REJECTED:
         report.failed(
-            f"Okta refused the Client ID or Client Secret ({said}): every sign-in fails until both are the ones "
-            "of the customer's Inigo app in Okta (General tab, Client Credentials). Copy them again.",
+            f"Okta refused the Client ID or Client Secret ({said}): no one can sign in with them. Copy both again "
+            "from the Inigo app in Okta (General tab, Client Credentials).",
             Check.CREDENTIALS,
         )
     elif answer.verdict is Credentials.WRONG_GRANT_TYPE:
         report.failed(
             f"Okta accepts the Client ID and Client Secret, but the app may not use the authorization code "
-            f"grant ({said}). In the customer's Okta app, General tab, Grant type: tick Authorization Code.",
+            f"grant ({said}). In the Inigo app in Okta, General tab, Grant type: tick Authorization Code.",
             Check.CREDENTIALS,
         )
     else:

@@ -178,7 +178,7 @@ def test_the_page_shows_the_values_for_the_okta_app(client, db):
     for value in ("newco", redirect_uri("newco"), f"{ORIGIN}/oidc/initiate/newco/", f"{ORIGIN}/login/",
                   "openid email profile", "Authorization Code"):
         assert f">{value}</code>" in page, value
-    assert response["Referrer-Policy"] == "no-referrer"
+    assert response["Referrer-Policy"] == "strict-origin"  # the path (the token) is never a Referer
     assert "noindex" in response["X-Robots-Tag"] and '<meta name="robots" content="noindex, nofollow">' in page
     assert "no-store" in response["Cache-Control"]
     assert re.findall(r'(?:src|href)="(https?:)?//', page) == []  # nothing from another site
@@ -304,7 +304,7 @@ def test_unknown_tampered_used_replaced_and_expired_links(client, db):
     SetupLink.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
     expired = client.get(f"/setup/{current}/")
     assert expired.status_code == 410 and "This setup link has expired" in text(expired)
-    assert expired["Referrer-Policy"] == "no-referrer"
+    assert expired["Referrer-Policy"] == "strict-origin"
 
 
 def test_only_get_and_post(client, db):
@@ -448,3 +448,17 @@ def test_the_page_is_rate_limited_per_client_ip(client, db):
 
     assert statuses == [200, 200, 200, 429]
     assert "Too many attempts" in text(client.get(link))
+
+
+def test_the_form_is_protected_by_djangos_csrf_check(provider, registered):
+    client_id, secret = registered
+    link = new_link()
+    browser = Client(enforce_csrf_checks=True)
+    page = text(browser.get(link))
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
+    values = {"okta_domain": provider.issuer, "client_id": client_id, "client_secret": secret}
+
+    assert browser.post(link, values).status_code == 403  # no token: refused, nothing checked
+    assert provider.hits["/oauth2/token"] == 0
+    done = browser.post(link, {**values, "csrfmiddlewaretoken": token}, HTTP_ORIGIN=ORIGIN)
+    assert done.status_code == 200 and Tenant.objects.get(slug="newco").is_active
