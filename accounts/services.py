@@ -117,12 +117,17 @@ def login_event_record(
         user=user,
         outcome=outcome,
         reason=reason,
-        email=(email or (user.email if user else "") or str(claims.get("email") or ""))[:254],
-        subject=(user.sub if user else str(claims.get("sub") or ""))[:255],
-        detail=detail[:500],
+        email=_storable(email or (user.email if user else "") or str(claims.get("email") or ""))[:254],
+        subject=_storable(user.sub if user else str(claims.get("sub") or ""))[:255],
+        detail=_storable(detail)[:500],
         ip_address=client_ip(request) if request is not None else None,
-        user_agent=request.META.get("HTTP_USER_AGENT", "")[:300] if request is not None else "",
+        user_agent=_storable(request.META.get("HTTP_USER_AGENT", ""))[:300] if request is not None else "",
     )
+
+
+def _storable(text: str) -> str:
+    """Outside input (a provider's error text, a typed email) as a text column takes it: PostgreSQL refuses NUL."""
+    return text.replace("\x00", "\ufffd")
 
 
 class OwnershipTransferError(ValueError):

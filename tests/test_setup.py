@@ -462,3 +462,25 @@ def test_the_form_is_protected_by_djangos_csrf_check(provider, registered):
     assert provider.hits["/oauth2/token"] == 0
     done = browser.post(link, {**values, "csrfmiddlewaretoken": token}, HTTP_ORIGIN=ORIGIN)
     assert done.status_code == 200 and Tenant.objects.get(slug="newco").is_active
+
+
+@pytest.mark.parametrize(("raw", "expected"), [
+    ("", ""), ("https://sso.inigo.example", "https://sso.inigo.example"),
+    ("https://sso.inigo.example/", "https://sso.inigo.example"), ("HTTP://127.0.0.1:8000", "http://127.0.0.1:8000"),
+])
+def test_sso_public_url_is_an_origin(monkeypatch, raw, expected):
+    from inigo_sso.env import env_origin
+
+    monkeypatch.setenv("SSO_PUBLIC_URL", raw)
+    assert env_origin("SSO_PUBLIC_URL") == expected
+
+
+@pytest.mark.parametrize("raw", ["sso.inigo.example", "ftp://x", "https://x/path", "https://x?q", "https://u@x"])
+def test_sso_public_url_refuses_what_is_not_an_origin(monkeypatch, raw):
+    from django.core.exceptions import ImproperlyConfigured
+
+    from inigo_sso.env import env_origin
+
+    monkeypatch.setenv("SSO_PUBLIC_URL", raw)
+    with pytest.raises(ImproperlyConfigured, match="must be an origin"):
+        env_origin("SSO_PUBLIC_URL")
