@@ -88,3 +88,17 @@ def test_the_setup_page_never_answers_500_or_redirects(hostile_client, provider,
     assert response.status_code < 500
     assert "Location" not in response
     assert response.status_code in (200, 400, 404, 405, 410), response.status_code
+
+
+def test_a_nul_byte_in_a_providers_error_is_recorded_without_it(hostile_client, provider):
+    """PostgreSQL refuses NUL in text columns: the login event must still be written (this fails there)."""
+    from accounts.models import LoginEvent
+
+    started = hostile_client.get("/oidc/initiate/", {"iss": provider.issuer})
+    state = started["Location"].split("state=")[1].split("&")[0]
+
+    response = hostile_client.get("/oidc/callback/acme/?" + urlencode(
+        {"state": state, "error": "access\x00denied", "error_description": "x\x00y"}))
+
+    assert response.status_code == 400
+    assert "\x00" not in LoginEvent.objects.get().detail
