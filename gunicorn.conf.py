@@ -14,7 +14,7 @@ from inigo_sso.redaction import redact_path
 bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
 # Threaded workers: a login spends most of its time waiting on the tenant's Okta, and a provider that accepts
 # connections and never answers holds a thread for the read timeout (3 s connect, 5 s read: settings.OIDC_TIMEOUT).
-# With sync workers six such logins stalled the whole server. Now at most OIDC_MAX_IN_FLIGHT_PER_HOST (4) threads
+# With sync workers six such logins stalled the whole server. Now at most OIDC_MAX_FETCHES_PER_ISSUER (2) threads
 # of each worker wait on any one provider host; the other threads serve every other tenant and /healthz/.
 # Each thread holds its own database connection: workers x threads per server must fit PostgreSQL's
 # max_connections (100 by default) with room for the other servers.

@@ -56,8 +56,13 @@ def person_by_sub(sub: str) -> DemoPerson | None:
 
 
 def tile_url(*, app_url: str, issuer: str) -> str:
-    """Where the Okta tile sends the browser: Inigo's "Initiate login URI" with the org's issuer."""
-    return f"{app_url.rstrip('/')}/oidc/initiate/?{urlencode({'iss': issuer})}"
+    """Where the Okta tile sends the browser: the demo tenant's own "Initiate login URI" with the org's issuer."""
+    return f"{app_url.rstrip('/')}/oidc/initiate/{TENANT_SLUG}/?{urlencode({'iss': issuer})}"
+
+
+def redirect_uri(*, app_url: str) -> str:
+    """The demo tenant's own Sign-in redirect URI, as its Okta app would list it."""
+    return f"{app_url.rstrip('/')}/oidc/callback/{TENANT_SLUG}/"
 
 
 def banner(*, app_url: str, issuer: str) -> str:
@@ -70,6 +75,10 @@ def banner(*, app_url: str, issuer: str) -> str:
 
     Click the tile:      {issuer}/dashboard   (IdP-initiated, like the Okta dashboard)
     Or type an email:    {app_url}/login/   (SP-initiated), e.g. {DEMO_PEOPLE[0].email}
+
+    The demo tenant's Okta app values: tenant setting "{TENANT_SLUG}",
+      Sign-in redirect URI {redirect_uri(app_url=app_url)}
+      Initiate login URI   {app_url.rstrip('/')}/oidc/initiate/{TENANT_SLUG}/
 
     Demo people (no passwords; the first to sign in becomes the owner of "{TENANT_NAME}"):
 {people}

@@ -240,10 +240,12 @@ OIDC_OP_LOGOUT_URL_METHOD = "accounts.oidc.logout.provider_logout_url"
 # answers in tens of milliseconds). Past that, the page says "try again in a minute" rather than keeping a
 # person, and a server thread, waiting.
 OIDC_TIMEOUT = (3, 5)  # connect, read (seconds)
-# Requests to one provider host in flight at once in one process; a further one waits this long for a slot, then
-# fails. A provider that hangs ties up these few threads, never every thread of a server.
-OIDC_MAX_IN_FLIGHT_PER_HOST = 4
-OIDC_SLOT_WAIT_SECONDS = 0.25
+# Fetches of one issuer's documents (discovery, keys) in flight at once in one process; a further login waits for
+# one of them (and then reads what it cached) until the oldest has taken this long, then fails. A provider that
+# hangs ties up these few threads, never every thread of a server (okta/provider.py). Keys are fetched after the
+# token endpoint has answered (the provider is alive), so their waiters are more patient.
+OIDC_MAX_FETCHES_PER_ISSUER = 2
+OIDC_FETCH_PATIENCE_SECONDS = {"discovery": 0.5, "keys": 2.0}
 OIDC_VERIFY_SSL = True
 
 # One JSON line per request and per login event, each with its request id (plain text for `make run`).

@@ -4,16 +4,12 @@ Every request here
 - goes only to an address okta.addresses allows, checked on the address the socket connects to after DNS and
   pinned for that connection (no second lookup between check and connect: DNS rebinding cannot slip in);
 - has a timeout that fits a person waiting (settings.OIDC_TIMEOUT);
-- waits for no more than a few other requests to the same provider host in this process, so one provider that
-  accepts connections and never answers (a tarpit) ties up a few threads, never the whole server;
 - follows no redirects and uses no proxy from the environment (either would bypass the address check);
 - fails as LoginError('provider_unreachable' | 'provider_address_refused' | 'provider_bad_response'), never a 500.
 """
 
 import logging
-import threading
 from typing import Any
-from urllib.parse import urlsplit
 
 import requests
 from django.conf import settings
@@ -103,19 +99,6 @@ def _new_session() -> requests.Session:
 _session = _new_session()  # connection pooling: one TLS handshake per provider host, not per login
 
 
-# --- at most a few requests in flight per provider host, per process ----------------------------------------------
-_in_flight: dict[str, threading.BoundedSemaphore] = {}
-_in_flight_lock = threading.Lock()
-
-
-def _slot(host: str) -> threading.BoundedSemaphore:
-    with _in_flight_lock:
-        slot = _in_flight.get(host)
-        if slot is None:
-            slot = _in_flight[host] = threading.BoundedSemaphore(settings.OIDC_MAX_IN_FLIGHT_PER_HOST)
-        return slot
-
-
 def get_json(url: str, **kwargs: Any) -> tuple[Any, requests.Response]:
     """GET a JSON document."""
     response = send("GET", url, **kwargs)
@@ -125,12 +108,6 @@ def get_json(url: str, **kwargs: Any) -> tuple[Any, requests.Response]:
 
 
 def send(method: str, url: str, **kwargs: Any) -> requests.Response:
-    host = urlsplit(url).netloc.lower()
-    slot = _slot(host)
-    # A person is waiting: when the requests already in flight to this host hold every slot, the provider is
-    # slow or hanging, and queueing behind them would only tie up this thread too.
-    if not slot.acquire(timeout=settings.OIDC_SLOT_WAIT_SECONDS):
-        raise LoginError("provider_unreachable", f"{method} {url}: too many requests to this provider in flight")
     try:
         return _session.request(
             method, url, timeout=settings.OIDC_TIMEOUT, verify=settings.OIDC_VERIFY_SSL, allow_redirects=False,
@@ -145,8 +122,6 @@ def send(method: str, url: str, **kwargs: Any) -> requests.Response:
     except requests.RequestException as exc:
         # The exception text can carry the URL only; never request bodies (which hold codes and secrets).
         raise LoginError("provider_unreachable", f"{method} {url} failed: {type(exc).__name__}") from exc
-    finally:
-        slot.release()
 
 
 def _refused_address(exc: requests.ConnectionError) -> str:

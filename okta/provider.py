@@ -8,6 +8,10 @@ id we do not know, because Okta rotates its signing keys (OIDC Core 10.1.1).
 import hashlib
 import logging
 import re
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -57,18 +61,70 @@ def discovery_url(issuer: str) -> str:
 
 def provider_metadata(issuer: str) -> ProviderMetadata:
     """The provider's metadata, from the cache or fetched once and checked."""
-    key = _cache_key("discovery", issuer)
-    cached = cache.get(key)
-    if cached is not None:
-        return ProviderMetadata(**cached)
-    refuse_if_recently_unreachable(issuer)
-    try:
-        metadata = fetch_provider_metadata(issuer)
-    except LoginError as error:
-        note_failure(issuer, error)
-        raise
+    key, unreachable = _cache_key("discovery", issuer), _cache_key("unreachable", issuer)
+    cached = cache.get_many([key, unreachable])  # one round trip to the shared cache per login
+    if cached.get(unreachable):
+        # Every login of this issuer fails at once for a short while after one found it unreachable, also when
+        # its documents are cached (its token endpoint may be what hangs).
+        raise LoginError("provider_unreachable", f"{issuer} failed moments ago; not tried again yet")
+    if cached.get(key) is not None:
+        return ProviderMetadata(**cached[key])
+    with _fetch_slot(issuer, "discovery"):
+        if (document := cache.get(key)) is not None:  # fetched by the login we waited for
+            return ProviderMetadata(**document)
+        try:
+            metadata = fetch_provider_metadata(issuer)
+        except LoginError as error:
+            note_failure(issuer, error)
+            raise
     cache.set(key, metadata.__dict__, DISCOVERY_TTL)
     return metadata
+
+
+# --- at most a few fetches of one issuer's documents in flight, per process ---------------------------------------
+# A cold burst of logins needs one fetch, not one each; and a provider that accepts connections and never answers
+# (a tarpit) then holds these few threads for the read timeout, never every thread of a server. The token exchange
+# (one per login) is not limited here: a healthy burst of sign-ins is never refused for being a burst; a hanging
+# token endpoint is bounded by the timeouts and the failure mark below.
+class _FetchSlots:
+    """Up to OIDC_MAX_FETCHES_PER_ISSUER fetches of one issuer's documents at once, in this process."""
+
+    def __init__(self) -> None:
+        self.started: list[float] = []  # when each fetch in flight began (time.monotonic)
+        self.changed = threading.Condition()
+
+    @contextmanager
+    def hold(self, issuer: str, patience: float) -> Iterator[None]:
+        with self.changed:
+            while len(self.started) >= settings.OIDC_MAX_FETCHES_PER_ISSUER:
+                # A person is waiting. Once the fetches in flight have taken longer than a healthy provider takes
+                # to answer, queueing behind them would only tie up this thread too: give up at once.
+                remaining = min(self.started) + patience - time.monotonic()
+                if remaining <= 0:
+                    raise LoginError("provider_unreachable", f"{issuer}: its earlier fetches have not come back")
+                self.changed.wait(remaining)
+            mine = time.monotonic()
+            self.started.append(mine)
+        try:
+            yield
+        finally:
+            with self.changed:
+                self.started.remove(mine)
+                self.changed.notify_all()
+
+
+_slots: dict[str, _FetchSlots] = {}
+_slots_lock = threading.Lock()
+
+
+@contextmanager
+def _fetch_slot(issuer: str, kind: str) -> Iterator[None]:
+    """`kind` 'discovery' (the first request of a login: a tarpit shows here) or 'keys' (fetched after the token
+    endpoint answered, so the provider is alive: waiters are more patient)."""
+    with _slots_lock:
+        slots = _slots.setdefault(issuer, _FetchSlots())
+    with slots.hold(issuer, settings.OIDC_FETCH_PATIENCE_SECONDS[kind]):
+        yield
 
 
 # --- one tenant's outage costs other tenants nothing --------------------------------------------------------------
@@ -76,11 +132,6 @@ def provider_metadata(issuer: str) -> ProviderMetadata:
 # thread. For a short while after a failure, logins for that issuer fail at once instead (the page says "try again
 # in a minute"); the mark lives in the shared cache, so every server learns it from the first one that waited.
 UNREACHABLE_TTL = 30
-
-
-def refuse_if_recently_unreachable(issuer: str) -> None:
-    if cache.get(_cache_key("unreachable", issuer)):
-        raise LoginError("provider_unreachable", f"{issuer} failed moments ago; not tried again yet")
 
 
 def note_failure(issuer: str, error: LoginError) -> None:
@@ -164,14 +215,18 @@ def _with_kid(keys: list[dict[str, Any]], kid: str) -> list[dict[str, Any]]:
 
 
 def _cached_keys(metadata: ProviderMetadata) -> list[dict[str, Any]]:
-    cached = cache.get(_cache_key("jwks", metadata.issuer))
+    key = _cache_key("jwks", metadata.issuer)
+    cached = cache.get(key)
     if cached is not None:
         return cached
-    try:
-        return _fetch_and_cache_keys(metadata)
-    except LoginError as error:
-        note_failure(metadata.issuer, error)
-        raise
+    with _fetch_slot(metadata.issuer, "keys"):
+        if (cached := cache.get(key)) is not None:  # fetched by the login we waited for
+            return cached
+        try:
+            return _fetch_and_cache_keys(metadata)
+        except LoginError as error:
+            note_failure(metadata.issuer, error)
+            raise
 
 
 def _refetch_keys(metadata: ProviderMetadata) -> list[dict[str, Any]]:

@@ -23,7 +23,7 @@ from tests.oidc_provider import ProviderHarness
 
 ROOT = Path(__file__).resolve().parent.parent
 HOST = "inigo.test"  # what the load balancer forwards as Host to every app server
-DATABASE = "inigo_multiprocess_test"
+DATABASE = f"inigo_multiprocess_test_{os.getpid()}"  # several runs on one server must not collide
 
 
 def _free_port() -> int:

@@ -25,7 +25,7 @@ from tests.oidc_provider import ProviderHarness
 from tests.test_multiprocess import _free_port, _wait_for
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-DATABASE = "inigo_tarpit_test"
+DATABASE = f"inigo_tarpit_test_{os.getpid()}"  # several runs on one server must not drop each other's
 WORKERS, THREADS = 2, 8
 
 
@@ -75,7 +75,7 @@ def server(_acme_provider: ProviderHarness, tmp_path_factory: pytest.TempPathFac
         **{k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "SSO_", "REDIS_"))},
         # Production settings with the static files collected into a folder of this test (the pages need them).
         "DJANGO_SETTINGS_MODULE": "tests.e2e.server_settings",
-        "E2E_STATIC_ROOT": str(tmp_path_factory.mktemp("tarpit") / "staticfiles"),
+        "E2E_STATIC_ROOT": str((logs := tmp_path_factory.mktemp("tarpit")) / "staticfiles"),
         "DATABASE_URL": urlsplit(database_url)._replace(path=f"/{DATABASE}").geturl(),
         "DJANGO_DEBUG": "false", "DJANGO_SECRET_KEY": "tarpit-test-" + "k" * 40, "DJANGO_HTTPS": "false",
         "SSO_ENCRYPTION_KEYS": "QNeEoRF8-ncL6zWBzuDdb8a4fBC2hvuVjXzXZW64ixM=", "SSO_ALLOW_INSECURE_ISSUERS": "true",
@@ -85,14 +85,15 @@ def server(_acme_provider: ProviderHarness, tmp_path_factory: pytest.TempPathFac
     subprocess.run([*manage, "migrate", "--no-input", "-v", "0"], cwd=ROOT, env=env, check=True, timeout=120)
     subprocess.run([*manage, "collectstatic", "--no-input", "-v", "0"], cwd=ROOT, env=env, check=True, timeout=120)
     for slug, domain in (("acme", _acme_provider.issuer), ("slow", tarpit.url)):
-        subprocess.run([*manage, "add_tenant", slug, "--name", slug.title(), "--okta-domain", domain,
-                        "--client-id", f"inigo-{slug}"], input="secret\n", text=True, cwd=ROOT, env=env,
-                       check=True, timeout=60, capture_output=True)
+        added = subprocess.run([*manage, "add_tenant", slug, "--name", slug.title(), "--okta-domain", domain,
+                                "--client-id", f"inigo-{slug}"], input="secret\n", text=True, cwd=ROOT, env=env,
+                               check=False, timeout=60, capture_output=True)
+        assert added.returncode == 0, added.stderr[-2000:]
     port = _free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py", "--bind", f"127.0.0.1:{port}",
          "--workers", str(WORKERS), "--threads", str(THREADS), "inigo_sso.wsgi"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=(log := open(logs / "gunicorn.log", "w")),  # noqa: SIM115
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -101,6 +102,7 @@ def server(_acme_provider: ProviderHarness, tmp_path_factory: pytest.TempPathFac
     finally:
         process.terminate()
         process.wait(15)
+        log.close()
         tarpit.close()
         with psycopg.connect(database_url, autocommit=True) as admin:
             admin.execute(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
