@@ -80,5 +80,6 @@ def test_a_customer_sets_up_sign_in_from_a_setup_link_and_becomes_owner(
     expect(again.get_by_role("heading", name="This setup link was already used")).to_be_visible()
     shoot(again, "setup-link-used")
 
-    log = inigo.log.read_text()
+    log = inigo.log.read_text()  # the app's request lines and gunicorn's access log
     assert link.rsplit("/", 2)[-2] not in log and secret not in log
+    assert '"GET /setup/[redacted]/" 410' in log and '"POST /setup/[redacted]/" 200' in log
