@@ -99,7 +99,7 @@ if REDIS_URL:
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 # Sessions live in the database, so a login started on one app server can finish on another.
-SESSION_ENGINE = "django.contrib.sessions.backends.db"
+SESSION_ENGINE = "inigo_sso.sessions"  # the database backend, without the statements a sign-in does not need
 
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [

@@ -1,0 +1,56 @@
+"""The session store: Django's database sessions with fewer statements per sign-in, and the same guarantees."""
+
+from django.contrib.sessions.models import Session
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from inigo_sso.sessions import SessionStore
+
+
+def test_a_new_key_at_sign_in_deletes_the_old_row_and_writes_the_new_one_once(db):
+    session = SessionStore()
+    session["pending"] = "x"
+    session.save()
+    old_key = session.session_key
+
+    with CaptureQueriesContext(connection) as queries:
+        session.cycle_key()
+        session["user"] = "1"
+        session.save()
+
+    sql = [query["sql"].split()[0] for query in queries.captured_queries if "SAVEPOINT" not in query["sql"]]
+    assert sql == ["DELETE", "INSERT"]
+    assert session.session_key != old_key
+    assert not Session.objects.filter(session_key=old_key).exists()
+    assert SessionStore(session.session_key).load() == {"pending": "x", "user": "1"}
+
+
+def test_a_taken_key_is_never_overwritten(db, monkeypatch):
+    taken = SessionStore()
+    taken["owner"] = "someone else"
+    taken.save()
+    keys = iter([taken.session_key, "f" * 32])
+    session = SessionStore()
+    monkeypatch.setattr(session, "_get_new_session_key", lambda: next(keys))
+
+    session["mine"] = "1"
+    session.save()
+
+    assert session.session_key == "f" * 32
+    assert SessionStore(taken.session_key).load() == {"owner": "someone else"}
+
+
+def test_a_cycled_key_that_is_taken_draws_another(db, monkeypatch):
+    taken = SessionStore()
+    taken["owner"] = "someone else"
+    taken.save()
+    session = SessionStore()
+    session.save()
+    keys = iter([taken.session_key, "e" * 32])
+    monkeypatch.setattr(session, "_get_new_session_key", lambda: next(keys))
+
+    session.cycle_key()
+    session.save()
+
+    assert session.session_key == "e" * 32
+    assert SessionStore(taken.session_key).load() == {"owner": "someone else"}
