@@ -3,6 +3,9 @@ administrator opens the link, pastes a wrong secret (refused, nothing saved), th
 the organisation's first person, its owner. The local identity provider plays their Okta, with the Inigo app
 registered as a client with a secret of its own. Screenshots at 1280x800 in test-artifacts/e2e/."""
 
+import subprocess
+import sys
+
 import pytest
 
 pytest.importorskip("playwright.sync_api", reason="needs Playwright: pip install 'playwright>=1.45'")
@@ -12,7 +15,7 @@ from playwright.sync_api import expect
 
 from devidp import demo
 from devidp.server import LocalIdentityProvider
-from tests.e2e.conftest import CHROMIUM, Inigo, People, Screenshots
+from tests.e2e.conftest import CHROMIUM, ROOT, Inigo, People, Screenshots
 
 pytestmark = pytest.mark.skipif(
     not CHROMIUM.exists(), reason=f"needs Chromium at {CHROMIUM} (Debian: apt-get install chromium)"
@@ -80,6 +83,33 @@ def test_a_customer_sets_up_sign_in_from_a_setup_link_and_becomes_owner(
     expect(again.get_by_role("heading", name="This setup link was already used")).to_be_visible()
     shoot(again, "setup-link-used")
 
+    # Later, support makes a link that replaces the Client ID and Secret (the customer's secret rotation).
+    staff_env = {**inigo.env, "DJANGO_SUPERUSER_PASSWORD": "correct horse battery staple"}
+    done = subprocess.run([sys.executable, "manage.py", "createsuperuser", "--no-input", "--username", "sam",
+                           "--email", "sam@inigo.example"], cwd=ROOT, env=staff_env, capture_output=True,
+                          text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    support = people.new()
+    support.goto("/admin/login/")
+    support.get_by_label("Username").fill("sam")
+    support.get_by_label("Password").fill("correct horse battery staple")
+    support.get_by_role("button", name="Log in").click()
+    support.goto("/admin/tenants/tenant/")
+    support.get_by_role("link", name="NewCo Ltd").click()
+    expect(support.get_by_text("used", exact=False).first).to_be_visible()
+    support.get_by_role("button", name="Create setup link").click()
+    expect(support.get_by_role("heading", name="New setup link for NewCo Ltd")).to_be_visible()
+    expect(support.get_by_role("button", name="Copy")).to_be_visible()
+    rotation_link = support.locator("#setup-link").inner_text()
+    assert rotation_link.startswith(f"{inigo.url}/setup/") and rotation_link != link
+    shoot(support, "admin-setup-link-shown-once")
+    admin.goto(rotation_link)
+    expect(admin.get_by_role("heading", name="Replace the Okta credentials of NewCo Ltd")).to_be_visible()
+    expect(admin.get_by_label("Okta domain")).to_be_disabled()
+    shoot(admin, "setup-rotation-page")
+
     log = inigo.log.read_text()  # the app's request lines and gunicorn's access log
-    assert link.rsplit("/", 2)[-2] not in log and secret not in log
+    for token in (link, rotation_link):
+        assert token.rsplit("/", 2)[-2] not in log
+    assert secret not in log
     assert '"GET /setup/[redacted]/" 410' in log and '"POST /setup/[redacted]/" 200' in log
