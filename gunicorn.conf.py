@@ -2,6 +2,14 @@
 
 import multiprocessing
 import os
+import sys
+from typing import Any
+
+from gunicorn import glogging
+
+# gunicorn reads this file before it puts the project on sys.path (and `gunicorn` as a script starts elsewhere).
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from inigo_sso.redaction import redact_path
 
 bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
 # Threaded workers: a login spends most of its time waiting on the tenant's Okta, and a provider that accepts
@@ -18,9 +26,27 @@ graceful_timeout = 30
 keepalive = 5
 # The app writes one JSON line per request itself (inigo_sso.logs), with the request id and tenant. gunicorn's
 # own access log is off unless asked for; when on, it logs the path (%(U)s), never the query string: the
-# callback's holds an authorization code.
+# callback's holds an authorization code. A setup link's path holds its token: RedactingLogger cuts it out.
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG") or None
 access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms "%({x-request-id}o)s"'
+
+
+class RedactingLogger(glogging.Logger):
+    """gunicorn's logger, with /setup/<token>/ redacted from every access-log atom that can carry a path (the
+    path, the request line, the referrer), whatever access_log_format says."""
+
+    def atoms(self, resp: Any, req: Any, environ: dict[str, Any], request_time: Any) -> dict[str, Any]:
+        atoms = super().atoms(resp, req, environ, request_time)
+        for name in ("U", "r", "f"):
+            if isinstance(atoms.get(name), str):
+                atoms[name] = redact_path(atoms[name])
+        for name, value in atoms.items():
+            if name.endswith("}i") and isinstance(value, str):  # request headers such as Referer
+                atoms[name] = redact_path(value)
+        return atoms
+
+
+logger_class = RedactingLogger
 errorlog = "-"
 # gunicorn 25.1+ opens a control socket at one path per user (~/.gunicorn/gunicorn.ctl), which several instances on
 # one machine (the tests run two) would take from each other; nothing here manages gunicorn at run time.

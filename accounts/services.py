@@ -103,16 +103,20 @@ def login_event_record(
     typed_email: str = "",
     detail: str = "",
     outcome: str = "",
+    succeeded: bool | None = None,
 ) -> LoginEvent:
-    """Record one login attempt (or the end of a session), in the database and as one log line. `detail` must
-    never hold a secret, code or token.
+    """Record one login attempt (or the end of a session, or a step of a tenant's setup), in the database and as
+    one log line. `detail` must never hold a secret, code or token.
 
     `typed_email` is what someone typed (the login form, or the `login_hint` of an initiation link, which anyone
     can write): kept apart from `email`, which only ever holds the address of a signed-in user or of validated
-    claims. Every text is cleaned of what PostgreSQL text refuses: details quote provider answers."""
+    claims. Every text is cleaned of what PostgreSQL text refuses: details quote provider answers. Without a
+    request (a command), there is no address to record."""
     claims = claims or {}
     detail = storable(detail)
-    outcome = outcome or (LoginEvent.Outcome.SUCCESS if reason == "ok" else LoginEvent.Outcome.FAILURE)
+    if succeeded is None:
+        succeeded = reason == "ok"
+    outcome = outcome or (LoginEvent.Outcome.SUCCESS if succeeded else LoginEvent.Outcome.FAILURE)
     if request is not None:
         request.log_tenant = tenant.slug if tenant else None
     login_logger.log(

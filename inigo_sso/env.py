@@ -43,3 +43,17 @@ def env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
     if value not in choices:
         raise ImproperlyConfigured(f"{name} must be one of {', '.join(choices)}, not {value!r}.")
     return value
+
+
+def env_origin(name: str) -> str:
+    """An origin such as `https://sso.inigo.example` (scheme, host, optional port; no path), or '' when unset."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return ""
+    value = raw.rstrip("/")
+    scheme, sep, rest = value.partition("://")
+    if not sep or scheme.lower() not in ("http", "https") or not rest or any(c in rest for c in "/?#@ "):
+        raise ImproperlyConfigured(
+            f"{name} must be an origin such as https://sso.inigo.example (no path), not {raw!r}."
+        )
+    return f"{scheme.lower()}://{rest}"

@@ -50,6 +50,13 @@ FAILURES: dict[str, Failure] = {
     "tenant_inactive": Failure(403, "Sign-in is switched off for your organisation",
                                "Single sign-on for this organisation is not active in Inigo.", _ASK_SUPPORT,
                                fix="The tenant is inactive in admin. Switch it on when the customer is ready."),
+    "tenant_awaiting_setup": Failure(403, "Sign-in is not set up yet for your organisation",
+                                     "Your organisation has an Inigo account, but its Okta connection has not "
+                                     "been set up yet.",
+                                     "Your Okta administrator finishes the setup with the link Inigo support sent "
+                                     "them; ask them, or Inigo support, for a new link if it has expired.",
+                                     fix="The tenant exists but has no Okta values yet: send the customer a "
+                                         "setup link (admin button or `setup_link`), or enter the values."),
     "tenant_no_secret": Failure(502, "Sign-in is not fully set up for your organisation",
                                 "Inigo does not hold a usable client secret for this organisation's Okta app.",
                                 _ASK_SUPPORT,

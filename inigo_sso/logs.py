@@ -14,6 +14,8 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 
+from inigo_sso.redaction import redact_path
+
 request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 # Fields a log call may add with extra={...}; anything else on a record is ignored.
@@ -25,6 +27,19 @@ request_logger = logging.getLogger("inigo.request")
 class RequestIdFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         record.request_id = request_id_var.get()
+        return True
+
+
+class RedactSetupTokensFilter(logging.Filter):
+    """Every log line, ours and Django's (a CSRF refusal logs the path): a setup link's token is cut out."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        redacted = redact_path(message)
+        if redacted != message:
+            record.msg, record.args = redacted, None
+        if isinstance(getattr(record, "path", None), str):
+            record.path = redact_path(record.path)
         return True
 
 
@@ -58,11 +73,11 @@ class RequestLogMiddleware:
             response = self.get_response(request)
             response["X-Request-ID"] = request_id
             request_logger.info(
-                "%s %s %s", request.method, request.path, response.status_code,
+                "%s %s %s", request.method, redact_path(request.path[:500]), response.status_code,
                 extra={
                     "event": "request",
                     "method": request.method,
-                    "path": request.path[:500],
+                    "path": redact_path(request.path[:500]),
                     "status": response.status_code,
                     "duration_ms": round((time.monotonic() - started) * 1000, 1),
                     "tenant": getattr(request, "log_tenant", None),

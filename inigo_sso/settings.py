@@ -7,7 +7,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from inigo_sso.env import env_bool, env_choice, env_int, env_list, env_str
+from inigo_sso.env import env_bool, env_choice, env_int, env_list, env_origin, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -232,6 +232,9 @@ SSO_ALLOWED_INTERNAL_NETWORKS: list[str] = (
 if SSO_ALLOW_INSECURE_ISSUERS:  # local providers on http://127.0.0.1
     CONTENT_SECURITY_POLICY["DIRECTIVES"]["form-action"].append("http:")
 SSO_RATE_LIMIT = env_str("SSO_RATE_LIMIT", "30/m")
+# The deployment's public origin: commands (setup_link, check_tenant) have no request to take a host from.
+SSO_PUBLIC_URL = env_origin("SSO_PUBLIC_URL")
+SSO_SETUP_LINK_DAYS = 7
 RATELIMIT_USE_CACHE = "default"
 RATELIMIT_VIEW = "accounts.oidc.ratelimits.rate_limited"
 RATELIMIT_FAIL_OPEN = True  # a cache outage must not lock everybody out
@@ -275,14 +278,17 @@ LOG_FORMAT = env_choice("DJANGO_LOG_FORMAT", "plain" if DEBUG else "json", ("jso
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "inigo_sso.logs.RequestIdFilter"}},
+    "filters": {
+        "request_id": {"()": "inigo_sso.logs.RequestIdFilter"},
+        "redact_setup_tokens": {"()": "inigo_sso.logs.RedactSetupTokensFilter"},
+    },
     "formatters": {
         "json": {"()": "inigo_sso.logs.JsonFormatter"},
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
     },
     "handlers": {
         "console": {"class": "logging.StreamHandler", "stream": "ext://sys.stderr", "formatter": LOG_FORMAT,
-                    "filters": ["request_id"]},
+                    "filters": ["request_id", "redact_setup_tokens"]},
     },
     "root": {"handlers": ["console"], "level": "INFO"},
     "loggers": {

@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.urls import path
 
-from accounts import universal_logout, views
+from accounts import setup_views, universal_logout, views
 from accounts.oidc import views as oidc_views
 from accounts.oidc.logout import SignOutView
 
@@ -24,6 +24,7 @@ urlpatterns = [
         "oidc/global-token-revocation/", universal_logout.global_token_revocation,
         name="oidc_global_token_revocation",
     ),
+    path("setup/<str:token>/", setup_views.setup_page, name="setup_page"),
     path("admin/", admin.site.urls),
 ]
 

@@ -1,19 +1,24 @@
 """Check a tenant's Okta connection the way a sign-in will use it, and say in plain words what is wrong.
 
-One function for the admin (list action and change-page button) and `manage.py check_tenant`. Every document is
-fetched now, past the cache, so support staff see the provider as it is, not as it was an hour ago.
+One function for the admin (list action and change-page button), `manage.py check_tenant` and the customer's
+setup page. Every document is fetched now, past the cache, so the provider is seen as it is, not as it was an
+hour ago. The Client ID and Secret are proven without anyone signing in: the token endpoint is asked to redeem a
+code that does not exist, and its error says whether it knew the client (see prove_credentials).
 """
 
+import enum
 import logging
+import secrets
 from dataclasses import dataclass, field
 from typing import Protocol
 from urllib.parse import urlsplit
 
 import jwt
 import requests
+from requests.auth import HTTPBasicAuth
 
 from inigo_sso.failures import LoginError
-from okta import http
+from okta import exchange, http
 from okta.addresses import InternalAddressError, refuse_internal_host
 from okta.provider import (  # the same key rule sign-in applies
     ProviderMetadata,
@@ -26,21 +31,29 @@ logger = logging.getLogger(__name__)
 
 
 class ProviderClient(Protocol):
-    """What the check needs of a tenant: who it is and its Okta app's values (tenants.Tenant fits)."""
+    """What the check needs of a tenant: who it is and its Okta app's values (tenants.Tenant fits). The secret
+    and the redirect URI are handed over separately: this package knows nothing of how they are stored."""
 
     name: str
     slug: str
     issuer: str
     client_id: str
 
-    @property
-    def has_client_secret(self) -> bool: ...
+
+class Check(enum.StrEnum):
+    """The steps of the check, in order; the setup page shows one line per step and records the failed ones."""
+
+    DISCOVERY = "discovery"
+    KEYS = "keys"
+    TOKEN_AUTHENTICATION = "token_authentication"  # noqa: S105 (a step name)
+    CREDENTIALS = "credentials"
 
 
 @dataclass(frozen=True)
 class Finding:
     ok: bool
     message: str
+    check: Check = Check.DISCOVERY
 
 
 @dataclass
@@ -64,27 +77,45 @@ class ConnectionReport:
         count = len(self.problems)
         return f"Connection check for {name}: {count} problem{'s' if count > 1 else ''} found."
 
-    def passed(self, message: str) -> None:
-        self.findings.append(Finding(ok=True, message=message))
+    @property
+    def failed_checks(self) -> list[Check]:
+        return list(dict.fromkeys(finding.check for finding in self.problems))
 
-    def failed(self, message: str) -> None:
-        self.findings.append(Finding(ok=False, message=message))
+    def passed(self, message: str, check: Check = Check.DISCOVERY) -> None:
+        self.findings.append(Finding(ok=True, message=message, check=check))
+
+    def failed(self, message: str, check: Check = Check.DISCOVERY) -> None:
+        self.findings.append(Finding(ok=False, message=message, check=check))
 
 
-def connection_check(tenant: ProviderClient) -> ConnectionReport:
-    """Discovery document, issuer, signing keys, token endpoint authentication and the stored secret."""
+def connection_check(tenant: ProviderClient, *, client_secret: str, redirect_uri: str) -> ConnectionReport:
+    """Discovery document, issuer, signing keys, token endpoint authentication, and the Client ID and Secret
+    proven at the token endpoint with `redirect_uri` (the tenant's Sign-in redirect URI)."""
     report = ConnectionReport(tenant)
+    if not tenant.issuer:
+        report.failed(
+            "No Okta domain is set: the tenant is awaiting setup. Send the customer a setup link, or enter the "
+            "Okta domain, Client ID and Client Secret on the tenant page."
+        )
+        return report
     try:
         metadata = _check_discovery(tenant, report)
         if metadata is not None:
             _check_keys(metadata, report)
-            _check_token_authentication(metadata, report)
+            method = _check_token_authentication(metadata, report)
+            if method is not None:
+                _check_credentials(
+                    metadata, report, client_id=tenant.client_id, client_secret=client_secret,
+                    redirect_uri=redirect_uri, method=method,
+                )
     except Exception:
         # Provider documents are outside input; whatever they hold, support staff get a sentence, not a trace.
         logger.exception("connection check for tenant %s stopped on an unexpected error", tenant.slug)
         report.failed("The check stopped on an unexpected error; the details are in the server log.")
-    _check_client_secret(tenant, report)
-    logger.info("connection check tenant=%s problems=%d", tenant.slug, len(report.problems))
+    logger.info(
+        "connection check tenant=%s problems=%d failed=%s", tenant.slug, len(report.problems),
+        ",".join(report.failed_checks) or "-",
+    )
     return report
 
 
@@ -140,20 +171,23 @@ def _check_keys(metadata: ProviderMetadata, report: ConnectionReport) -> None:
         document, _response = http.get_json(metadata.jwks_uri)
     except LoginError as error:
         why = _why_unreachable(error) if error.reason == "provider_unreachable" else error.detail
-        report.failed(f"Inigo cannot read Okta's signing keys at {metadata.jwks_uri}: {why}.")
+        report.failed(f"Inigo cannot read Okta's signing keys at {metadata.jwks_uri}: {why}.", Check.KEYS)
         return
     keys = document.get("keys") if isinstance(document, dict) else None
     if not isinstance(keys, list):
-        report.failed(f"The document at {metadata.jwks_uri} is not a key set (it has no list of keys).")
+        report.failed(f"The document at {metadata.jwks_uri} is not a key set (it has no list of keys).", Check.KEYS)
         return
     usable = [jwk for jwk in keys if is_rs256_signing_key(jwk) and _readable(jwk)]
     if not usable:
         report.failed(
-            f"Okta publishes no RS256 signing key at {metadata.jwks_uri}, so Inigo cannot verify any sign-in."
+            f"Okta publishes no RS256 signing key at {metadata.jwks_uri}, so Inigo cannot verify any sign-in.",
+            Check.KEYS,
         )
         return
     count = len(usable)
-    report.passed(f"Okta publishes {count} RS256 signing key{'s' if count > 1 else ''} at {metadata.jwks_uri}.")
+    report.passed(
+        f"Okta publishes {count} RS256 signing key{'s' if count > 1 else ''} at {metadata.jwks_uri}.", Check.KEYS
+    )
 
 
 def _readable(jwk: dict) -> bool:
@@ -164,31 +198,122 @@ def _readable(jwk: dict) -> bool:
     return True
 
 
-def _check_token_authentication(metadata: ProviderMetadata, report: ConnectionReport) -> None:
+def _check_token_authentication(metadata: ProviderMetadata, report: ConnectionReport) -> str | None:
+    """The client authentication Inigo will use, or None when the provider allows neither secret method."""
     methods = ", ".join(metadata.token_endpoint_auth_methods)
-    # The order accounts.oidc.backend prefers: HTTP Basic when the provider allows it, else the form body.
-    if metadata.uses_client_secret_basic:
-        chosen = "client_secret_basic"
-    elif "client_secret_post" in metadata.token_endpoint_auth_methods:
-        chosen = "client_secret_post"
-    else:
+    method = token_auth_method(metadata)
+    if method is None:
         report.failed(
             f"Okta's token endpoint accepts only {methods}, but Inigo sends a client secret (client_secret_basic "
-            "or client_secret_post). In the customer's Okta app, Client authentication must be 'Client secret'."
+            "or client_secret_post). In the customer's Okta app, Client authentication must be 'Client secret'.",
+            Check.TOKEN_AUTHENTICATION,
+        )
+        return None
+    report.passed(f"Okta's token endpoint accepts {methods}; Inigo will use {method}.", Check.TOKEN_AUTHENTICATION)
+    return method
+
+
+def token_auth_method(metadata: ProviderMetadata) -> str | None:
+    """The order accounts.oidc.backend's token exchange prefers: HTTP Basic when the provider allows it (RFC 6749
+    section 2.3.1 makes it the one every server supports), else the form body; None when it allows neither."""
+    if metadata.uses_client_secret_basic:
+        return "client_secret_basic"
+    if "client_secret_post" in metadata.token_endpoint_auth_methods:
+        return "client_secret_post"
+    return None
+
+
+class Credentials(enum.Enum):
+    """What the token endpoint's answer to a made-up code says about the Client ID and Secret."""
+
+    ACCEPTED = "accepted"  # invalid_grant: it knew the client and refused only the code
+    REJECTED = "rejected"  # invalid_client or HTTP 401: the Client ID or Secret is wrong
+    WRONG_GRANT_TYPE = "wrong_grant_type"  # unauthorized_client: right credentials, no authorization-code grant
+    UNANSWERED = "unanswered"  # invalid_request, 429, 5xx, no answer: nothing learnt either way
+
+
+@dataclass(frozen=True)
+class CredentialsAnswer:
+    verdict: Credentials
+    status: int | None  # the HTTP status, None when no answer came
+    error: str  # the OAuth error code, or a few words on why there was none
+
+
+def prove_credentials(
+    metadata: ProviderMetadata, *, client_id: str, client_secret: str, redirect_uri: str, method: str
+) -> CredentialsAnswer:
+    """Ask the token endpoint to redeem an authorization code that does not exist, in a request that is
+    complete and right in every other part: grant type, the tenant's redirect URI, a PKCE verifier, the client
+    authenticated as a sign-in would. RFC 6749 section 5.2: the server authenticates the client first, and
+    answers invalid_client (HTTP 401 with Basic) when it cannot; only a client it knows gets as far as the code,
+    which then earns invalid_grant. No code is ever redeemed: the one sent is random and was never issued."""
+    payload = {
+        "grant_type": "authorization_code",
+        "code": secrets.token_urlsafe(32),
+        "redirect_uri": redirect_uri,
+        # RFC 7636 section 4.1: 43 to 128 characters of [A-Za-z0-9-._~]; token_urlsafe(48) gives 64.
+        "code_verifier": secrets.token_urlsafe(48),
+    }
+    auth = None
+    if method == "client_secret_basic":
+        auth = HTTPBasicAuth(client_id, client_secret)  # as accounts.oidc.backend.get_token sends it
+    else:
+        payload.update(client_id=client_id, client_secret=client_secret)
+    try:
+        response = http.send("POST", metadata.token_endpoint, data=payload, auth=auth)
+    except LoginError as error:
+        return CredentialsAnswer(Credentials.UNANSWERED, None, _why_unreachable(error))
+    error = exchange.oauth_error(response)[:60]
+    status = response.status_code
+    if error == "invalid_client" or status == 401:
+        verdict = Credentials.REJECTED
+    elif error == "invalid_grant" and status == 400:
+        verdict = Credentials.ACCEPTED
+    elif error == "unauthorized_client" and status == 400:
+        verdict = Credentials.WRONG_GRANT_TYPE
+    else:  # invalid_request, 429, 5xx, a 200 for a code never issued, an unreadable body: no verdict
+        verdict = Credentials.UNANSWERED
+    return CredentialsAnswer(verdict, status, error or "no OAuth error code")
+
+
+def _check_credentials(
+    metadata: ProviderMetadata, report: ConnectionReport, *, client_id: str, client_secret: str,
+    redirect_uri: str, method: str,
+) -> None:
+    if not client_secret:
+        report.failed(
+            "No client secret is stored (or it cannot be decrypted with the current keys), so every sign-in "
+            "fails. Enter the Client Secret from the customer's Okta app on the tenant page.",
+            Check.CREDENTIALS,
         )
         return
-    report.passed(f"Okta's token endpoint accepts {methods}; Inigo will use {chosen}.")
-
-
-def _check_client_secret(tenant: ProviderClient, report: ConnectionReport) -> None:
-    if tenant.has_client_secret:
+    answer = prove_credentials(
+        metadata, client_id=client_id, client_secret=client_secret, redirect_uri=redirect_uri, method=method
+    )
+    said = f"HTTP {answer.status} {answer.error}" if answer.status is not None else answer.error
+    if answer.verdict is Credentials.ACCEPTED:
         report.passed(
-            "A client secret is stored. Only a real sign-in can prove Okta accepts it (this check does not send it)."
+            "Okta accepts the Client ID and Client Secret (asked to redeem a made-up sign-in code, it refused "
+            "only the code).",
+            Check.CREDENTIALS,
+        )
+    elif answer.verdict is Credentials.REJECTED:
+        report.failed(
+            f"Okta refused the Client ID or Client Secret ({said}): no one can sign in with them. Copy both again "
+            "from the Inigo app in Okta (General tab, Client Credentials).",
+            Check.CREDENTIALS,
+        )
+    elif answer.verdict is Credentials.WRONG_GRANT_TYPE:
+        report.failed(
+            f"Okta accepts the Client ID and Client Secret, but the app may not use the authorization code "
+            f"grant ({said}). In the Inigo app in Okta, General tab, Grant type: tick Authorization Code.",
+            Check.CREDENTIALS,
         )
     else:
         report.failed(
-            "No client secret is stored (or it cannot be decrypted with the current keys), so every sign-in "
-            "fails. Enter the Client Secret from the customer's Okta app on the tenant page."
+            f"Okta's token endpoint could not answer whether the Client ID and Client Secret are right ({said}). "
+            "Nothing says they are wrong: try again in a few minutes.",
+            Check.CREDENTIALS,
         )
 
 

@@ -9,6 +9,7 @@ from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, OuterRef, QuerySet, Subquery
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
+from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils.decorators import method_decorator
 from django.utils.html import format_html
@@ -16,10 +17,13 @@ from django.views.decorators.debug import sensitive_post_parameters
 
 from accounts.models import LoginEvent, Role, User
 from accounts.oidc.redirects import tenant_redirect_uri
-from okta.connection import ConnectionReport, connection_check
+from accounts.setup import setup_link_issue
+from okta.connection import ConnectionReport
 from support.user_admin import TenantUserInline
+from tenants import links
 from tenants.forms import TenantAdminForm
-from tenants.models import Tenant
+from tenants.models import SetupLink, Tenant
+from tenants.services import tenant_connection_check
 
 # Each check makes up to three requests with (5, 10) s timeouts; more tenants than this would outlast the
 # request. Use `manage.py check_tenant` in a loop for a sweep.
@@ -133,6 +137,8 @@ class TenantAdmin(admin.ModelAdmin):
             slug = context["adminform"].form.initial.get("slug") or obj.slug
             context["okta_app_values"] = okta_app_values(request, slug)
             context["check_connection_url"] = reverse("admin:tenants_tenant_check_connection", args=[obj.pk])
+            context["setup_link_url"] = reverse("admin:tenants_tenant_setup_link", args=[obj.pk])
+            context["setup_link"] = SetupLink.objects.filter(tenant=obj).first()
         return super().render_change_form(request, context, add, change, form_url, obj)
 
     def save_model(self, request: HttpRequest, obj: Tenant, form: TenantAdminForm, change: bool) -> None:
@@ -166,7 +172,38 @@ class TenantAdmin(admin.ModelAdmin):
             self.admin_site.admin_view(self.check_connection_view),  # staff only, CSRF-protected
             name="tenants_tenant_check_connection",
         )
-        return [check, *super().get_urls()]
+        setup_link = path(
+            "<path:object_id>/setup-link/",
+            self.admin_site.admin_view(self.setup_link_view),  # staff only, CSRF-protected
+            name="tenants_tenant_setup_link",
+        )
+        return [check, setup_link, *super().get_urls()]
+
+    def setup_link_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """Create a setup link and show it, once: the page is the POST's answer, never stored or redirected to
+        (a message would keep the token in the session)."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        tenant = self.get_object(request, unquote(object_id))
+        if tenant is None:
+            raise Http404("No such tenant.")
+        if not self.has_change_permission(request, tenant):
+            raise PermissionDenied
+        issued = setup_link_issue(tenant=tenant, created_by=request.user.get_username(), request=request)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Setup link for {tenant.name}",
+            "opts": self.model._meta,
+            "original": tenant,
+            "tenant": tenant,
+            "link": issued.link,
+            "url": links.setup_link_url(issued.token, origin=links.origin_of(request)),
+            "change_url": reverse("admin:tenants_tenant_change", args=[tenant.pk]),
+        }
+        response = TemplateResponse(request, "admin/tenants/tenant/setup_link.html", context)
+        response["Cache-Control"] = "no-store"
+        response["Referrer-Policy"] = "no-referrer"
+        return response
 
     def check_connection_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         if request.method != "POST":
@@ -176,7 +213,8 @@ class TenantAdmin(admin.ModelAdmin):
             raise Http404("No such tenant.")
         if not self.has_view_permission(request, tenant):
             raise PermissionDenied
-        self._show_report(request, connection_check(tenant), prefix="", problems_only=False)
+        report = tenant_connection_check(tenant, origin=links.origin_of(request))
+        self._show_report(request, report, prefix="", problems_only=False)
         return HttpResponseRedirect(reverse("admin:tenants_tenant_change", args=[tenant.pk]))
 
     @admin.action(description="Check connection", permissions=["view"])
@@ -189,7 +227,8 @@ class TenantAdmin(admin.ModelAdmin):
             return
         for tenant in tenants:
             # One line per healthy tenant, the details of what is wrong for the others.
-            self._show_report(request, connection_check(tenant), prefix=f"{tenant.name}: ", problems_only=True)
+            report = tenant_connection_check(tenant, origin=links.origin_of(request))
+            self._show_report(request, report, prefix=f"{tenant.name}: ", problems_only=True)
 
     def _show_report(self, request: HttpRequest, report: ConnectionReport, *, prefix: str, problems_only: bool) -> None:
         self.message_user(request, report.summary, messages.SUCCESS if report.ok else messages.ERROR)

@@ -3,9 +3,10 @@
 from typing import Any
 
 from django import forms
-from django.core.validators import MaxValueValidator
+from django.conf import settings
+from django.core.validators import MaxValueValidator, RegexValidator
 
-from tenants.issuers import IssuerError, refuse_private_host
+from tenants.issuers import IssuerError, issuer_from_okta_domain, refuse_private_host
 from tenants.models import Tenant
 
 # Help text under the client secret field: the page says whether a secret is stored, never what it is.
@@ -16,6 +17,10 @@ MISSING_HELP = (
 )
 NEW_HELP = (
     "From the customer's Okta app (General tab, Client Credentials). Encrypted at rest and never shown again."
+)
+AWAITING_HELP = (
+    "Or leave the Okta domain, Client ID and Client Secret empty: the tenant then awaits setup, and a setup link "
+    "lets the customer's Okta administrator enter them."
 )
 EMPTY_DOMAIN_MESSAGE = "Enter the customer's Okta domain, for example acme.okta.com."
 
@@ -62,10 +67,15 @@ class TenantAdminForm(forms.ModelForm):
         recheck.max_value = MAX_RECHECK_MINUTES
         recheck.widget.attrs["max"] = MAX_RECHECK_MINUTES
         recheck.validators.append(MaxValueValidator(MAX_RECHECK_MINUTES))
+        # A new tenant, or one still awaiting setup, may be saved with none of the three Okta values (the customer
+        # enters them on the setup page); one that has them cannot lose them here.
+        self.may_await_setup = self.instance.pk is None or self.instance.is_awaiting_setup
+        if not self.may_await_setup:
+            self.fields["okta_domain"].required = True
+            self.fields["client_id"].required = True
         field = self.fields["client_secret"]
         if self.instance.pk is None:
-            field.required = True
-            field.help_text = NEW_HELP
+            field.help_text = NEW_HELP + " " + AWAITING_HELP
         elif self.instance.has_client_secret:
             field.help_text = STORED_HELP
         else:
@@ -79,6 +89,21 @@ class TenantAdminForm(forms.ModelForm):
         if not secret and self.instance.pk is not None:
             return self.instance.client_secret  # left empty on edit: keep the stored secret
         return secret
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        if not self.may_await_setup:
+            return cleaned
+        okta_values = {name: cleaned.get(name) for name in ("okta_domain", "client_id", "client_secret")}
+        if any(name in self.errors for name in okta_values):
+            return cleaned
+        if not any(okta_values.values()):
+            cleaned["is_active"] = False  # awaiting setup: nothing to sign in with yet (a database constraint too)
+            return cleaned
+        for name, value in okta_values.items():
+            if not value and name != "client_id":  # an empty Client ID next to a domain: Tenant.clean says it
+                self.add_error(name, self.fields[name].error_messages["required"])
+        return cleaned
 
     def _post_clean(self) -> None:
         # The model derives the issuer from okta_domain and refuses what is not one (Tenant.clean), with one
@@ -102,7 +127,7 @@ class TenantAdminForm(forms.ModelForm):
             except IssuerError as exc:
                 self.add_error("okta_domain", str(exc))
                 return
-        if "client_id" in self.errors:
+        if "client_id" in self.errors or self.instance.is_awaiting_setup:
             return
         # The database holds (issuer, client_id) unique; the model form cannot check it because `issuer` is not
         # a form field, so say it here rather than fail on save with an IntegrityError.
@@ -119,3 +144,69 @@ class TenantAdminForm(forms.ModelForm):
                 "of the Inigo app in Okta has its own Client ID: check that you copied the one of this customer's "
                 "app.",
             )
+
+
+# Client IDs and secrets are printable ASCII without spaces (Okta's are letters, digits and -_.~); anything else
+# is a paste gone wrong, refused before Okta is asked.
+_PRINTABLE_ASCII = RegexValidator(r"^[\x21-\x7e]+$", "Paste the value exactly as Okta shows it: letters, digits "
+                                  "and punctuation only, without spaces.")
+
+
+class SetupForm(forms.Form):
+    """The customer's half of the setup page. The secret field is write-only, like the admin's: never rendered
+    back, not even after a failed check."""
+
+    okta_domain = forms.CharField(
+        label="Okta domain", max_length=255,
+        help_text="Your Okta organisation's address, for example acme.okta.com (or your custom URL domain).",
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false", "placeholder": "acme.okta.com"}),
+    )
+    client_id = forms.CharField(
+        label="Client ID", max_length=255, validators=[_PRINTABLE_ASCII],
+        help_text="Inigo app in Okta, General tab, Client Credentials.",
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )
+    client_secret = forms.CharField(
+        label="Client Secret", max_length=500, validators=[_PRINTABLE_ASCII],
+        help_text="Same place. Sent to Inigo once, encrypted at rest, never shown again.",
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+    )
+
+    def __init__(self, *args: Any, tenant: Tenant, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.tenant = tenant
+        self.issuer = tenant.issuer
+        if not tenant.is_awaiting_setup:
+            # A new issuer would orphan every user: on a tenant already set up, the domain is shown, not changed.
+            field = self.fields["okta_domain"]
+            field.disabled = True
+            field.required = False
+            field.help_text = "Set when your organisation was set up; Inigo support can change it."
+            self.initial["okta_domain"] = tenant.okta_domain
+            self.fields["client_id"].help_text = (
+                "The new values from the Inigo app in Okta. The current ones keep working until these pass."
+            )
+
+    def clean_okta_domain(self) -> str:
+        domain = self.cleaned_data["okta_domain"]
+        if not self.tenant.is_awaiting_setup:
+            return self.tenant.okta_domain
+        try:
+            self.issuer = issuer_from_okta_domain(domain, allow_insecure=settings.SSO_ALLOW_INSECURE_ISSUERS)
+            refuse_private_host(self.issuer)  # never fetch documents from inside our own network
+        except IssuerError as exc:
+            raise forms.ValidationError(str(exc)) from exc
+        return domain
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        client_id = cleaned.get("client_id")
+        if client_id and "okta_domain" not in self.errors:
+            other = Tenant.objects.filter(issuer=self.issuer, client_id=client_id).exclude(pk=self.tenant.pk)
+            if other.exists():
+                self.add_error(
+                    "client_id",
+                    "This Client ID belongs to another organisation's install of the Inigo app. Copy the Client "
+                    "ID of the Inigo app you installed for this organisation.",
+                )
+        return cleaned

@@ -3,6 +3,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
+from django.db.models import Q
 
 from okta import provider
 from tenants.domains import parse_email_domains
@@ -17,12 +18,13 @@ class Tenant(models.Model):
     slug = models.SlugField(max_length=63, unique=True, help_text="Short name used in URLs, e.g. acme.")
     okta_domain = models.CharField(
         max_length=255,
+        blank=True,
         help_text="As the customer sent it: acme.okta.com, https://acme.okta.com, a custom URL domain, "
-        "or an authorization server such as acme.okta.com/oauth2/default.",
+        "or an authorization server such as acme.okta.com/oauth2/default. Empty while the tenant awaits setup.",
     )
     # Derived from okta_domain on every save; what ID tokens must carry as `iss` (OIDC Core 3.1.3.7 step 2).
     issuer = models.CharField(max_length=255, db_index=True, editable=False)
-    client_id = models.CharField("Client ID", max_length=255)
+    client_id = models.CharField("Client ID", max_length=255, blank=True)
     client_secret = EncryptedSecretField(
         "Client secret", blank=True, help_text="Encrypted at rest and never shown again after it is saved."
     )
@@ -54,7 +56,17 @@ class Tenant(models.Model):
         ordering = ["name"]
         constraints = [
             # One Okta app install is one tenant; the same org may install the app twice (two Client IDs).
-            models.UniqueConstraint(fields=["issuer", "client_id"], name="tenant_issuer_client_id_unique"),
+            # Tenants awaiting setup have neither yet, and there may be many of them.
+            models.UniqueConstraint(
+                fields=["issuer", "client_id"], condition=~Q(issuer="", client_id=""),
+                name="tenant_issuer_client_id_unique",
+            ),
+            # Awaiting setup means no Okta values at all, and switched off: there is nothing to sign in with.
+            models.CheckConstraint(
+                condition=Q(okta_domain="", issuer="", client_id="", is_active=False)
+                | (~Q(okta_domain="") & ~Q(issuer="") & ~Q(client_id="")),
+                name="tenant_awaiting_setup_or_complete",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -67,7 +79,12 @@ class Tenant(models.Model):
             self.session_epoch += 1
             if kwargs.get("update_fields") is not None:
                 kwargs["update_fields"] = {*kwargs["update_fields"], "session_epoch"}
-        self.issuer = issuer_from_okta_domain(self.okta_domain, allow_insecure=settings.SSO_ALLOW_INSECURE_ISSUERS)
+        if self.is_awaiting_setup:
+            self.issuer = ""
+        else:
+            self.issuer = issuer_from_okta_domain(
+                self.okta_domain, allow_insecure=settings.SSO_ALLOW_INSECURE_ISSUERS
+            )
         domains = parse_email_domains(self.email_domains)
         self.email_domains = ",".join(domains)
         previous = Tenant.objects.filter(pk=self.pk).values_list("issuer", flat=True).first() if self.pk else None
@@ -92,12 +109,21 @@ class Tenant(models.Model):
 
     def clean(self) -> None:
         errors: dict[str, str] = {}
-        try:
-            self.issuer = issuer_from_okta_domain(
-                self.okta_domain, allow_insecure=settings.SSO_ALLOW_INSECURE_ISSUERS
-            )
-        except IssuerError as exc:
-            errors["okta_domain"] = str(exc)
+        if self.is_awaiting_setup:
+            self.issuer = ""
+            if self.is_active:
+                errors["is_active"] = (
+                    "A tenant without an Okta domain and Client ID is awaiting setup and cannot be active."
+                )
+        else:
+            try:
+                self.issuer = issuer_from_okta_domain(
+                    self.okta_domain, allow_insecure=settings.SSO_ALLOW_INSECURE_ISSUERS
+                )
+            except IssuerError as exc:
+                errors["okta_domain"] = str(exc)
+            if not self.client_id:
+                errors["client_id"] = "Enter the Client ID from the customer's Okta app."
         try:
             domains = parse_email_domains(self.email_domains)
         except ValueError as exc:
@@ -108,6 +134,11 @@ class Tenant(models.Model):
                 errors["email_domains"] = f"{claim.domain} already belongs to {claim.tenant.name}."
         if errors:
             raise ValidationError(errors)
+
+    @property
+    def is_awaiting_setup(self) -> bool:
+        """Created before its Okta values are known: name and slug only, inactive (SPEC, "Data")."""
+        return not self.okta_domain and not self.client_id
 
     @property
     def domains(self) -> list[str]:
@@ -126,3 +157,20 @@ class TenantEmailDomain(models.Model):
 
     def __str__(self) -> str:
         return self.domain
+
+
+class SetupLink(models.Model):
+    """The one-time link support staff send a customer's Okta administrator (SPEC, "Customer self-service setup").
+
+    One per tenant: a new link overwrites the row, so the token of the one before it is unknown from then on. Only
+    the SHA-256 digest of the token is stored (the token is the credential; a database dump must not hold it)."""
+
+    tenant = models.OneToOneField(Tenant, on_delete=models.CASCADE, related_name="setup_link")
+    token_digest = models.CharField(max_length=64, unique=True)  # unique: the lookup by digest is indexed
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.CharField(max_length=150, blank=True, help_text="The support person or command.")
+
+    def __str__(self) -> str:
+        return f"setup link of {self.tenant}"

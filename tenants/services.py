@@ -3,8 +3,14 @@
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from okta.connection import ConnectionReport, connection_check
 from tenants.issuers import IssuerError, refuse_private_host
+from tenants.links import tenant_redirect_uri
 from tenants.models import Tenant
+
+# Without SSO_PUBLIC_URL a command has no origin. The redirect URI of the credentials proof is then only a well-
+# formed stand-in: for a code that was never issued there is nothing to compare it with, so the answer is the same.
+FALLBACK_ORIGIN = "https://localhost"
 
 
 @transaction.atomic
@@ -36,3 +42,12 @@ def tenant_create(
         raise ValidationError({"okta_domain": str(exc)}) from exc
     tenant.save()
     return tenant
+
+
+def tenant_connection_check(tenant: Tenant, *, origin: str) -> ConnectionReport:
+    """okta.connection's check of a saved tenant: its stored secret, proven with its Sign-in redirect URI on
+    `origin` (the deployment's; tenants.links)."""
+    return connection_check(
+        tenant, client_secret=tenant.client_secret,
+        redirect_uri=tenant_redirect_uri(tenant.slug, origin=origin or FALLBACK_ORIGIN),
+    )

@@ -110,6 +110,20 @@ class ProviderHarness:
         self.extra_keys.append(key)
         return key
 
+    def register_client(
+        self, redirect_uris: list[str], *, auth_method: str = "client_secret_basic"
+    ) -> tuple[str, str]:
+        """A client the provider knows, with a secret of its own, through its registration endpoint (RFC 7591):
+        the (client_id, client_secret) pair. Unregistered clients get in with any secret; these do not."""
+        response = requests.post(
+            f"{self.issuer}/oauth2/clients",
+            json={"redirect_uris": redirect_uris, "token_endpoint_auth_method": auth_method}, timeout=5,
+        )
+        assert response.status_code == 201, response.text
+        document = response.json()
+        self.hits.clear()
+        return document["client_id"], document["client_secret"]
+
     def set_user(self, sub: str, claims: Claims) -> None:
         response = requests.put(f"{self.issuer}/users/{sub}", json=claims, timeout=5)
         assert response.status_code == 204, response.text

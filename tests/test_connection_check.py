@@ -8,9 +8,10 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.test import Client, override_settings
 
+from accounts.models import User
 from okta import provider as oidc_provider
-from okta.connection import connection_check
 from tenants.models import Tenant
+from tenants.services import tenant_connection_check
 from tests.oidc_provider import ProviderHarness
 from tests.test_admin_tenants import change_url, page_text, support_client
 
@@ -34,6 +35,10 @@ def support(db: None) -> Client:
     return support_client()
 
 
+def connection_check(tenant: Tenant):
+    return tenant_connection_check(tenant, origin="http://testserver")
+
+
 def messages_of(report) -> list[str]:
     return [finding.message for finding in report.findings]
 
@@ -52,7 +57,8 @@ def test_it_reports_success_against_the_provider(provider: ProviderHarness, acme
         f"Okta states the issuer {provider.issuer}, the same as Inigo has on file.",
         f"Okta publishes 1 RS256 signing key at {provider.issuer}/jwks.",
         "Okta's token endpoint accepts client_secret_basic; Inigo will use client_secret_basic.",
-        "A client secret is stored. Only a real sign-in can prove Okta accepts it (this check does not send it).",
+        "Okta accepts the Client ID and Client Secret (asked to redeem a made-up sign-in code, it refused only "
+        "the code).",
     ]
     assert report.summary == "Connection check for Acme (acme): no problems found."
 
@@ -235,3 +241,104 @@ def test_anonymous_visitors_cannot_run_the_check(client, provider: ProviderHarne
     assert response.status_code == 302
     assert response["Location"].startswith("/admin/login/")
     assert provider.hits["/.well-known/openid-configuration"] == 0
+
+
+# --- the credentials proof: a made-up code at the token endpoint ------------------------------------------------------
+@pytest.fixture
+def registered_acme(provider: ProviderHarness, db) -> Tenant:
+    """Acme's app registered at the provider with a secret of its own (unknown clients get in with any secret)."""
+    client_id, secret = provider.register_client(["http://testserver/oidc/callback/acme/"])
+    return Tenant.objects.create(name="Acme", slug="acme", okta_domain=provider.issuer, client_id=client_id,
+                                 client_secret=secret)
+
+
+def test_the_proof_sends_a_complete_code_request_with_a_made_up_code(provider: ProviderHarness, registered_acme):
+    report = connection_check(registered_acme)
+
+    assert report.ok, problems_of(report)
+    [request] = provider.token_requests
+    assert request.form["grant_type"] == "authorization_code"
+    assert request.form["redirect_uri"] == "http://testserver/oidc/callback/acme/"
+    assert 43 <= len(request.form["code_verifier"]) <= 128 and len(request.form["code"]) >= 43
+    assert request.authorization.startswith("Basic ") and "client_secret" not in request.form
+    assert not User.objects.exists()
+
+
+def test_a_wrong_secret_is_named_as_the_credentials(provider: ProviderHarness, registered_acme):
+    Tenant.objects.filter(pk=registered_acme.pk).update(client_secret="")
+    registered_acme.client_secret = "not-the-secret"
+
+    [problem] = problems_of(connection_check(registered_acme))
+
+    assert problem.startswith("Okta refused the Client ID or Client Secret (HTTP 401 invalid_client)")
+
+
+def test_a_provider_that_takes_only_client_secret_post_gets_the_secret_in_the_form(provider: ProviderHarness, db):
+    client_id, secret = provider.register_client(["http://testserver/oidc/callback/acme/"],
+                                                 auth_method="client_secret_post")
+    provider.discovery_rewrite = lambda doc: {**doc, "token_endpoint_auth_methods_supported": ["client_secret_post"]}
+    tenant = Tenant.objects.create(name="Acme", slug="acme", okta_domain=provider.issuer, client_id=client_id,
+                                   client_secret=secret)
+
+    report = connection_check(tenant)
+
+    assert report.ok, problems_of(report)
+    [request] = provider.token_requests
+    assert request.form["client_secret"] == secret and request.authorization == ""
+
+
+@pytest.mark.parametrize(("status", "document", "expected"), [
+    (400, {"error": "invalid_client"}, "Okta refused the Client ID or Client Secret (HTTP 400 invalid_client)"),
+    (400, {"error": "unauthorized_client"}, "Okta accepts the Client ID and Client Secret, but the app may not use "
+                                            "the authorization code grant (HTTP 400 unauthorized_client)"),
+    (400, {"error": "invalid_request"}, "Okta's token endpoint could not answer whether the Client ID and Client "
+                                        "Secret are right (HTTP 400 invalid_request). Nothing says they are wrong"),
+    (429, {}, "Okta's token endpoint could not answer whether the Client ID and Client Secret are right (HTTP 429"),
+    (503, {"error": "server_error"}, "Okta's token endpoint could not answer whether the Client ID and Client "
+                                     "Secret are right (HTTP 503 server_error)"),
+    (200, {"access_token": "x"}, "Okta's token endpoint could not answer"),
+])
+def test_the_answer_is_read_in_plain_words(provider: ProviderHarness, acme, status, document, expected):
+    provider.token_response = (status, document)
+
+    [problem] = problems_of(connection_check(acme))
+
+    assert problem.startswith(expected), problem
+
+
+def test_a_tenant_awaiting_setup_is_reported_without_contacting_anything(provider: ProviderHarness, db):
+    tenant = Tenant.objects.create(name="NewCo", slug="newco", is_active=False)
+
+    [problem] = problems_of(connection_check(tenant))
+
+    assert problem.startswith("No Okta domain is set: the tenant is awaiting setup.")
+    assert sum(provider.hits.values()) == 0
+
+
+def test_check_tenant_with_a_wrong_secret_exits_non_zero_and_says_so(provider: ProviderHarness, registered_acme):
+    Tenant.objects.filter(pk=registered_acme.pk).update(client_secret="")
+    registered_acme.client_secret = "not-the-secret"
+    registered_acme.save()
+    out = io.StringIO()
+
+    with pytest.raises(CommandError, match="1 problem found"):
+        call_command("check_tenant", "acme", stdout=out)
+
+    assert "PROBLEM  Okta refused the Client ID or Client Secret (HTTP 401 invalid_client)" in out.getvalue()
+
+
+def test_check_tenant_passes_with_the_right_secret(provider: ProviderHarness, registered_acme):
+    out = io.StringIO()
+
+    call_command("check_tenant", "acme", stdout=out)
+
+    assert "ok       Okta accepts the Client ID and Client Secret" in out.getvalue()
+
+
+def test_the_admin_button_names_a_wrong_secret(support, provider: ProviderHarness, registered_acme):
+    registered_acme.client_secret = "not-the-secret"
+    registered_acme.save()
+
+    response = support.post(f"/admin/tenants/tenant/{registered_acme.pk}/check-connection/", follow=True)
+
+    assert "Okta refused the Client ID or Client Secret" in page_text(response)

@@ -63,3 +63,44 @@ def test_callbacks_with_a_real_state_and_hostile_parameters_fail_safely(hostile_
 
     assert_safe(response, provider.issuer)
     assert hostile_client.get("/api/me/").status_code == 401
+
+
+SETUP_FIELDS = ["okta_domain", "client_id", "client_secret", "csrfmiddlewaretoken"]
+
+
+@pytest.fixture
+def setup_path(db, provider):
+    from tenants.setup import setup_link_create, tenant_awaiting_create
+
+    tenant = tenant_awaiting_create(slug="newco", name="NewCo")
+    return f"/setup/{setup_link_create(tenant=tenant).token}/"
+
+
+@hypothesis_settings
+@given(method=st.sampled_from(METHODS), body=st.lists(st.tuples(st.sampled_from(SETUP_FIELDS), values), max_size=8),
+       token=st.one_of(st.none(), st.text(max_size=80)))
+def test_the_setup_page_never_answers_500_or_redirects(hostile_client, provider, setup_path, method, body, token):
+    from urllib.parse import quote
+
+    path = setup_path if token is None else f"/setup/{quote(token, safe='')}/"
+    response = hostile_client.generic(method, path, urlencode(body), content_type="application/x-www-form-urlencoded")
+
+    assert response.status_code < 500
+    assert "Location" not in response
+    assert response.status_code in (200, 400, 404, 405, 410), response.status_code
+
+
+def test_a_nul_byte_in_a_providers_error_is_refused_at_the_door(hostile_client, provider):
+    """PostgreSQL refuses NUL in text columns: a callback carrying one is answered 400 before any view reads it
+    (inigo_sso.middleware), so nothing reaches the database (the token endpoint's JSON is cleaned where stored)."""
+    from accounts.models import LoginEvent
+
+    started = hostile_client.get("/oidc/initiate/", {"iss": provider.issuer})
+    state = started["Location"].split("state=")[1].split("&")[0]
+
+    response = hostile_client.get("/oidc/callback/acme/?" + urlencode(
+        {"state": state, "error": "access\x00denied", "error_description": "x\x00y"}))
+
+    assert response.status_code == 400
+    assert b"held a character Inigo does not accept" in response.content
+    assert not LoginEvent.objects.exists()

@@ -19,8 +19,8 @@ from accounts.models import LoginEvent, User
 from inigo_sso.failures import LoginError
 from okta import addresses, http
 from okta import provider as okta_provider
-from okta.connection import connection_check
 from tenants.models import Tenant
+from tenants.services import tenant_connection_check
 from tests.conftest import Browser, profile
 from tests.oidc_provider import ProviderHarness
 
@@ -139,7 +139,7 @@ def test_the_connection_check_does_not_contact_an_internal_keys_endpoint(far_pro
         **document, "jwks_uri": f"http://127.0.0.1:{internal_service['port']}/keys"
     }
 
-    report = connection_check(far)
+    report = tenant_connection_check(far, origin="http://testserver")
 
     assert not report.ok
     assert any("internal address" in finding.message for finding in report.problems)

@@ -66,9 +66,26 @@ def login_limits(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespons
     return view
 
 
+def setup_limits(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """The setup page, per client IP at the rate of the login endpoints, every method: each answer reads a link
+    and a POST contacts the Okta it names. Its token is 256 random bits; the limit keeps the page cheap, not
+    the token unguessable."""
+    return ratelimit(group="sso-setup-ip", key="ip", rate=ip_rate, method=ratelimit.ALL)(view)
+
+
 def rate_limited(request: HttpRequest, exception: Exception) -> HttpResponse:
     """RATELIMIT_VIEW: the page for a refused burst (429), told like every other failure of a sign-in; no login
     event is recorded (a flood must not write to the database)."""
+    if request.resolver_match is not None and request.resolver_match.url_name == "setup_page":
+        context = {
+            "title": "Too many attempts",
+            "explanation": "Inigo received too many requests for setup pages from your network in a short time. "
+            "Wait a minute, then open your setup link again.",
+            "status": 429,
+        }
+        response = render(request, "errors/generic.html", context, status=429)
+        response["Referrer-Policy"] = "no-referrer"
+        return response
     failure = FAILURES["rate_limited"]
     context = {"failure": failure, "reason": "rate_limited", "tenant": None}
     return render(request, "errors/login_failed.html", context, status=failure.status)

@@ -5,8 +5,9 @@ the callback registered with that provider, so a callback whose slug is not the 
 an answer from the wrong provider, and is refused before any code is sent anywhere."""
 
 from django.http import HttpRequest
-from django.urls import reverse
+
+from tenants import links
 
 
 def tenant_redirect_uri(request: HttpRequest, slug: str) -> str:
-    return request.build_absolute_uri(reverse("oidc_authentication_callback", kwargs={"slug": slug}))
+    return links.tenant_redirect_uri(slug, origin=links.origin_of(request))

@@ -47,6 +47,8 @@ class TenantAuthenticationRequestView(OIDCAuthenticationRequestView):
     def start(
         self, request: HttpRequest, tenant: Tenant, *, login_hint: str = "", next_path: str = "/"
     ) -> HttpResponse:
+        if tenant.is_awaiting_setup:
+            raise LoginError("tenant_awaiting_setup")  # no Okta to send anyone to yet
         if not tenant.is_active:
             raise LoginError("tenant_inactive")
         metadata = provider.provider_metadata(tenant.issuer)
@@ -105,6 +107,8 @@ class InitiateLoginView(TenantAuthenticationRequestView):
             tenant = tenant_by_slug(slug)
             if tenant is None:
                 raise LoginError("tenant_unknown", f"slug {slug[:63]!r}")
+            if tenant.is_awaiting_setup:
+                raise LoginError("tenant_awaiting_setup")
             if issuer is not None and issuer != tenant.issuer:
                 raise LoginError("issuer_mismatch", f"iss {issuer} is not {tenant.issuer}")
             return tenant

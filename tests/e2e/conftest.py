@@ -96,6 +96,8 @@ def inigo(
         "SSO_ALLOW_INSECURE_ISSUERS": "true",
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
         "PYTHONUNBUFFERED": "1",
+        "SSO_PUBLIC_URL": f"http://127.0.0.1:{app_port}",
+        "GUNICORN_ACCESS_LOG": "-",  # gunicorn's access log too, into the server log: no token may reach it
     })
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     server = Inigo(url=f"http://127.0.0.1:{app_port}", env=env, log=SCREENSHOTS / "inigo-server.log")

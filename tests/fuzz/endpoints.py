@@ -1,9 +1,9 @@
 """Every entry point the fuzz suite drives, one line each. A new URL, admin page or management command is one more
 line here (tests/fuzz/test_coverage.py fails while a URL has none).
 
-Paths may name fixtures' values: {slug}, {tenant_pk}, {user_pk}, {event_pk}. `params` are the names the endpoint
-reads; the suite sends them (repeated, missing, hostile, or with a known good value from `good` or the suite's
-GOOD) plus stray ones. Whatever the seed, it first sends every parameter good but one, which holds NUL or "abc".
+Paths may name fixtures' values: {slug}, {tenant_pk}, {user_pk}, {event_pk}, {setup_token}. `params` are the names
+the endpoint reads; the suite sends them (repeated, missing, hostile, or with a known good value from `good` or the
+suite's GOOD) plus stray ones. Whatever the seed, it first sends every parameter good but one, which holds NUL or "abc".
 `as_` is who sends the request: anonymous, member (a person signed in through Okta), support (staff in the
 Support group) or superuser."""
 
@@ -69,6 +69,8 @@ ENDPOINTS: list[Endpoint] = [
     Endpoint("/oidc/global-token-revocation/", ("POST",), ("sub_id", "subject", "format", "iss", "sub", "email"),
              body="json", headers=(("Authorization", "Bearer eyJhbGciOiJSUzI1NiJ9.e30.c2ln"),)),
     Endpoint("/oidc/global-token-revocation/", ("POST", "GET"), ("sub_id", "subject", "format", "email")),
+    Endpoint("/setup/{setup_token}/", ("GET", "POST"), ("okta_domain", "client_id", "client_secret")),
+    Endpoint("/setup/not-a-token/", ("GET", "POST"), ("okta_domain", "client_id", "client_secret"), examples=10),
     Endpoint("/oidc/logout/", ("GET", "POST"), ("next",)),
     Endpoint("/oidc/logout/", ("GET", "POST"), ("next",), as_="member"),
     Endpoint("/admin/login/", ("GET", "POST"), ("username", "password", "next"), examples=20),
@@ -107,4 +109,5 @@ COMMANDS: list[Command] = [
     Command("ensure_demo_tenant", ("--issuer", "http://127.0.0.1:9400"), examples=10),
     Command("failures_table", ("--check", "--write"), examples=10),
     Command("clearsessions", (), examples=3),
+    Command("setup_link", ("acme", "newco", "--name", "--days", "0", "7", "-1", "99999"), examples=15),
 ]

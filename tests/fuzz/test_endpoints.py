@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 
 from accounts.models import LoginEvent, Role, User
 from tenants.models import Tenant
+from tenants.setup import setup_link_create, tenant_awaiting_create
 from tests.fuzz.endpoints import COMMANDS, ENDPOINTS, Command, Endpoint
 
 # What PostgreSQL text refuses, as a browser can send it (a session key is looked up only from 8 characters on).
@@ -73,8 +74,9 @@ def known(acme: Tenant, provider: Any) -> dict[str, str]:
     member = User.objects.create(username="fuzz-member", tenant=acme, issuer=acme.issuer, sub="fuzz-member",
                                  email="ada@acme.test", role=Role.OWNER)
     event = LoginEvent.objects.create(tenant=acme, outcome="failure", reason="issuer_unknown")
+    setup_token = setup_link_create(tenant=tenant_awaiting_create(slug="newco", name="NewCo")).token
     return {"issuer": provider.issuer, "slug": acme.slug, "tenant_pk": str(acme.pk), "user_pk": str(member.pk),
-            "event_pk": str(event.pk)}
+            "event_pk": str(event.pk), "setup_token": setup_token}
 
 
 def signed_in(persona: str) -> Client:

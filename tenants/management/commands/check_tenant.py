@@ -1,14 +1,17 @@
 from typing import Any
 
+from django.conf import settings
+
 from inigo_sso.commands import BaseCommand, CommandError, CommandParser
-from okta.connection import connection_check
 from tenants.selectors import tenant_by_slug
+from tenants.services import tenant_connection_check
 
 
 class Command(BaseCommand):
     help = (
         "Check a tenant's Okta connection: discovery document, issuer, signing keys, token endpoint "
-        "authentication and the stored client secret. Exits non-zero when something is wrong."
+        "authentication, and the Client ID and Client Secret proven at Okta's token endpoint. Exits non-zero "
+        "when something is wrong."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -18,8 +21,8 @@ class Command(BaseCommand):
         tenant = tenant_by_slug(options["slug"])
         if tenant is None:
             raise CommandError(f"There is no tenant with the slug {options['slug']!r}.")
-        report = connection_check(tenant)
-        self.stdout.write(f"{tenant.name} ({tenant.slug}), issuer {tenant.issuer}")
+        report = tenant_connection_check(tenant, origin=settings.SSO_PUBLIC_URL)
+        self.stdout.write(f"{tenant.name} ({tenant.slug}), issuer {tenant.issuer or '(awaiting setup)'}")
         for finding in report.findings:
             if finding.ok:
                 self.stdout.write(f"  ok       {finding.message}")

@@ -1,0 +1,176 @@
+"""/setup/<token>/: the customer's Okta administrator sets their organisation up (SPEC, "Customer self-service
+setup"). GET shows what to enter in Okta and the form; POST checks the values against their Okta, step by step,
+and saves them only when every check passes."""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import wraps
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_http_methods
+
+from accounts import setup as setup_events
+from accounts.oidc.ratelimits import setup_limits
+from accounts.oidc.redirects import tenant_redirect_uri
+from okta.connection import Check, ConnectionReport, connection_check
+from tenants import links
+from tenants.forms import SetupForm
+from tenants.models import SetupLink, Tenant
+from tenants.setup import LinkState, SetupLinkSpent, setup_link_lookup, tenant_setup_apply
+
+STEP_NAMES = {
+    Check.DISCOVERY: "Your Okta domain and its issuer",
+    Check.KEYS: "Okta's signing keys",
+    Check.TOKEN_AUTHENTICATION: "How Inigo sends the Client Secret",
+    Check.CREDENTIALS: "Client ID and Client Secret",
+}
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """The values typed into the form, in the shape okta.connection checks: nothing is saved until they pass."""
+
+    name: str
+    slug: str
+    issuer: str
+    client_id: str
+
+
+@dataclass(frozen=True)
+class OktaValue:
+    label: str
+    value: str
+    where: str
+    copy: bool = True  # a value to paste; False for one the admin picks in Okta (the grant type)
+
+
+# The token is in the path, and `strict-origin` sends only `https://<this host>/` as Referer, to anyone: the path
+# never leaves the page in a Referer, not even to our own static files. Not `no-referrer`: under it browsers send
+# `Origin: null` with the form's POST, which Django's CSRF check rightly refuses (and on https, with no Referer
+# either, it has nothing left to check the origin with).
+REFERRER_POLICY = "strict-origin"
+
+
+def private_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """The token is in the address: no Referer carries it (REFERRER_POLICY), search engines are told not to
+    index the page, and nothing of it is cached."""
+
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        response = view(request, *args, **kwargs)
+        response["Referrer-Policy"] = REFERRER_POLICY
+        response["X-Robots-Tag"] = "noindex, nofollow"
+        return response
+
+    return wrapped
+
+
+@private_page
+@never_cache
+@require_http_methods(["GET", "POST"])
+@setup_limits
+@sensitive_post_parameters("client_secret")
+def setup_page(request: HttpRequest, token: str) -> HttpResponse:
+    state, link = setup_link_lookup(token)
+    if state is not LinkState.USABLE or link is None:
+        return _link_refused(request, state)
+    tenant = link.tenant
+    if request.method == "GET":
+        return _form_page(request, link, SetupForm(tenant=tenant))
+    form = SetupForm(request.POST, tenant=tenant)
+    if not form.is_valid():
+        # Refused before anything was contacted: a paste gone wrong, or hostile input.
+        setup_events.setup_checks_failed_record(request=request, tenant=tenant, report=None,
+                                                form_errors=sorted(form.errors))
+        return _form_page(request, link, form, status=400)
+    values = form.cleaned_data
+    report = connection_check(
+        Candidate(name=tenant.name, slug=tenant.slug, issuer=form.issuer, client_id=values["client_id"]),
+        client_secret=values["client_secret"],
+        redirect_uri=tenant_redirect_uri(request, tenant.slug),
+    )
+    if not report.ok:
+        setup_events.setup_checks_failed_record(request=request, tenant=tenant, report=report)
+        return _form_page(request, link, form, report=report, status=400)
+    rotation = not tenant.is_awaiting_setup
+    try:
+        tenant = tenant_setup_apply(
+            link=link, okta_domain=values["okta_domain"], client_id=values["client_id"],
+            client_secret=values["client_secret"],
+        )
+    except SetupLinkSpent:
+        return _link_refused(request, LinkState.USED)
+    except ValidationError as exc:  # another tenant took this Client ID while the checks ran
+        form.add_error(None, "; ".join(exc.messages))
+        setup_events.setup_checks_failed_record(request=request, tenant=tenant, report=None,
+                                                form_errors=["__all__"])
+        return _form_page(request, link, form, report=report, status=400)
+    setup_events.setup_completed_record(request=request, tenant=tenant, rotation=rotation)
+    context = {
+        "tenant": tenant, "rotation": rotation, "report_steps": _steps(report),
+        "sign_in_url": links.tenant_sign_in_url(tenant.slug),
+    }
+    return render(request, "setup/done.html", context)
+
+
+def okta_values(request: HttpRequest, tenant: Tenant) -> list[OktaValue]:
+    origin = links.origin_of(request)
+    return [
+        OktaValue("Inigo organisation (tenant setting)", tenant.slug,
+                  "Asked for when you add the Inigo app from the Okta Integration Network."),
+        OktaValue("Sign-in redirect URI", tenant_redirect_uri(request, tenant.slug),
+                  "General tab, Login: Sign-in redirect URIs."),
+        OktaValue("Initiate login URI", links.tenant_initiate_uri(tenant.slug, origin=origin),
+                  "General tab, Login: Initiate login URI; Login initiated by: Either Okta or App."),
+        OktaValue("Sign-out redirect URI", links.signed_out_uri(origin=origin),
+                  "General tab, Login: Sign-out redirect URIs (optional)."),
+        OktaValue("Scopes", links.SCOPES, "Okta API Scopes or Sign On tab: openid, email and profile."),
+        OktaValue("Grant type", links.GRANT_TYPE,
+                  "General tab, Client Credentials: Client authentication 'Client secret'; Grant type "
+                  "'Authorization Code' only.", copy=False),
+    ]
+
+
+def _form_page(
+    request: HttpRequest, link: SetupLink, form: SetupForm, *, report: ConnectionReport | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    tenant = link.tenant
+    context = {
+        "tenant": tenant, "form": form, "rotation": not tenant.is_awaiting_setup,
+        "okta_values": okta_values(request, tenant), "report": report,
+        "report_steps": _steps(report) if report is not None else [], "link": link,
+        "credentials_failed": report is not None and Check.CREDENTIALS in report.failed_checks,
+    }
+    return render(request, "setup/page.html", context, status=status)
+
+
+def _steps(report: ConnectionReport) -> list[dict[str, Any]]:
+    """One entry per step of the check, in order: its findings, or 'not checked' after an earlier failure."""
+    steps = []
+    for check, name in STEP_NAMES.items():
+        findings = [finding for finding in report.findings if finding.check is check]
+        ok = bool(findings) and all(finding.ok for finding in findings)
+        steps.append({"name": name, "findings": findings, "ok": ok, "checked": bool(findings)})
+    return steps
+
+
+_REFUSALS = {
+    LinkState.UNKNOWN: (404, "This setup link does not work",
+                        "The link is not complete, was mistyped, or a newer link has replaced it."),
+    LinkState.USED: (410, "This setup link was already used",
+                     "Each setup link works once, and this one has been used to set up your organisation."),
+    LinkState.EXPIRED: (410, "This setup link has expired",
+                        "Setup links work for a limited time, and this one is past it."),
+}
+
+
+def _link_refused(request: HttpRequest, state: LinkState) -> HttpResponse:
+    status, title, explanation = _REFUSALS.get(state, _REFUSALS[LinkState.UNKNOWN])
+    context = {"title": title, "explanation": explanation, "status": status}
+    return render(request, "setup/link_refused.html", context, status=status)
