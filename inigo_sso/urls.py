@@ -1,5 +1,5 @@
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 from mozilla_django_oidc.views import OIDCLogoutView
 
 from accounts import views
@@ -20,6 +20,7 @@ urlpatterns = [
     path("oidc/callback/", oidc_views.CallbackView.as_view(), name="oidc_authentication_callback"),
     path("oidc/logout/", OIDCLogoutView.as_view(http_method_names=["post"]), name="oidc_logout"),
     path("admin/", admin.site.urls),
+    path("scim/v2/", include("scim.urls")),
 ]
 
 handler400 = "inigo_sso.errors.bad_request"
