@@ -127,7 +127,7 @@ def _base(request: HttpRequest) -> str:
 def _query_param(request: HttpRequest, name: str) -> str | None:
     value = request.GET.get(name)
     if value is not None and "\x00" in value:
-        raise ScimError(400, f"{name} holds a NUL character.", "invalidValue")
+        raise ScimError(400, f"{name} holds a NUL character.", "invalidFilter" if name == "filter" else "invalidValue")
     return value
 
 
