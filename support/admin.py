@@ -2,4 +2,4 @@
 
 It sits above tenants and accounts (it shows both on one page), so neither of those imports it."""
 
-from support import tenant_admin, user_admin  # noqa: F401 (registers the model admins)
+from support import provisioning_admin, tenant_admin, user_admin  # noqa: F401 (registers the model admins)

@@ -9,13 +9,17 @@ from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, OuterRef, QuerySet, Subquery
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
+from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils.decorators import method_decorator
 from django.utils.html import format_html
+from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 
 from accounts.models import LoginEvent, Role, User
 from okta.connection import ConnectionReport, connection_check
+from scim.models import ProvisioningToken
+from scim.tokens import scim_token_issue
 from support.user_admin import TenantUserInline
 from tenants.forms import TenantAdminForm
 from tenants.models import Tenant
@@ -56,6 +60,16 @@ def okta_app_values(request: HttpRequest, slug: str) -> list[OktaAppValue]:
         ),
         OktaAppValue("Login link", absolute(login_link), "A direct sign-in link to send to the customer."),
     ]
+
+
+def scim_values(request: HttpRequest, tenant: Tenant) -> dict[str, Any]:
+    """Provisioning (SCIM) for the tenant page: what the customer enters in Okta, and when Okta last called."""
+    token = ProvisioningToken.objects.filter(tenant=tenant).first()
+    return {
+        "base_url": request.build_absolute_uri(reverse("scim:root")),
+        "token": token,
+        "token_url": reverse("admin:tenants_tenant_scim_token", args=[tenant.pk]),
+    }
 
 
 def with_list_columns(queryset: QuerySet[Tenant]) -> QuerySet[Tenant]:
@@ -127,6 +141,7 @@ class TenantAdmin(admin.ModelAdmin):
             slug = context["adminform"].form.initial.get("slug") or obj.slug
             context["okta_app_values"] = okta_app_values(request, slug)
             context["check_connection_url"] = reverse("admin:tenants_tenant_check_connection", args=[obj.pk])
+            context["scim"] = scim_values(request, obj)
         return super().render_change_form(request, context, add, change, form_url, obj)
 
     def save_model(self, request: HttpRequest, obj: Tenant, form: TenantAdminForm, change: bool) -> None:
@@ -151,7 +166,12 @@ class TenantAdmin(admin.ModelAdmin):
             self.admin_site.admin_view(self.check_connection_view),  # staff only, CSRF-protected
             name="tenants_tenant_check_connection",
         )
-        return [check, *super().get_urls()]
+        token = path(
+            "<path:object_id>/scim-token/",
+            self.admin_site.admin_view(self.scim_token_view),
+            name="tenants_tenant_scim_token",
+        )
+        return [check, token, *super().get_urls()]
 
     def check_connection_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         if request.method != "POST":
@@ -163,6 +183,29 @@ class TenantAdmin(admin.ModelAdmin):
             raise PermissionDenied
         self._show_report(request, connection_check(tenant), prefix="", problems_only=False)
         return HttpResponseRedirect(reverse("admin:tenants_tenant_change", args=[tenant.pk]))
+
+    @method_decorator(never_cache)
+    def scim_token_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """Issue a new SCIM token and show it on this response only: it is never stored in plaintext, put in a
+        message (messages live in cookies or sessions) or shown again. The earlier token stops working."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        tenant = self.get_object(request, unquote(object_id))
+        if tenant is None:
+            raise Http404("No such tenant.")
+        if not self.has_change_permission(request, tenant):
+            raise PermissionDenied
+        token = scim_token_issue(tenant=tenant, detail=f"issued in admin by {request.user.get_username()}"[:500])
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"SCIM token for {tenant.name}",
+            "opts": self.model._meta,
+            "original": tenant,
+            "token": token,
+            "scim": scim_values(request, tenant),
+            "change_url": reverse("admin:tenants_tenant_change", args=[tenant.pk]),
+        }
+        return TemplateResponse(request, "admin/tenants/tenant/scim_token.html", context)
 
     @admin.action(description="Check connection", permissions=["view"])
     def check_connection(self, request: HttpRequest, queryset: QuerySet[Tenant]) -> None:

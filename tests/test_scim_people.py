@@ -116,3 +116,17 @@ def test_the_user_constraints_admit_provisioned_people_and_stay_strict_for_other
     with pytest.raises(IntegrityError), transaction.atomic():
         User.objects.create(tenant=acme, username="u2", role=Role.MEMBER, issuer=acme.issuer, sub="s2",
                             scim_user_name="same@ACME.test")
+
+
+def test_the_owner_sees_people_provisioned_but_not_signed_in_and_the_groups(okta, browser, provider, acme):
+    from tests.scim_helpers import GROUP_SCHEMA
+
+    cyd = okta.post("/Users", okta_user("cyd@acme.test", external_id="00ucyd", given="Cyd", family="Charisse"))
+    okta.post("/Groups", {"schemas": [GROUP_SCHEMA], "displayName": "Dancers", "members": [{"value": cyd.json()["id"]}]})
+    browser.login(provider, "00uowner", claims=profile("owner", preferred_username="owner@acme.test"))
+
+    page = browser.client.get("/").content.decode()
+
+    assert "Added by Okta, not signed in yet" in page
+    assert "cyd@acme.test" in page.split("Added by Okta, not signed in yet")[1]
+    assert "Dancers" in page

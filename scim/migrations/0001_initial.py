@@ -5,11 +5,30 @@ from django.conf import settings
 from django.db import migrations, models
 
 
+def allow_support(apps, schema_editor):
+    """Support staff read what provisioning did (the "Support" group of accounts.0002_support_group)."""
+    from django.apps import apps as global_apps
+    from django.contrib.auth.management import create_permissions
+
+    create_permissions(global_apps.get_app_config("scim"), verbosity=0, apps=apps,
+                       using=schema_editor.connection.alias)
+    Group = apps.get_model("auth", "Group")
+    Permission = apps.get_model("auth", "Permission")
+    group = Group.objects.filter(name="Support").first()
+    if group is not None:
+        group.permissions.add(
+            Permission.objects.get(content_type__app_label="scim", codename="view_provisioningevent")
+        )
+
+
 class Migration(migrations.Migration):
 
     initial = True
 
     dependencies = [
+        ('auth', '0012_alter_user_first_name_max_length'),
+        ('contenttypes', '0002_remove_content_type_name'),
+        ('accounts', '0002_support_group'),
         ('tenants', '0001_initial'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
@@ -45,4 +64,5 @@ class Migration(migrations.Migration):
                 'indexes': [models.Index(fields=['tenant', '-created_at'], name='provisioningevent_tenant_time')],
             },
         ),
+        migrations.RunPython(allow_support, migrations.RunPython.noop),
     ]
