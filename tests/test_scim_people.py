@@ -122,7 +122,8 @@ def test_the_owner_sees_people_provisioned_but_not_signed_in_and_the_groups(okta
     from tests.scim_helpers import GROUP_SCHEMA
 
     cyd = okta.post("/Users", okta_user("cyd@acme.test", external_id="00ucyd", given="Cyd", family="Charisse"))
-    okta.post("/Groups", {"schemas": [GROUP_SCHEMA], "displayName": "Dancers", "members": [{"value": cyd.json()["id"]}]})
+    okta.post("/Groups", {"schemas": [GROUP_SCHEMA], "displayName": "Dancers",
+                         "members": [{"value": cyd.json()["id"]}]})
     browser.login(provider, "00uowner", claims=profile("owner", preferred_username="owner@acme.test"))
 
     page = browser.client.get("/").content.decode()
