@@ -226,7 +226,7 @@ def scim_group_patch(*, tenant: Tenant, group: TenantGroup, ops: list[dict[str, 
     remove: set[str] = set()
     replace: list[str] | None = None
     remove_all = False
-    display_name = group.display_name
+    display_name, external_id = group.display_name, group.external_id
     for op in ops:
         path = strip_schema(op["path"], GROUP_SCHEMA) if op["path"] else None
         value = op["value"]
@@ -242,7 +242,9 @@ def scim_group_patch(*, tenant: Tenant, group: TenantGroup, ops: list[dict[str, 
                         add.update(ids)
                     else:
                         replace, add, remove = ids, set(), set()
-                elif key.lower() not in ("id", "externalid", "schemas", "meta"):
+                elif key.lower() == "externalid":
+                    external_id = group_text(item, "externalId")
+                elif key.lower() not in ("id", "schemas", "meta"):
                     raise ScimError(400, f"The attribute {key!r} is not supported.", "invalidPath")
             continue
         member = parse_member_path(path)
@@ -263,6 +265,8 @@ def scim_group_patch(*, tenant: Tenant, group: TenantGroup, ops: list[dict[str, 
                 add.difference_update(ids)
             else:
                 remove_all, replace, add, remove = True, None, set(), set()
+        elif path.lower() == "externalid":
+            external_id = "" if op["op"] == "remove" else group_text(value, "externalId")
         elif path.lower() == "displayname":
             if op["op"] == "remove":
                 raise ScimError(400, "displayName is required.", "mutability")
@@ -270,9 +274,8 @@ def scim_group_patch(*, tenant: Tenant, group: TenantGroup, ops: list[dict[str, 
         else:
             raise ScimError(400, f"The path {op['path']!r} is not supported.", "invalidPath")
     added = _tenant_members(tenant, [*add, *(replace or [])])
-    if display_name != group.display_name:
-        group.display_name = display_name
-    group.save(update_fields=["display_name", "updated_at"])
+    group.display_name, group.external_id = display_name, external_id
+    group.save(update_fields=["display_name", "external_id", "updated_at"])
     if remove_all:
         group.members.clear()
     if replace is not None:
