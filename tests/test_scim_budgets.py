@@ -2,6 +2,7 @@
 lookup and a GET by id are index lookups among 10,000 tenants and 200,000 users (seeded by bench/seed.py, the
 benchmark's seeder)."""
 
+import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
