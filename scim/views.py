@@ -143,7 +143,8 @@ def _integer(request: HttpRequest, name: str, default: int) -> int:
 
 def _paging(request: HttpRequest) -> tuple[int, int]:
     # RFC 7644 section 3.4.2.4: a startIndex below 1 is 1; a negative count is 0; the service may cap count.
-    start = max(_integer(request, "startIndex", 1), 1)
+    # A start far past any list is still a valid request (an empty page), but must not overflow SQL's OFFSET.
+    start = min(max(_integer(request, "startIndex", 1), 1), 2**31)
     count = min(max(_integer(request, "count", discovery.MAX_RESULTS), 0), discovery.MAX_RESULTS)
     return start, count
 

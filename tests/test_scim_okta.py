@@ -159,6 +159,9 @@ def test_paging_clamps_as_rfc_7644_section_3_4_2_4_says(okta, acme):
     ordered = [resource["id"] for resource in everything["Resources"]]
     assert second["Resources"][0]["id"] == ordered[1]
     assert okta.get("/Users", {"startIndex": "10"}).json()["Resources"] == []
+    huge = okta.get("/Users", {"startIndex": "9" * 30, "count": "9" * 30})
+    assert huge.status_code == 200 and huge.json()["Resources"] == [] and huge.json()["totalResults"] == 3
+    assert okta.get("/Groups", {"startIndex": "9" * 30}).status_code == 200
 
 
 def test_delete_makes_the_user_gone_for_scim_and_deactivated_inside(okta, acme):
