@@ -26,8 +26,13 @@ def scim_users(tenant: Tenant) -> QuerySet[User]:
     return User.objects.filter(tenant=tenant).exclude(scim_user_name="")
 
 
+def _plausible_id(scim_id: str) -> bool:
+    # Ids are UUIDs; anything else (a NUL character from %00, which PostgreSQL text refuses) matches no row.
+    return 0 < len(scim_id) <= 64 and "\x00" not in scim_id
+
+
 def scim_user_get(*, tenant: Tenant, scim_id: str) -> User:
-    user = scim_users(tenant).filter(scim_id=scim_id).first()
+    user = scim_users(tenant).filter(scim_id=scim_id).first() if _plausible_id(scim_id) else None
     if user is None:
         raise ScimError(404, f"User {scim_id} not found.")
     return user
@@ -152,7 +157,7 @@ def scim_user_delete(*, tenant: Tenant, user: User, user_agent: str = "") -> Non
 
 
 def scim_group_get(*, tenant: Tenant, scim_id: str) -> TenantGroup:
-    group = TenantGroup.objects.filter(tenant=tenant, scim_id=scim_id).first()
+    group = TenantGroup.objects.filter(tenant=tenant, scim_id=scim_id).first() if _plausible_id(scim_id) else None
     if group is None:
         raise ScimError(404, f"Group {scim_id} not found.")
     return group

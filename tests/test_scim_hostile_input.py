@@ -115,6 +115,9 @@ def test_unknown_paths_and_methods_are_scim_errors(okta):
     assert_scim_error(okta.get("/Nope"), 404)
     assert_scim_error(okta.send("put", "/Users", {}), 405)
     assert_scim_error(okta.get("/Users/\u00e9\u00e9"), 404)
+    for path in ("/Users/%00", "/Groups/a%00b", "/Users/" + "x" * 5000, "/Schemas/%00", "/ResourceTypes/%00"):
+        assert_scim_error(okta.get(path), 404)
+    assert_scim_error(okta.patch("/Users/%00", {"schemas": [PATCH_SCHEMA], "Operations": []}), 404)
 
 
 json_values = st.recursive(
