@@ -117,7 +117,7 @@ def _refuse_nul(value: Any, depth: int = 0) -> None:
 
 
 def _user_agent(request: HttpRequest) -> str:
-    return request.META.get("HTTP_USER_AGENT", "")
+    return request.META.get("HTTP_USER_AGENT", "").replace("\x00", "")[:300]  # stored with each change
 
 
 def _base(request: HttpRequest) -> str:

@@ -152,3 +152,11 @@ def test_fuzzed_queries_never_get_a_5xx(okta, filter_text, start, count):
     for path in ("/Users", "/Groups"):
         response = okta.get(path, {"filter": filter_text, "startIndex": start, "count": count})
         assert response.status_code in (200, 400), response.content[:300]
+
+
+def test_a_nul_in_the_user_agent_is_not_stored(okta, acme):
+    response = okta.client.post("/scim/v2/Users", json.dumps(okta_user("a@acme.test")),
+                                content_type="application/scim+json", HTTP_AUTHORIZATION=okta.authorization,
+                                HTTP_USER_AGENT="Okta\x00 SCIM")
+    assert response.status_code == 201
+    assert ProvisioningEvent.objects.filter(tenant=acme, action="user_created").get().user_agent == "Okta SCIM"
