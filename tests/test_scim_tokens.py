@@ -74,3 +74,15 @@ def test_support_staff_see_what_provisioning_did_filtered_by_tenant(acme, globex
     listed = support.get("/admin/scim/provisioningevent/", {"tenant__id__exact": acme.pk})
     assert listed.status_code == 200
     assert listed.context["cl"].result_count == 1
+
+
+def test_support_staff_see_a_persons_scim_user_name_and_when_they_were_provisioned(acme):
+    from accounts.models import User
+    from tests.scim_helpers import okta_user, scim_for
+
+    scim_for(acme).post("/Users", okta_user("ada@acme.test", external_id=None))
+    user = User.objects.get(tenant=acme)
+    page = support_client().get(f"/admin/accounts/user/{user.pk}/change/")
+    assert page.status_code == 200
+    assert "Provisioning from Okta (SCIM)" in page.content.decode()
+    assert "ada@acme.test" in page.content.decode() and user.scim_id in page.content.decode()
