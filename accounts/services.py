@@ -5,7 +5,8 @@ import logging
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Q, Value
+from django.db.models.functions import Lower
 from django.http import HttpRequest
 
 from accounts.models import LoginEvent, Role, User
@@ -22,16 +23,20 @@ _PROFILE_LIMITS = {"email": 254, "first_name": 150, "last_name": 150, "name": 30
 def user_provision(*, tenant: Tenant, claims: dict[str, Any]) -> User:
     """The user these validated claims identify, created on first login and updated on every later one.
 
-    Identity is (tenant, issuer, sub) and nothing else: email is profile data and may change or repeat."""
+    Identity is (tenant, issuer, sub) and nothing else: email is profile data and may change or repeat. A person
+    whom Okta's provisioning (SCIM) created before they signed in is the same user: found by sub when Okta sent
+    their externalId, else linked at this first sign-in by preferred_username = SCIM userName."""
     identity = {"tenant": tenant, "issuer": tenant.issuer, "sub": claims["sub"]}
     profile = _profile_from_claims(claims)
     user = User.objects.filter(**identity).first()
-    if user is not None:
+    if user is not None and user.last_login is not None:
         user.tenant = tenant  # the instance we hold: no second query for user.tenant later in the login
         return _profile_update(user, profile)
+    # A first sign-in: a new person, or one provisioned by SCIM who has never signed in (user found, no last_login).
+    user_name = _user_name_from_claims(claims)
     for attempt in range(3):
         try:
-            return _user_create(tenant=tenant, identity=identity, profile=profile)
+            return _first_sign_in(tenant=tenant, identity=identity, profile=profile, user_name=user_name)
         except IntegrityError:
             # Only where the database has no row locks (SQLite): another login created a user or took
             # ownership between our read and our write. Read again and retry.
@@ -41,27 +46,56 @@ def user_provision(*, tenant: Tenant, claims: dict[str, Any]) -> User:
 
 
 @transaction.atomic
-def _user_create(*, tenant: Tenant, identity: dict[str, Any], profile: dict[str, str]) -> User:
+def _first_sign_in(*, tenant: Tenant, identity: dict[str, Any], profile: dict[str, str], user_name: str) -> User:
     # The first successful login of a tenant makes its owner. When twenty people of a new tenant click the
     # tile in the same second, each would see "no owner yet" and try to become owner; the unique constraint
     # `one_owner_per_tenant` would let one through and fail the others with an error. Locking the tenant row
-    # serialises the creation of that tenant's users (returning users never take this lock), so each creator
-    # sees the owner of the one before it and becomes a member.
+    # serialises the first sign-ins of that tenant's people (returning users never take this lock), so each sees
+    # the owner of the one before it and becomes a member. People provisioned by SCIM are members until they sign
+    # in, so the claim is made here, at a first sign-in, not when a row is created; SCIM's POST takes the same lock.
     Tenant.objects.select_for_update().filter(pk=tenant.pk).values_list("pk").first()
-    user = User.objects.filter(**identity).first()
-    if user is not None:  # the same person's other tab created it while we waited for the lock
+    # One query: this identity, and whoever holds `user_name` as SCIM userName (compared as the unique index
+    # user_scim_user_name_unique does, lower-cased).
+    match = Q(**identity)
+    if user_name:
+        match |= Q(tenant=tenant, scim_user_name_lower=Lower(Value(user_name)))
+    candidates = list(User.objects.alias(scim_user_name_lower=Lower("scim_user_name")).filter(match)[:2])
+    user = next((c for c in candidates if c.sub == identity["sub"]), None)
+    name_holder = next((c for c in candidates if c.scim_user_name.lower() == user_name.lower()), None)
+    if user is None and name_holder is not None and not name_holder.sub:
+        # Provisioned without externalId: this sign-in links it (SPEC: by preferred_username, never by email).
+        user, name_holder = name_holder, None
+        user.issuer, user.sub = identity["issuer"], identity["sub"]
+    if user is not None and user.last_login is not None:  # the same person's other tab signed in while we waited
         user.tenant = tenant
         return _profile_update(user, profile)
     has_owner = User.objects.filter(tenant=tenant, role=Role.OWNER).exists()
-    user = User(
-        username=_username(identity),
-        role=Role.MEMBER if has_owner else Role.OWNER,
-        **identity,
-        **profile,
-    )
-    user.set_unusable_password()  # Okta users never sign in with a password, and never reach the admin
+    if user is None:
+        user = User(
+            username=_username(identity),
+            role=Role.MEMBER if has_owner else Role.OWNER,
+            # Okta's SCIM lookup (`userName eq`) finds people who arrived by sign-in; a name someone else holds
+            # in this tenant stays with them.
+            scim_user_name=user_name if name_holder is None else "",
+            **identity,
+            **profile,
+        )
+        user.set_unusable_password()  # Okta users never sign in with a password, and never reach the admin
+        user.save()
+        return user
+    user.tenant = tenant
+    if not has_owner and user.is_active:
+        user.role = Role.OWNER
+    for field, value in profile.items():
+        if value:
+            setattr(user, field, value)
     user.save()
     return user
+
+
+def _user_name_from_claims(claims: dict[str, Any]) -> str:
+    value = claims.get("preferred_username")
+    return value[:255] if isinstance(value, str) and "\x00" not in value else ""
 
 
 def _profile_from_claims(claims: dict[str, Any]) -> dict[str, str]:
@@ -162,7 +196,7 @@ class OwnershipTransferError(ValueError):
 def ownership_transfer(*, new_owner: User) -> None:
     """Make `new_owner` the owner of their tenant and the current owner an admin, in one transaction.
 
-    The tenant row is locked first, the same lock a first login takes in _user_create: a first login cannot
+    The tenant row is locked first, the same lock a first login takes in _first_sign_in: a first login cannot
     claim ownership halfway through a transfer, and two transfers for one tenant run one after the other. The
     old owner is demoted before the new one is promoted because `one_owner_per_tenant` is checked at each
     statement: promoting first would hold two owners for a moment and fail."""

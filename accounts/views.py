@@ -3,7 +3,7 @@ import secrets
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
 from django.db import DatabaseError, connection
-from django.db.models import Case, When
+from django.db.models import Case, Count, Q, When
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
@@ -24,11 +24,15 @@ EMAIL_MAX_LENGTH = 254
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
     user: User = request.user
-    members = None
+    context: dict[str, object] = {"members": None}
     if user.role == Role.OWNER and user.tenant is not None:
         rank = Case(When(role=Role.OWNER, then=0), When(role=Role.ADMIN, then=1), default=2)
-        members = user.tenant.users.order_by(rank, "email")[:500]
-    return render(request, "accounts/home.html", {"members": members})
+        # People Okta's provisioning created who have not signed in yet are listed apart from the members.
+        not_signed_in = Q(provisioned_at__isnull=False, last_login__isnull=True)
+        context["members"] = user.tenant.users.exclude(not_signed_in).order_by(rank, "email")[:500]
+        context["provisioned"] = user.tenant.users.filter(not_signed_in, is_active=True).order_by("email")[:500]
+        context["groups"] = user.tenant.groups.annotate(size=Count("members")).order_by("display_name")[:200]
+    return render(request, "accounts/home.html", context)
 
 
 @never_cache

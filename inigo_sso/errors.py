@@ -1,5 +1,7 @@
 """Site-wide error pages in our own look (never a stack trace)."""
 
+import json
+
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
@@ -13,8 +15,16 @@ def bad_request(request: HttpRequest, exception: Exception | None = None) -> Htt
     return _page(request, 400, "Bad request", "Inigo could not understand this request.")
 
 
+SCIM_ERROR_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:Error"
+
+
 def unstorable_input(request: HttpRequest) -> HttpResponse:
-    """inigo_sso.middleware: a NUL character in the address, a form or a cookie."""
+    """inigo_sso.middleware: a NUL character in the address, a form or a cookie. Okta's provisioning reads SCIM
+    errors (RFC 7644 section 3.12) under /scim/, so it gets one; everyone else our page."""
+    if request.path.startswith("/scim/"):
+        body = {"schemas": [SCIM_ERROR_SCHEMA], "status": "400", "scimType": "invalidValue",
+                "detail": "The request held a character Inigo does not accept (NUL)."}
+        return HttpResponse(json.dumps(body), status=400, content_type="application/scim+json")
     return _page(
         request, 400, "Bad request",
         "The address, the form or a cookie held a character Inigo does not accept. Check the link, or start again "

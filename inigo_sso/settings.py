@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "axes",
     "tenants",
     "accounts",
+    "scim",
     "support",
 ]
 

@@ -1,5 +1,5 @@
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 
 from accounts import setup_views, universal_logout, views
 from accounts.oidc import views as oidc_views
@@ -26,6 +26,7 @@ urlpatterns = [
     ),
     path("setup/<str:token>/", setup_views.setup_page, name="setup_page"),
     path("admin/", admin.site.urls),
+    path("scim/v2/", include("scim.urls")),
 ]
 
 handler400 = "inigo_sso.errors.bad_request"

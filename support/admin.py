@@ -4,7 +4,7 @@ It sits above tenants and accounts (it shows both on one page), so neither of th
 
 from django.contrib import admin
 
-from support import tenant_admin, user_admin  # noqa: F401 (registers the model admins)
+from support import provisioning_admin, tenant_admin, user_admin  # noqa: F401 (registers the model admins)
 from support.selection import check_every_selection
 
 # support comes after auth and axes in INSTALLED_APPS, so their admins are registered by now.

@@ -13,12 +13,15 @@ from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils.decorators import method_decorator
 from django.utils.html import format_html
+from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 
 from accounts.models import LoginEvent, Role, User
 from accounts.oidc.redirects import tenant_redirect_uri
 from accounts.setup import setup_link_issue
 from okta.connection import ConnectionReport
+from scim.models import ProvisioningToken
+from scim.tokens import scim_token_issue
 from support.user_admin import TenantUserInline
 from tenants import links
 from tenants.forms import TenantAdminForm
@@ -66,6 +69,16 @@ def okta_app_values(request: HttpRequest, slug: str) -> list[OktaAppValue]:
             "Okta app, Sign On tab, Logout: \u201cOkta system or admin initiates logout\u201d, with this URL.",
         ),
     ]
+
+
+def scim_values(request: HttpRequest, tenant: Tenant) -> dict[str, Any]:
+    """Provisioning (SCIM) for the tenant page: what the customer enters in Okta, and when Okta last called."""
+    token = ProvisioningToken.objects.filter(tenant=tenant).first()
+    return {
+        "base_url": request.build_absolute_uri(reverse("scim:root")),
+        "token": token,
+        "token_url": reverse("admin:tenants_tenant_scim_token", args=[tenant.pk]),
+    }
 
 
 def with_list_columns(queryset: QuerySet[Tenant]) -> QuerySet[Tenant]:
@@ -139,6 +152,7 @@ class TenantAdmin(admin.ModelAdmin):
             context["check_connection_url"] = reverse("admin:tenants_tenant_check_connection", args=[obj.pk])
             context["setup_link_url"] = reverse("admin:tenants_tenant_setup_link", args=[obj.pk])
             context["setup_link"] = SetupLink.objects.filter(tenant=obj).first()
+            context["scim"] = scim_values(request, obj)
         return super().render_change_form(request, context, add, change, form_url, obj)
 
     def save_model(self, request: HttpRequest, obj: Tenant, form: TenantAdminForm, change: bool) -> None:
@@ -177,7 +191,12 @@ class TenantAdmin(admin.ModelAdmin):
             self.admin_site.admin_view(self.setup_link_view),  # staff only, CSRF-protected
             name="tenants_tenant_setup_link",
         )
-        return [check, setup_link, *super().get_urls()]
+        token = path(
+            "<path:object_id>/scim-token/",
+            self.admin_site.admin_view(self.scim_token_view),
+            name="tenants_tenant_scim_token",
+        )
+        return [check, setup_link, token, *super().get_urls()]
 
     def setup_link_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         """Create a setup link and show it, once: the page is the POST's answer, never stored or redirected to
@@ -216,6 +235,29 @@ class TenantAdmin(admin.ModelAdmin):
         report = tenant_connection_check(tenant, origin=links.origin_of(request))
         self._show_report(request, report, prefix="", problems_only=False)
         return HttpResponseRedirect(reverse("admin:tenants_tenant_change", args=[tenant.pk]))
+
+    @method_decorator(never_cache)
+    def scim_token_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """Issue a new SCIM token and show it on this response only: it is never stored in plaintext, put in a
+        message (messages live in cookies or sessions) or shown again. The earlier token stops working."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        tenant = self.get_object(request, unquote(object_id))
+        if tenant is None:
+            raise Http404("No such tenant.")
+        if not self.has_change_permission(request, tenant):
+            raise PermissionDenied
+        token = scim_token_issue(tenant=tenant, detail=f"issued in admin by {request.user.get_username()}"[:500])
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"SCIM token for {tenant.name}",
+            "opts": self.model._meta,
+            "original": tenant,
+            "token": token,
+            "scim": scim_values(request, tenant),
+            "change_url": reverse("admin:tenants_tenant_change", args=[tenant.pk]),
+        }
+        return TemplateResponse(request, "admin/tenants/tenant/scim_token.html", context)
 
     @admin.action(description="Check connection", permissions=["view"])
     def check_connection(self, request: HttpRequest, queryset: QuerySet[Tenant]) -> None:

@@ -133,11 +133,19 @@ class UserAdmin(DjangoUserAdmin):
                 "from Okta and cannot be edited here.",
             },
         ),
+        (
+            "Provisioning from Okta (SCIM)",
+            {
+                "fields": ("scim_user_name", "scim_id", "provisioned_at"),
+                "description": "Okta's provisioning finds this person by SCIM userName; an empty one means "
+                "provisioning does not see them (never provisioned and no preferred_username, or deleted).",
+            },
+        ),
         ("Dates", {"fields": ("last_login", "date_joined")}),
     )
     okta_user_readonly_fields = (
         "tenant", "email", "name", "first_name", "last_name", "issuer", "sub", "username", "last_login",
-        "date_joined",
+        "date_joined", "scim_user_name", "scim_id", "provisioned_at",
     )
 
     @admin.display(description="email", ordering="email")

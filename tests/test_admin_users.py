@@ -57,7 +57,7 @@ def test_it_creates_the_support_group_with_only_its_permissions(db):
 
     assert codenames == {
         "tenants.view_tenant", "tenants.add_tenant", "tenants.change_tenant",
-        "accounts.view_user", "accounts.change_user", "accounts.view_loginevent",
+        "accounts.view_user", "accounts.change_user", "accounts.view_loginevent", "scim.view_provisioningevent",
     }
     assert Group.objects.filter(name="Support").count() == 1
 

@@ -10,9 +10,10 @@ ROOT = Path(__file__).resolve().parent.parent
 
 # package -> the first-party packages it must never import
 FORBIDDEN = {
-    "okta": {"tenants", "accounts", "support"},
-    "tenants": {"accounts", "support"},
-    "accounts": {"support"},
+    "okta": {"tenants", "accounts", "scim", "support"},
+    "tenants": {"accounts", "scim", "support"},
+    "accounts": {"scim", "support"},
+    "scim": {"support"},
 }
 HELPERS = {"inigo_sso.env", "inigo_sso.client_ip", "inigo_sso.failures", "inigo_sso.text", "inigo_sso.commands"}
 

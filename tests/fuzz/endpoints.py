@@ -1,7 +1,8 @@
 """Every entry point the fuzz suite drives, one line each. A new URL, admin page or management command is one more
 line here (tests/fuzz/test_coverage.py fails while a URL has none).
 
-Paths may name fixtures' values: {slug}, {tenant_pk}, {user_pk}, {event_pk}, {setup_token}. `params` are the names
+Paths may name fixtures' values: {slug}, {tenant_pk}, {user_pk}, {event_pk}, {setup_token}, {scim_token},
+{scim_user}, {scim_group}. `params` are the names
 the endpoint reads; the suite sends them (repeated, missing, hostile, or with a known good value from `good` or the
 suite's GOOD) plus stray ones. Whatever the seed, it first sends every parameter good but one, which holds NUL or "abc".
 `as_` is who sends the request: anonymous, member (a person signed in through Okta), support (staff in the
@@ -39,6 +40,9 @@ class Command:
         return self.name
 
 
+SCIM = ("filter", "startIndex", "count", "schemas", "userName", "externalId", "active", "Operations", "displayName",
+        "members", "emails", "name")
+SCIM_ITEM = ("GET", "PUT", "PATCH", "DELETE")
 CALLBACK = ("state", "code", "error", "error_description", "session_state", "iss")
 INITIATE = ("iss", "login_hint", "target_link_uri")
 CHANGELIST = ("q", "o", "p", "e", "all", "_changelist_filters", "action", "_selected_action", "select_across",
@@ -71,6 +75,16 @@ ENDPOINTS: list[Endpoint] = [
     Endpoint("/oidc/global-token-revocation/", ("POST", "GET"), ("sub_id", "subject", "format", "email")),
     Endpoint("/setup/{setup_token}/", ("GET", "POST"), ("okta_domain", "client_id", "client_secret")),
     Endpoint("/setup/not-a-token/", ("GET", "POST"), ("okta_domain", "client_id", "client_secret"), examples=10),
+    # Okta's provisioning (SCIM 2.0): with the tenant's token, and with none.
+    *(Endpoint(path, methods, SCIM, body="json", headers=(("Authorization", "Bearer {scim_token}"),),
+               examples=10)
+      for path, methods in (("/scim/v2/Users", ("GET", "POST")), ("/scim/v2/Users/{scim_user}", SCIM_ITEM),
+                            ("/scim/v2/Groups", ("GET", "POST")), ("/scim/v2/Groups/{scim_group}", SCIM_ITEM),
+                            ("/scim/v2/", ("GET",)), ("/scim/v2/ServiceProviderConfig", ("GET",)),
+                            ("/scim/v2/ResourceTypes", ("GET",)), ("/scim/v2/ResourceTypes/User", ("GET",)),
+                            ("/scim/v2/Schemas", ("GET",)),
+                            ("/scim/v2/Schemas/urn:ietf:params:scim:schemas:core:2.0:User", ("GET",)))),
+    Endpoint("/scim/v2/Users", ("GET", "POST"), SCIM, body="json", examples=10),
     Endpoint("/oidc/logout/", ("GET", "POST"), ("next",)),
     Endpoint("/oidc/logout/", ("GET", "POST"), ("next",), as_="member"),
     Endpoint("/admin/login/", ("GET", "POST"), ("username", "password", "next"), examples=20),
@@ -97,6 +111,10 @@ ENDPOINTS: list[Endpoint] = [
                  good=(("action", "delete_selected"),)),
         Endpoint("/admin/axes/accesslog/", ("GET", "POST"), CHANGELIST, as_=persona, examples=10),
         Endpoint("/admin/axes/accessfailurelog/", ("GET", "POST"), CHANGELIST, as_=persona, examples=10),
+        Endpoint("/admin/scim/provisioningevent/", ("GET", "POST"), (*CHANGELIST, "tenant__id__exact"),
+                 as_=persona, examples=10),
+        Endpoint("/admin/tenants/tenant/{tenant_pk}/scim-token/", ("POST",), (), as_=persona, examples=5),
+        Endpoint("/admin/tenants/tenant/{tenant_pk}/setup-link/", ("POST",), (), as_=persona, examples=5),
     )],
 ]
 
@@ -109,5 +127,6 @@ COMMANDS: list[Command] = [
     Command("ensure_demo_tenant", ("--issuer", "http://127.0.0.1:9400"), examples=10),
     Command("failures_table", ("--check", "--write"), examples=10),
     Command("clearsessions", (), examples=3),
+    Command("scim_token", ("acme", "nobody", "--traceback"), examples=10),
     Command("setup_link", ("acme", "newco", "--name", "--days", "0", "7", "-1", "99999"), examples=15),
 ]

@@ -17,7 +17,8 @@ from django.test import Client, override_settings
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from accounts.models import LoginEvent, Role, User
+from accounts.models import LoginEvent, Role, TenantGroup, User
+from scim.tokens import scim_token_issue
 from tenants.models import Tenant
 from tenants.setup import setup_link_create, tenant_awaiting_create
 from tests.fuzz.endpoints import COMMANDS, ENDPOINTS, Command, Endpoint
@@ -75,8 +76,10 @@ def known(acme: Tenant, provider: Any) -> dict[str, str]:
                                  email="ada@acme.test", role=Role.OWNER)
     event = LoginEvent.objects.create(tenant=acme, outcome="failure", reason="issuer_unknown")
     setup_token = setup_link_create(tenant=tenant_awaiting_create(slug="newco", name="NewCo")).token
+    group = TenantGroup.objects.create(tenant=acme, display_name="Fuzzers")
     return {"issuer": provider.issuer, "slug": acme.slug, "tenant_pk": str(acme.pk), "user_pk": str(member.pk),
-            "event_pk": str(event.pk), "setup_token": setup_token}
+            "event_pk": str(event.pk), "setup_token": setup_token, "scim_token": scim_token_issue(tenant=acme),
+            "scim_user": member.scim_id, "scim_group": group.scim_id}
 
 
 def signed_in(persona: str) -> Client:
