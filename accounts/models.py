@@ -1,7 +1,9 @@
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Upper
 
+from inigo_sso.references import EVENT_REFERENCE_LENGTH, new_reference
 from tenants.models import Tenant
 
 
@@ -64,10 +66,21 @@ class LoginEvent(models.Model):
     detail = models.CharField(max_length=500, blank=True)
     ip_address = models.GenericIPAddressField(null=True, blank=True)
     user_agent = models.CharField(max_length=300, blank=True)
+    # Printed on the failure page and in the log line: what a person quotes to support (unique, so indexed).
+    reference = models.CharField(
+        max_length=EVENT_REFERENCE_LENGTH, unique=True, default=new_reference, editable=False
+    )
 
     class Meta:
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["tenant", "-created_at"], name="loginevent_tenant_time")]
+        indexes = [
+            models.Index(fields=["tenant", "-created_at"], name="loginevent_tenant_time"),
+            # Support's exact searches (support.user_admin.LoginEventAdmin.get_search_results).
+            models.Index(fields=["reason", "-created_at"], name="loginevent_reason_time"),
+            models.Index(Upper("email"), name="loginevent_email_upper"),
+            models.Index(fields=["subject"], name="loginevent_subject"),
+            models.Index(fields=["ip_address"], name="loginevent_ip"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.created_at:%Y-%m-%d %H:%M:%S} {self.outcome} {self.reason}"

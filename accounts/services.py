@@ -9,6 +9,7 @@ from django.http import HttpRequest
 
 from accounts.models import LoginEvent, Role, User
 from inigo_sso.client_ip import client_ip
+from inigo_sso.references import new_reference
 from tenants.models import Tenant
 
 login_logger = logging.getLogger("accounts.login")
@@ -102,13 +103,7 @@ def login_event_record(
     claims = claims or {}
     outcome = LoginEvent.Outcome.SUCCESS if reason == "ok" else LoginEvent.Outcome.FAILURE
     request.log_tenant = tenant.slug if tenant else None
-    login_logger.log(
-        logging.INFO if reason == "ok" else logging.WARNING,
-        "login %s reason=%s detail=%s", outcome, reason, detail[:500],
-        extra={"event": "login", "tenant": request.log_tenant, "outcome": outcome, "reason": reason,
-               "user_id": user.pk if user else None},
-    )
-    return LoginEvent.objects.create(
+    event = LoginEvent(
         tenant=tenant,
         user=user,
         outcome=outcome,
@@ -119,6 +114,28 @@ def login_event_record(
         ip_address=client_ip(request),
         user_agent=request.META.get("HTTP_USER_AGENT", "")[:300],
     )
+    _save_with_unique_reference(event)
+    request.support_reference = event.reference  # the request's log line carries it too
+    login_logger.log(
+        logging.INFO if reason == "ok" else logging.WARNING,
+        "login %s reason=%s reference=%s detail=%s", outcome, reason, event.reference, detail[:500],
+        extra={"event": "login", "tenant": request.log_tenant, "outcome": outcome, "reason": reason,
+               "reference": event.reference, "user_id": user.pk if user else None},
+    )
+    return event
+
+
+def _save_with_unique_reference(event: LoginEvent) -> None:
+    # The reference is random (inigo_sso.references); a clash with an existing one is rare and drawn again.
+    for attempt in range(3):
+        try:
+            with transaction.atomic():
+                event.save(force_insert=True)
+            return
+        except IntegrityError:
+            if attempt == 2:
+                raise
+            event.reference = new_reference()
 
 
 class OwnershipTransferError(ValueError):

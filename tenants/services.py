@@ -4,7 +4,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from tenants.issuers import IssuerError, refuse_private_host
-from tenants.models import Tenant
+from okta.connection import ConnectionReport
+from tenants.models import ConnectionCheckResult, Tenant
 
 
 @transaction.atomic
@@ -36,3 +37,13 @@ def tenant_create(
         raise ValidationError({"okta_domain": str(exc)}) from exc
     tenant.save()
     return tenant
+
+
+def connection_check_record(*, tenant: Tenant, report: ConnectionReport) -> ConnectionCheckResult:
+    """Keep the outcome of one connection check, for the tenant's health panel."""
+    return ConnectionCheckResult.objects.create(
+        tenant=tenant,
+        ok=report.ok,
+        summary=report.summary[:300],
+        findings=[{"ok": finding.ok, "message": finding.message[:1000]} for finding in report.findings],
+    )

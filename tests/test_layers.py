@@ -14,7 +14,7 @@ FORBIDDEN = {
     "tenants": {"accounts", "support"},
     "accounts": {"support"},
 }
-HELPERS = {"inigo_sso.env", "inigo_sso.client_ip", "inigo_sso.failures"}
+HELPERS = {"inigo_sso.env", "inigo_sso.client_ip", "inigo_sso.failures", "inigo_sso.references"}
 
 
 def imported_modules(path: Path) -> set[str]:
