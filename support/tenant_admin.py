@@ -6,19 +6,24 @@ from urllib.parse import urlencode
 
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
+from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, OuterRef, QuerySet, Subquery
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
 from django.urls import URLPattern, path, reverse
 from django.utils.decorators import method_decorator
+from django.utils.formats import date_format
 from django.utils.html import format_html
+from django.utils.timezone import localtime
 from django.views.decorators.debug import sensitive_post_parameters
 
 from accounts.models import LoginEvent, Role, User
 from okta.connection import ConnectionReport, connection_check
+from support.health import RowHealth, tenant_health, tenants_week_health
 from support.user_admin import TenantUserInline
 from tenants.forms import TenantAdminForm
-from tenants.models import Tenant
+from tenants.models import ConnectionCheckResult, Tenant
+from tenants.services import connection_check_record
 
 # Each check makes up to three requests with (5, 10) s timeouts; more tenants than this would outlast the
 # request. Use `manage.py check_tenant` in a loop for a sweep.
@@ -59,23 +64,38 @@ def okta_app_values(request: HttpRequest, slug: str) -> list[OktaAppValue]:
 
 
 def with_list_columns(queryset: QuerySet[Tenant]) -> QuerySet[Tenant]:
-    """The list's computed columns in the same query: user count, owner, last successful sign-in."""
+    """The list's computed columns in the same query: user count, owner, last successful sign-in, last check."""
     owner = User.objects.filter(tenant=OuterRef("pk"), role=Role.OWNER)
     last_login = LoginEvent.objects.filter(tenant=OuterRef("pk"), outcome=LoginEvent.Outcome.SUCCESS).order_by(
         "-created_at"
     )  # served by the index loginevent_tenant_time
+    last_check = ConnectionCheckResult.objects.filter(tenant=OuterRef("pk")).order_by("-checked_at")
     return queryset.annotate(
         users_count=Count("users"),
         owner_email=Subquery(owner.values("email")[:1]),
         last_successful_login=Subquery(last_login.values("created_at")[:1]),
+        last_check_ok=Subquery(last_check.values("ok")[:1]),
+        last_check_at=Subquery(last_check.values("checked_at")[:1]),
     )
+
+
+class TenantChangeList(ChangeList):
+    """The tenants list, with each row's week of sign-ins from one grouped query for the whole page."""
+
+    def get_results(self, request: HttpRequest) -> None:
+        super().get_results(request)
+        week = tenants_week_health(tenant_ids=[tenant.pk for tenant in self.result_list])
+        for tenant in self.result_list:
+            tenant.week_health = week.get(tenant.pk, RowHealth())
 
 
 @admin.register(Tenant)
 class TenantAdmin(admin.ModelAdmin):
     form = TenantAdminForm
     change_form_template = "admin/tenants/tenant/change_form.html"
-    list_display = ("name", "slug", "issuer", "is_active", "users", "owner", "last_successful_login")
+    list_display = (
+        "name", "slug", "is_active", "users", "owner", "last_successful_login", "week_signins", "last_check",
+    )
     list_filter = ("is_active",)
     search_fields = ("name", "slug", "okta_domain", "client_id")
     readonly_fields = ("issuer",)
@@ -91,10 +111,21 @@ class TenantAdmin(admin.ModelAdmin):
         ("Sign-in", {"fields": ("email_domains", "post_logout_redirect_uri")}),
     )
     inlines = [TenantUserInline]
+
+    class Media:
+        css = {"screen": ("support/admin.css",)}
     actions = ["check_connection"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Tenant]:
-        return with_list_columns(super().get_queryset(request))
+        queryset = super().get_queryset(request)
+        if request.resolver_match and request.resolver_match.url_name == "tenants_tenant_changelist":
+            # Only the list shows these; the change page and the admin's autocomplete (the login events' tenant
+            # filter, which searches 10,000 tenants) do without the GROUP BY.
+            return with_list_columns(queryset)
+        return queryset
+
+    def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
+        return TenantChangeList
 
     @admin.display(description="users", ordering="users_count")
     def users(self, tenant: Tenant) -> str:
@@ -105,9 +136,29 @@ class TenantAdmin(admin.ModelAdmin):
     def owner(self, tenant: Tenant) -> str | None:
         return tenant.owner_email
 
-    @admin.display(description="last successful sign-in", ordering="last_successful_login")
+    @admin.display(description="last sign-in", ordering="last_successful_login")
     def last_successful_login(self, tenant: Tenant) -> Any:
         return tenant.last_successful_login
+
+    @admin.display(description="last 7 days")
+    def week_signins(self, tenant: Tenant) -> str:
+        health: RowHealth = getattr(tenant, "week_health", RowHealth())
+        events_url = reverse("admin:accounts_loginevent_changelist")
+        failed = format_html("{} failed", health.failures)
+        if health.failures:
+            query = urlencode({"tenant__id__exact": tenant.pk, "outcome__exact": "failure"})
+            failed = format_html('<a class="health-bad" href="{}?{}">{} failed</a>', events_url, query,
+                                 health.failures)
+        return format_html('<span class="health-ok">{} ok</span> · {}', health.successes, failed)
+
+    @admin.display(description="last check", ordering="last_check_at")
+    def last_check(self, tenant: Tenant) -> str:
+        checked_at = getattr(tenant, "last_check_at", None)
+        if checked_at is None:
+            return "never"
+        words, css = ("ok", "health-ok") if tenant.last_check_ok else ("problems", "health-bad")
+        return format_html('<span class="{}">{}</span> <span class="health-when">{}</span>', css, words,
+                           date_format(localtime(checked_at), "SHORT_DATE_FORMAT"))
 
     # --- the form -------------------------------------------------------------------------------------------
     @method_decorator(sensitive_post_parameters("client_secret"))
@@ -127,6 +178,9 @@ class TenantAdmin(admin.ModelAdmin):
             slug = context["adminform"].form.initial.get("slug") or obj.slug
             context["okta_app_values"] = okta_app_values(request, slug)
             context["check_connection_url"] = reverse("admin:tenants_tenant_check_connection", args=[obj.pk])
+            context["health"] = tenant_health(tenant=obj)
+            context["events_url"] = reverse("admin:accounts_loginevent_changelist")
+            context["reasons_url"] = reverse("admin:accounts_loginevent_reasons")
         return super().render_change_form(request, context, add, change, form_url, obj)
 
     def save_model(self, request: HttpRequest, obj: Tenant, form: TenantAdminForm, change: bool) -> None:
@@ -143,6 +197,14 @@ class TenantAdmin(admin.ModelAdmin):
                     "before are known by the old issuer: at their next sign-in they get new accounts as members.",
                     messages.WARNING,
                 )
+
+    # Saving lands on the tenant's page: its values for the customer's Okta app and Check connection are the next
+    # step (README, "For support staff").
+    def response_post_save_add(self, request: HttpRequest, obj: Tenant) -> HttpResponse:
+        return HttpResponseRedirect(reverse("admin:tenants_tenant_change", args=[obj.pk]))
+
+    def response_post_save_change(self, request: HttpRequest, obj: Tenant) -> HttpResponse:
+        return HttpResponseRedirect(reverse("admin:tenants_tenant_change", args=[obj.pk]))
 
     # --- Check connection -----------------------------------------------------------------------------------
     def get_urls(self) -> list[URLPattern]:
@@ -161,7 +223,9 @@ class TenantAdmin(admin.ModelAdmin):
             raise Http404("No such tenant.")
         if not self.has_view_permission(request, tenant):
             raise PermissionDenied
-        self._show_report(request, connection_check(tenant), prefix="", problems_only=False)
+        report = connection_check(tenant)
+        connection_check_record(tenant=tenant, report=report)
+        self._show_report(request, report, prefix="", problems_only=False)
         return HttpResponseRedirect(reverse("admin:tenants_tenant_change", args=[tenant.pk]))
 
     @admin.action(description="Check connection", permissions=["view"])
@@ -174,7 +238,9 @@ class TenantAdmin(admin.ModelAdmin):
             return
         for tenant in tenants:
             # One line per healthy tenant, the details of what is wrong for the others.
-            self._show_report(request, connection_check(tenant), prefix=f"{tenant.name}: ", problems_only=True)
+            report = connection_check(tenant)
+            connection_check_record(tenant=tenant, report=report)
+            self._show_report(request, report, prefix=f"{tenant.name}: ", problems_only=True)
 
     def _show_report(self, request: HttpRequest, report: ConnectionReport, *, prefix: str, problems_only: bool) -> None:
         self.message_user(request, report.summary, messages.SUCCESS if report.ok else messages.ERROR)

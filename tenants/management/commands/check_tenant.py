@@ -4,6 +4,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from okta.connection import connection_check
 from tenants.selectors import tenant_by_slug
+from tenants.services import connection_check_record
 
 
 class Command(BaseCommand):
@@ -20,6 +21,7 @@ class Command(BaseCommand):
         if tenant is None:
             raise CommandError(f"There is no tenant with the slug {options['slug']!r}.")
         report = connection_check(tenant)
+        connection_check_record(tenant=tenant, report=report)  # the tenant's health panel shows the last one
         self.stdout.write(f"{tenant.name} ({tenant.slug}), issuer {tenant.issuer}")
         for finding in report.findings:
             if finding.ok:
