@@ -42,10 +42,15 @@ class User(AbstractUser):
         ]
 
     def __str__(self) -> str:
+        # Never the internal user name of a person from Okta (t1-<digest>): their email, name or subject.
+        if self.tenant_id is not None:
+            return self.email or self.name or f"sub {self.sub}"
         return self.email or self.username
 
     @property
     def display_name(self) -> str:
+        if self.tenant_id is not None:
+            return self.name or self.get_full_name() or self.email or f"sub {self.sub}"
         return self.name or self.get_full_name() or self.email or self.username
 
 

@@ -24,11 +24,18 @@ EMAIL_MAX_LENGTH = 254
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
     user: User = request.user
-    members = None
-    if user.role == Role.OWNER and user.tenant is not None:
+    if user.tenant is None:
+        # A staff account ("View site" from the admin): it belongs to no organisation, so there is no home here.
+        return render(request, "accounts/staff_home.html")
+    members = owner = None
+    if user.role in (Role.OWNER, Role.ADMIN):
+        # The owner and admins see who is in the organisation; only support staff move ownership (admin).
         rank = Case(When(role=Role.OWNER, then=0), When(role=Role.ADMIN, then=1), default=2)
-        members = user.tenant.users.order_by(rank, "email")[:500]
-    return render(request, "accounts/home.html", {"members": members})
+        members = list(user.tenant.users.order_by(rank, "email")[:500])
+        owner = next((member for member in members if member.role == Role.OWNER), None)
+    elif user.role == Role.MEMBER:
+        owner = user.tenant.users.filter(role=Role.OWNER).only("name", "email", "first_name", "last_name").first()
+    return render(request, "accounts/home.html", {"members": members, "owner": owner})
 
 
 @never_cache

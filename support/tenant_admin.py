@@ -112,8 +112,6 @@ class TenantAdmin(admin.ModelAdmin):
     )
     inlines = [TenantUserInline]
 
-    class Media:
-        css = {"screen": ("support/admin.css",)}
     actions = ["check_connection"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Tenant]:

@@ -23,6 +23,7 @@ from django.urls import URLPattern, path, reverse
 from django.utils.formats import date_format
 from django.utils.functional import cached_property
 from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 from django.utils.timezone import localtime
 
 from accounts.models import LoginEvent, Role, User
@@ -122,24 +123,40 @@ class StaffAccountCreationForm(AdminUserCreationForm):
         model = User
 
 
+class UserKindFilter(admin.SimpleListFilter):
+    title = "kind"
+    parameter_name = "kind"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("okta", "From Okta"), ("staff", "Staff accounts")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[User]) -> QuerySet[User]:
+        if self.value() == "okta":
+            return queryset.filter(tenant__isnull=False)
+        if self.value() == "staff":
+            return queryset.filter(tenant__isnull=True)
+        return queryset
+
+
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
     form = UserAdminChangeForm
     add_form = StaffAccountCreationForm
-    list_display = ("email_or_username", "name", "tenant", "role", "is_active", "is_staff", "last_login")
-    list_filter = ("tenant", "role", "is_active", "is_staff")
+    list_display = ("who", "kind", "tenant", "role", "is_active", "last_login")
+    list_filter = (UserKindFilter, TenantAutocompleteFilter, "role", "is_active")
     list_select_related = ("tenant",)
     search_fields = ("email", "name", "username")
     ordering = ("tenant__name", "email", "username")
     actions = ["transfer_ownership"]
 
     okta_user_fieldsets = (
-        (None, {"fields": ("tenant", "email", "name", "first_name", "last_name")}),
+        (None, {"fields": ("kind", "tenant", "email", "name", "first_name", "last_name")}),
         ("In Inigo", {"fields": ("role", "is_active", "is_staff")}),
         (
             "Identity at Okta",
             {
-                "fields": ("issuer", "sub", "username"),
+                # Not the internal user name (t1-...): nobody needs it, and it reads like something to edit.
+                "fields": ("issuer", "sub"),
                 "description": "Who this person is, as Okta says at every sign-in. Profile and identity come "
                 "from Okta and cannot be edited here.",
             },
@@ -147,13 +164,29 @@ class UserAdmin(DjangoUserAdmin):
         ("Dates", {"fields": ("last_login", "date_joined")}),
     )
     okta_user_readonly_fields = (
-        "tenant", "email", "name", "first_name", "last_name", "issuer", "sub", "username", "last_login",
-        "date_joined",
+        "kind", "tenant", "email", "name", "first_name", "last_name", "issuer", "sub", "last_login", "date_joined",
     )
 
-    @admin.display(description="email", ordering="email")
-    def email_or_username(self, user: User) -> str:
-        return user.email or user.username
+    class Media:
+        css = {"screen": ("admin/css/vendor/select2/select2.min.css", "admin/css/autocomplete.css")}
+        js = ("admin/js/vendor/jquery/jquery.min.js", "admin/js/vendor/select2/select2.full.min.js",
+              "admin/js/jquery.init.js", "admin/js/autocomplete.js", "support/tenant_filter.js")
+
+    @admin.display(description="person", ordering="email")
+    def who(self, user: User) -> str:
+        """People from Okta by name and email; staff accounts by their user name (what they sign in with)."""
+        if self._from_okta(user):
+            if user.name and user.email:
+                return format_html('{}<div class="event-reason-title">{}</div>', user.name, user.email)
+            return user.email or user.name or f"sub {user.sub}"
+        return user.get_full_name() or user.username
+
+    @admin.display(description="kind")
+    def kind(self, user: User) -> str:
+        if self._from_okta(user):
+            return mark_safe('<span class="kind kind-okta">From Okta</span>')
+        label = "Staff, superuser" if user.is_superuser else "Staff"
+        return format_html('<span class="kind kind-staff">{}</span>', label)
 
     @staticmethod
     def _from_okta(user: User | None) -> bool:
@@ -242,6 +275,13 @@ def _reasons_by_failure() -> list[dict[str, Any]]:
 _IP = re.compile(r"^[0-9a-fA-F.:]{3,45}$")
 
 
+def _ip_address(term: str) -> str | None:
+    try:
+        return str(ipaddress.ip_address(term))
+    except ValueError:
+        return None
+
+
 @admin.register(LoginEvent)
 class LoginEventAdmin(admin.ModelAdmin):
     """Every sign-in attempt, as recorded: evidence, so nobody adds, edits or deletes one here (old ones go with
@@ -265,8 +305,7 @@ class LoginEventAdmin(admin.ModelAdmin):
 
     class Media:
         # Django's own autocomplete (select2, jQuery) for the tenant filter, from the admin's static files.
-        css = {"screen": ("admin/css/vendor/select2/select2.min.css", "admin/css/autocomplete.css",
-                          "support/admin.css")}
+        css = {"screen": ("admin/css/vendor/select2/select2.min.css", "admin/css/autocomplete.css")}
         js = ("admin/js/vendor/jquery/jquery.min.js", "admin/js/vendor/select2/select2.full.min.js",
               "admin/js/jquery.init.js", "admin/js/autocomplete.js", "support/tenant_filter.js")
 
@@ -327,11 +366,8 @@ class LoginEventAdmin(admin.ModelAdmin):
             matches |= Q(reference=term.upper())
         if "@" in term:
             matches |= Q(email__iexact=term[:254])
-        if _IP.match(term):
-            try:
-                matches |= Q(ip_address=str(ipaddress.ip_address(term)))
-            except ValueError:
-                pass
+        if _IP.match(term) and (address := _ip_address(term)):
+            matches |= Q(ip_address=address)
         return queryset.filter(matches), False
 
     def get_urls(self) -> list[URLPattern]:

@@ -3,8 +3,8 @@
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from tenants.issuers import IssuerError, refuse_private_host
 from okta.connection import ConnectionReport
+from tenants.issuers import IssuerError, refuse_private_host
 from tenants.models import ConnectionCheckResult, Tenant
 
 
