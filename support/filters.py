@@ -49,16 +49,10 @@ class TenantAutocompleteFilter(admin.SimpleListFilter):
     def choices(self, changelist: ChangeList) -> Iterator[dict[str, Any]]:
         # One "choice" that carries what the template needs: the other parameters of the page (kept as hidden
         # fields), the link that clears this filter, and the autocomplete's address.
-        others = {
-            name: value for name, value in changelist.get_filters_params().items() if name != self.parameter_name
-        }
-        others.update({name: value for name, value in changelist.params.items() if name in ("q", "o")})
-        hidden = [(name, item) for name, value in others.items()
-                  for item in (value if isinstance(value, list) else [value])]
         yield {
             "selected": self.selected,
             "parameter_name": self.parameter_name,
-            "hidden": hidden,
+            "hidden": _other_parameters(changelist, self.parameter_name),
             "clear_query_string": changelist.get_query_string(remove=[self.parameter_name]),
             "autocomplete_url": reverse("admin:autocomplete"),
             "app_label": self.source_app_label,
@@ -67,11 +61,27 @@ class TenantAutocompleteFilter(admin.SimpleListFilter):
         }
 
 
+def _other_parameters(changelist: ChangeList, parameter_name: str) -> list[tuple[str, str]]:
+    """The page's other filters, search and order, as hidden fields of a filter's own form."""
+    others = {name: value for name, value in changelist.get_filters_params().items() if name != parameter_name}
+    others.update({name: value for name, value in changelist.params.items() if name in ("q", "o")})
+    return [(name, item) for name, value in others.items() for item in (value if isinstance(value, list) else [value])]
+
+
 class ReasonFilter(admin.SimpleListFilter):
-    """Reason code, with the headline the person saw."""
+    """Reason code: some 35 of them, so a drop-down rather than a column of links."""
 
     title = "reason"
     parameter_name = "reason"
+    template = "admin/support/select_filter.html"
+
+    def choices(self, changelist: ChangeList) -> Iterator[dict[str, Any]]:
+        yield {
+            "parameter_name": self.parameter_name,
+            "value": self.value() or "",
+            "options": self.lookup_choices,
+            "hidden": _other_parameters(changelist, self.parameter_name),
+        }
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
         return [("ok", "ok (signed in)")] + [(code, code) for code in FAILURES]

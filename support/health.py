@@ -60,6 +60,15 @@ class TenantHealth:
     def week_failures(self) -> int:
         return sum(day.failures for day in self.days[-WEEK:])
 
+    @property
+    def week_successes(self) -> int:
+        return sum(day.successes for day in self.days[-WEEK:])
+
+    @property
+    def week_failure_percent(self) -> int | None:
+        attempts = self.week_successes + self.week_failures
+        return round(100 * self.week_failures / attempts) if attempts else None
+
 
 def tenant_health(*, tenant: Tenant, now: datetime | None = None) -> TenantHealth:
     """Four queries: the 30 days grouped by day, outcome and reason; the last success; the last failure; the last
@@ -115,6 +124,7 @@ def _title(reason: str) -> str:
 CHART_WIDTH = 720
 CHART_HEIGHT = 180
 PLOT_LEFT = 40
+PLOT_RIGHT = 24  # room for the last day's label, centred under the last bar
 PLOT_TOP = 10
 PLOT_BOTTOM = 150  # the x axis; day labels below it
 
@@ -124,7 +134,7 @@ def daily_chart(days: list[Day]) -> dict[str, Any]:
     peak = max((day.successes + day.failures for day in days), default=0)
     top = _nice_ceiling(peak)
     plot_height = PLOT_BOTTOM - PLOT_TOP
-    slot = (CHART_WIDTH - PLOT_LEFT) / max(len(days), 1)
+    slot = (CHART_WIDTH - PLOT_LEFT - PLOT_RIGHT) / max(len(days), 1)
     bar_width = max(slot * 0.7, 1)
     bars = []
     for index, day in enumerate(days):
@@ -145,17 +155,19 @@ def daily_chart(days: list[Day]) -> dict[str, Any]:
         for fraction in (0, 0.5, 1)
     ]
     return {
-        "width": CHART_WIDTH, "height": CHART_HEIGHT, "left": PLOT_LEFT, "bottom": PLOT_BOTTOM,
+        "width": CHART_WIDTH, "height": CHART_HEIGHT, "left": PLOT_LEFT, "right": CHART_WIDTH - PLOT_RIGHT,
+        "bottom": PLOT_BOTTOM,
         "label_y": PLOT_BOTTOM + 18, "bars": bars, "gridlines": gridlines,
     }
 
 
 def _nice_ceiling(value: int) -> int:
-    """The smallest of 1, 2, 5 times a power of ten that holds `value` (at least 4, so a quiet day is a small bar)."""
+    """The smallest of 1, 2, 3, 4, 5, 6 or 8 times a power of ten that holds `value` (at least 4, so a quiet day
+    is a small bar): a round top line, and a half-way line that is a whole number."""
     value = max(value, 4)
     magnitude = 1
     while True:
-        for step in (1, 2, 5):
+        for step in (1, 2, 3, 4, 5, 6, 8):
             if step * magnitude >= value:
                 return step * magnitude
         magnitude *= 10

@@ -94,8 +94,9 @@ class TenantAdmin(admin.ModelAdmin):
     form = TenantAdminForm
     change_form_template = "admin/tenants/tenant/change_form.html"
     list_display = (
-        "name", "slug", "is_active", "users", "owner", "last_successful_login", "week_signins", "last_check",
+        "name_and_slug", "is_active", "users", "owner", "last_successful_login", "week_signins", "last_check",
     )
+    list_display_links = ("name_and_slug",)
     list_filter = ("is_active",)
     search_fields = ("name", "slug", "okta_domain", "client_id")
     readonly_fields = ("issuer",)
@@ -125,7 +126,11 @@ class TenantAdmin(admin.ModelAdmin):
     def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
         return TenantChangeList
 
-    @admin.display(description="users", ordering="users_count")
+    @admin.display(description="name", ordering="name")
+    def name_and_slug(self, tenant: Tenant) -> str:
+        return format_html('{}<div class="list-secondary">{}</div>', tenant.name, tenant.slug)
+
+    @admin.display(description="people", ordering="users_count")
     def users(self, tenant: Tenant) -> str:
         url = reverse("admin:accounts_user_changelist") + "?" + urlencode({"tenant__id__exact": tenant.pk})
         return format_html('<a href="{}">{}</a>', url, tenant.users_count)
@@ -147,7 +152,7 @@ class TenantAdmin(admin.ModelAdmin):
             query = urlencode({"tenant__id__exact": tenant.pk, "outcome__exact": "failure"})
             failed = format_html('<a class="health-bad" href="{}?{}">{} failed</a>', events_url, query,
                                  health.failures)
-        return format_html('<span class="health-ok">{} ok</span> · {}', health.successes, failed)
+        return format_html('<span class="health-ok">{} ok</span><br>{}', health.successes, failed)
 
     @admin.display(description="last check", ordering="last_check_at")
     def last_check(self, tenant: Tenant) -> str:
@@ -155,7 +160,7 @@ class TenantAdmin(admin.ModelAdmin):
         if checked_at is None:
             return "never"
         words, css = ("ok", "health-ok") if tenant.last_check_ok else ("problems", "health-bad")
-        return format_html('<span class="{}">{}</span> <span class="health-when">{}</span>', css, words,
+        return format_html('<span class="{}">{}</span><div class="list-secondary">{}</div>', css, words,
                            date_format(localtime(checked_at), "SHORT_DATE_FORMAT"))
 
     # --- the form -------------------------------------------------------------------------------------------

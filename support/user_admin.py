@@ -142,7 +142,7 @@ class UserKindFilter(admin.SimpleListFilter):
 class UserAdmin(DjangoUserAdmin):
     form = UserAdminChangeForm
     add_form = StaffAccountCreationForm
-    list_display = ("who", "kind", "tenant", "role", "is_active", "last_login")
+    list_display = ("who", "kind", "tenant_name", "role", "is_active", "last_login")
     list_filter = (UserKindFilter, TenantAutocompleteFilter, "role", "is_active")
     list_select_related = ("tenant",)
     search_fields = ("email", "name", "username")
@@ -170,7 +170,7 @@ class UserAdmin(DjangoUserAdmin):
     class Media:
         css = {"screen": ("admin/css/vendor/select2/select2.min.css", "admin/css/autocomplete.css")}
         js = ("admin/js/vendor/jquery/jquery.min.js", "admin/js/vendor/select2/select2.full.min.js",
-              "admin/js/jquery.init.js", "admin/js/autocomplete.js", "support/tenant_filter.js")
+              "admin/js/jquery.init.js", "admin/js/autocomplete.js", "support/filters.js")
 
     @admin.display(description="person", ordering="email")
     def who(self, user: User) -> str:
@@ -180,6 +180,10 @@ class UserAdmin(DjangoUserAdmin):
                 return format_html('{}<div class="event-reason-title">{}</div>', user.name, user.email)
             return user.email or user.name or f"sub {user.sub}"
         return user.get_full_name() or user.username
+
+    @admin.display(description="tenant", ordering="tenant__name")
+    def tenant_name(self, user: User) -> str:
+        return user.tenant.name if user.tenant else "-"
 
     @admin.display(description="kind")
     def kind(self, user: User) -> str:
@@ -307,7 +311,7 @@ class LoginEventAdmin(admin.ModelAdmin):
         # Django's own autocomplete (select2, jQuery) for the tenant filter, from the admin's static files.
         css = {"screen": ("admin/css/vendor/select2/select2.min.css", "admin/css/autocomplete.css")}
         js = ("admin/js/vendor/jquery/jquery.min.js", "admin/js/vendor/select2/select2.full.min.js",
-              "admin/js/jquery.init.js", "admin/js/autocomplete.js", "support/tenant_filter.js")
+              "admin/js/jquery.init.js", "admin/js/autocomplete.js", "support/filters.js")
 
     @admin.display(description="time", ordering="created_at")
     def time(self, event: LoginEvent) -> str:
