@@ -13,7 +13,7 @@ from devidp import demo
 from tenants.models import ConnectionCheckResult, Tenant
 
 STAFF_USERNAME = "sam.support"
-STAFF_PASSWORD = "correct horse battery staple"  # noqa: S105 (a throwaway test server's staff account)
+STAFF_PASSWORD = "correct horse battery staple"  # a throwaway test server's staff account
 OTHER_TENANTS = [
     ("Acme Incorporated", "acme"), ("Globex Corporation International Holdings", "globex"),
     ("Initech", "initech"), ("Umbrella Pharmaceuticals", "umbrella"), ("Stark Industries", "stark"),
