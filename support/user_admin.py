@@ -259,9 +259,9 @@ class UserAdmin(DjangoUserAdmin):
 
 class BoundedCountPaginator(Paginator):
     """Counts at most COUNT_LIMIT rows: an unfiltered COUNT(*) of two million login events takes seconds, and
-    nobody pages that far. Past the limit the list says "10000+" pages' worth and still pages."""
+    nobody pages past 20 pages of 50: they search or filter instead. At the limit the list says "more than"."""
 
-    COUNT_LIMIT = 10_000
+    COUNT_LIMIT = 1_000
 
     @cached_property
     def count(self) -> int:

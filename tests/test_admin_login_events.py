@@ -130,7 +130,7 @@ def test_the_list_never_counts_every_event(support, events):
     assert response.context["cl"].show_full_result_count is False
     paginator = response.context["cl"].paginator
     assert paginator.count == 1
-    assert paginator.COUNT_LIMIT == 10_000
+    assert paginator.COUNT_LIMIT == 1_000
 
 
 def test_the_reasons_page_explains_every_reason(support, events):
@@ -186,3 +186,12 @@ def test_a_refused_callback_records_the_tenant_of_its_state(client, browser, pro
 
     assert LoginEvent.objects.get().tenant == acme
 
+
+
+def test_past_the_count_limit_the_list_says_more_than(support, acme, monkeypatch):
+    monkeypatch.setattr("support.user_admin.BoundedCountPaginator.COUNT_LIMIT", 3)
+    LoginEvent.objects.bulk_create(LoginEvent(tenant=acme, outcome="success", reason="ok") for _ in range(5))
+
+    page = page_text(support.get(EVENTS_URL))
+
+    assert "More than 3 login events" in page

@@ -1,6 +1,9 @@
 """Each login event gets a reference of its own, for people to quote to support; and the indexes behind support's
-exact searches (email, subject, IP) and the reason filter."""
+exact searches (email, subject, IP) and the reason filter. The tenant column loses its own index: the
+(tenant, -created_at) index serves every lookup by tenant, and one index less is one write less per sign-in. That index now also covers outcome and reason, so the health
+panel's and the tenants list's counts are index-only scans on PostgreSQL."""
 
+import django.db.models.deletion
 import django.db.models.functions.text
 from django.db import migrations, models
 
@@ -37,6 +40,21 @@ class Migration(migrations.Migration):
             name="reference",
             field=models.CharField(
                 default=inigo_sso.references.new_reference, editable=False, max_length=10, unique=True
+            ),
+        ),
+        migrations.AlterField(
+            model_name="loginevent",
+            name="tenant",
+            field=models.ForeignKey(
+                blank=True, db_index=False, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name="+",
+                to="tenants.tenant",
+            ),
+        ),
+        migrations.RemoveIndex(model_name="loginevent", name="loginevent_tenant_time"),
+        migrations.AddIndex(
+            model_name="loginevent",
+            index=models.Index(
+                fields=["tenant", "-created_at"], include=["outcome", "reason"], name="loginevent_tenant_time"
             ),
         ),
         migrations.AddIndex(
