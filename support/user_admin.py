@@ -302,6 +302,7 @@ class LoginEventAdmin(admin.ModelAdmin):
     search_fields = ("reference", "email", "subject", "ip_address")  # exact matches: see get_search_results
     search_help_text = "A reference (from the person's error page), an exact email, a subject (sub) or an IP address."
     show_full_result_count = False
+    show_facets = admin.ShowFacets.NEVER  # a count per filter choice is a scan of every event
     paginator = BoundedCountPaginator
     list_per_page = 50
     fields = ("reference", "created_at", "tenant", "outcome", "reason", "reason_meaning", "email", "typed_email",
