@@ -81,7 +81,7 @@ def tenant_health(*, tenant: Tenant, now: datetime | None = None) -> TenantHealt
         LoginEvent.objects.filter(tenant=tenant, created_at__gte=start)
         .annotate(day=TruncDate("created_at"))
         .values("day", "outcome", "reason")
-        .annotate(count=Count("id"))
+        .annotate(count=Count("*"))  # COUNT(*): the index holds every column read
         .order_by()
     )
     successes: dict[date, int] = {}
@@ -191,8 +191,8 @@ def tenants_week_health(*, tenant_ids: list[int], now: datetime | None = None) -
         LoginEvent.objects.filter(tenant_id__in=tenant_ids, created_at__gte=since)
         .values("tenant_id")
         .annotate(
-            successes=Count("id", filter=_SUCCESS),
-            failures=Count("id", filter=_FAILURE),
+            successes=Count("created_at", filter=_SUCCESS),  # a column the index holds
+            failures=Count("created_at", filter=_FAILURE),
             last_failure=Max("created_at", filter=_FAILURE),
         )
         .order_by()

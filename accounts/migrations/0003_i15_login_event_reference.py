@@ -38,9 +38,11 @@ class Migration(migrations.Migration):
         migrations.AlterField(
             model_name="loginevent",
             name="reference",
-            field=models.CharField(
-                default=inigo_sso.references.new_reference, editable=False, max_length=10, unique=True
-            ),
+            field=models.CharField(default=inigo_sso.references.new_reference, editable=False, max_length=10),
+        ),
+        migrations.AddConstraint(
+            model_name="loginevent",
+            constraint=models.UniqueConstraint(fields=["reference"], name="loginevent_reference_unique"),
         ),
         migrations.AlterField(
             model_name="loginevent",
