@@ -193,6 +193,8 @@ class People:
         context.set_default_timeout(10_000)
         context.route("**/*", self._only_local)
         self.contexts.append(context)
+        # What the Content-Security-Policy blocks (an inline style or script) on each page, for assert_accessible.
+        context.add_init_script(CSP_LISTENER)
         return context.new_page()
 
     def _only_local(self, route: Any) -> None:
@@ -216,8 +218,19 @@ def people(chromium: "Browser", inigo: Inigo) -> Iterator[People]:
 
 
 
+CSP_LISTENER = """
+window.__cspViolations = [];
+document.addEventListener('securitypolicyviolation', (event) => window.__cspViolations.push(
+    `${event.violatedDirective} blocked ${event.blockedURI || event.sample} at ${event.sourceFile}:${event.lineNumber}`
+));
+"""
+
+
 def assert_accessible(page: "Page") -> None:
-    """axe-core finds no serious or critical violation on the page as it is now."""
+    """axe-core finds no serious or critical violation on the page as it is now; and, before axe runs (it sets
+    inline styles of its own while it measures), the page's Content-Security-Policy has blocked nothing."""
+    blocked = page.evaluate("() => window.__cspViolations || []")
+    assert blocked == [], f"the Content-Security-Policy blocked something on {page.url}: {blocked}"
     if not AXE_CORE.exists():
         pytest.skip(f"needs axe-core at {AXE_CORE}: run `make e2e-deps` (npm install of the pinned axe-core)")
     # Injected through the DevTools protocol: the page's CSP (script-src 'self') is left as it is.
