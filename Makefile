@@ -6,7 +6,11 @@ INSTALLED := $(VENV)/.installed
 BENCH_INSTALLED := $(VENV)/.installed-bench
 comma := ,
 
-.PHONY: run test lint install clean bench
+.PHONY: run test lint install clean bench e2e-deps
+
+# axe-core, the accessibility engine the browser tests inject (tests/e2e/conftest.py), pinned; from npm.
+AXE_CORE_VERSION := 4.10.2
+AXE_CORE := .e2e-node/node_modules/axe-core/axe.min.js
 
 # The virtual environment with the project and the extras named in $(1); the stamp file is the target.
 define install_venv
@@ -32,7 +36,14 @@ LOCAL_IDP ?= 1
 run: $(INSTALLED)
 	BIN=$(BIN) LOCAL_IDP=$(LOCAL_IDP) bash devidp/run.sh
 
-test: $(INSTALLED)
+$(AXE_CORE):
+	@if command -v npm >/dev/null; then \
+	  npm install --prefix .e2e-node --no-audit --no-fund --no-save --silent axe-core@$(AXE_CORE_VERSION); \
+	else echo "npm is missing: the browser tests' accessibility checks will be skipped (apt-get install npm)"; fi
+
+e2e-deps: $(AXE_CORE)
+
+test: $(INSTALLED) e2e-deps
 	$(BIN)/ruff check .
 	DJANGO_DEBUG=true $(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

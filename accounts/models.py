@@ -4,9 +4,10 @@ from typing import Any
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.db.models import Q
-from django.db.models.functions import Lower
+from django.db.models.functions import Lower, Upper
 from django.utils.crypto import salted_hmac
 
+from inigo_sso.references import EVENT_REFERENCE_LENGTH, new_reference
 from tenants.models import Tenant
 
 
@@ -74,6 +75,9 @@ class User(AbstractUser):
         ]
 
     def __str__(self) -> str:
+        # Never the internal user name of a person from Okta (t1-<digest>): their email, name or subject.
+        if self.tenant_id is not None:
+            return self.email or self.name or f"sub {self.sub}"
         return self.email or self.username
 
     def save(self, *args: Any, **kwargs: Any) -> None:
@@ -113,6 +117,8 @@ class User(AbstractUser):
 
     @property
     def display_name(self) -> str:
+        if self.tenant_id is not None:
+            return self.name or self.get_full_name() or self.email or f"sub {self.sub}"
         return self.name or self.get_full_name() or self.email or self.username
 
 
@@ -147,7 +153,10 @@ class LoginEvent(models.Model):
         SIGNED_OUT = "signed_out", "Signed out"
 
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
-    tenant = models.ForeignKey(Tenant, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # No index of its own: loginevent_tenant_time (tenant, -created_at) serves every lookup by tenant.
+    tenant = models.ForeignKey(
+        Tenant, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
+    )
     user = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="login_events")
     outcome = models.CharField(max_length=10, choices=Outcome.choices)
     reason = models.CharField(max_length=64, help_text="Reason code; 'ok' for a success.")
@@ -161,10 +170,28 @@ class LoginEvent(models.Model):
     detail = models.CharField(max_length=500, blank=True)
     ip_address = models.GenericIPAddressField(null=True, blank=True)
     user_agent = models.CharField(max_length=300, blank=True)
+    # Printed on the failure page and in the log line: what a person quotes to support (unique, so indexed).
+    reference = models.CharField(max_length=EVENT_REFERENCE_LENGTH, default=new_reference, editable=False)
 
     class Meta:
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["tenant", "-created_at"], name="loginevent_tenant_time")]
+        constraints = [
+            # A constraint rather than unique=True: on PostgreSQL that would add a second (LIKE) index to write.
+            models.UniqueConstraint(fields=["reference"], name="loginevent_reference_unique"),
+        ]
+        indexes = [
+            # Covering outcome and reason: the health panel, the tenants list's week and the counts of a filtered
+            # list are index-only scans on PostgreSQL (SQLite ignores INCLUDE).
+            models.Index(
+                fields=["tenant", "-created_at"], name="loginevent_tenant_time", include=["outcome", "reason"]
+            ),
+            models.Index(fields=["reason", "-created_at"], name="loginevent_reason_time"),  # the reason filter
+            # Support's exact searches (support.user_admin.LoginEventAdmin.get_search_results).
+            models.Index(Upper("email"), name="loginevent_email_upper"),
+            models.Index(Upper("typed_email"), name="loginevent_typed_email_upper"),  # typed, unverified
+            models.Index(fields=["subject"], name="loginevent_subject"),
+            models.Index(fields=["ip_address"], name="loginevent_ip"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.created_at:%Y-%m-%d %H:%M:%S} {self.outcome} {self.reason}"

@@ -12,6 +12,7 @@ from django.http import HttpRequest
 from accounts.models import LoginEvent, Role, User
 from inigo_sso.client_ip import client_ip
 from inigo_sso.failures import SESSION_END_REASONS
+from inigo_sso.references import new_reference
 from inigo_sso.text import storable
 from tenants.models import Tenant
 
@@ -140,7 +141,8 @@ def login_event_record(
     succeeded: bool | None = None,
 ) -> LoginEvent:
     """Record one login attempt (or the end of a session, or a step of a tenant's setup), in the database and as
-    one log line. `detail` must never hold a secret, code or token.
+    one log line, under a reference of its own that the person's page prints. `detail` must never hold a secret,
+    code or token.
 
     `typed_email` is what someone typed (the login form, or the `login_hint` of an initiation link, which anyone
     can write): kept apart from `email`, which only ever holds the address of a signed-in user or of validated
@@ -151,15 +153,7 @@ def login_event_record(
     if succeeded is None:
         succeeded = reason == "ok"
     outcome = outcome or (LoginEvent.Outcome.SUCCESS if succeeded else LoginEvent.Outcome.FAILURE)
-    if request is not None:
-        request.log_tenant = tenant.slug if tenant else None
-    login_logger.log(
-        logging.WARNING if outcome == LoginEvent.Outcome.FAILURE else logging.INFO,
-        "login %s reason=%s detail=%s", outcome, reason, detail[:500],
-        extra={"event": "login", "tenant": tenant.slug if tenant else None, "outcome": outcome, "reason": reason,
-               "user_id": user.pk if user else None},
-    )
-    return LoginEvent.objects.create(
+    event = LoginEvent(
         tenant=tenant,
         user=user,
         outcome=outcome,
@@ -171,6 +165,30 @@ def login_event_record(
         ip_address=client_ip(request) if request is not None else None,
         user_agent=storable(request.META.get("HTTP_USER_AGENT", ""))[:300] if request is not None else "",
     )
+    _save_with_unique_reference(event)
+    if request is not None:
+        request.log_tenant = tenant.slug if tenant else None
+        request.support_reference = event.reference  # the request's log line carries it too
+    login_logger.log(
+        logging.WARNING if outcome == LoginEvent.Outcome.FAILURE else logging.INFO,
+        "login %s reason=%s reference=%s detail=%s", outcome, reason, event.reference, detail[:500],
+        extra={"event": "login", "tenant": tenant.slug if tenant else None, "outcome": outcome, "reason": reason,
+               "reference": event.reference, "user_id": user.pk if user else None},
+    )
+    return event
+
+
+def _save_with_unique_reference(event: LoginEvent) -> None:
+    # The reference is random (inigo_sso.references); a clash with an existing one is rare and drawn again.
+    for attempt in range(3):
+        try:
+            with transaction.atomic():
+                event.save(force_insert=True)
+            return
+        except IntegrityError:
+            if attempt == 2:
+                raise
+            event.reference = new_reference()
 
 
 def user_sessions_end(*, user: User, reason: str, request: HttpRequest | None = None, detail: str = "") -> None:

@@ -24,14 +24,23 @@ EMAIL_MAX_LENGTH = 254
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
     user: User = request.user
-    context: dict[str, object] = {"members": None}
-    if user.role == Role.OWNER and user.tenant is not None:
+    if user.tenant is None:
+        # A staff account ("View site" from the admin): it belongs to no organisation, so there is no home here.
+        return render(request, "accounts/staff_home.html")
+    context: dict[str, object] = {"members": None, "owner": None}
+    if user.role in (Role.OWNER, Role.ADMIN):
+        # The owner and admins see who is in the organisation; only support staff move ownership (admin).
         rank = Case(When(role=Role.OWNER, then=0), When(role=Role.ADMIN, then=1), default=2)
         # People Okta's provisioning created who have not signed in yet are listed apart from the members.
         not_signed_in = Q(provisioned_at__isnull=False, last_login__isnull=True)
-        context["members"] = user.tenant.users.exclude(not_signed_in).order_by(rank, "email")[:500]
+        members = list(user.tenant.users.exclude(not_signed_in).order_by(rank, "email")[:500])
+        context["members"] = members
+        context["owner"] = next((member for member in members if member.role == Role.OWNER), None)
         context["provisioned"] = user.tenant.users.filter(not_signed_in, is_active=True).order_by("email")[:500]
         context["groups"] = user.tenant.groups.annotate(size=Count("members")).order_by("display_name")[:200]
+    elif user.role == Role.MEMBER:
+        owner = user.tenant.users.filter(role=Role.OWNER)
+        context["owner"] = owner.only("name", "email", "first_name", "last_name", "tenant_id").first()
     return render(request, "accounts/home.html", context)
 
 

@@ -15,11 +15,13 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse
 
 from inigo_sso.redaction import redact_path
+from inigo_sso.references import reference_from_request_id
 
 request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 # Fields a log call may add with extra={...}; anything else on a record is ignored.
-EXTRA_FIELDS = ("event", "method", "path", "status", "duration_ms", "tenant", "outcome", "reason", "user_id")
+EXTRA_FIELDS = ("event", "method", "path", "status", "duration_ms", "tenant", "outcome", "reason", "reference",
+                "user_id")
 
 request_logger = logging.getLogger("inigo.request")
 
@@ -81,8 +83,19 @@ class RequestLogMiddleware:
                     "status": response.status_code,
                     "duration_ms": round((time.monotonic() - started) * 1000, 1),
                     "tenant": getattr(request, "log_tenant", None),
+                    # What the error page showed the person, so support finds this line from it.
+                    **({"reference": _support_reference(request)} if response.status_code >= 400 else {}),
                 },
             )
             return response
         finally:
             request_id_var.reset(token)
+
+
+def _support_reference(request: HttpRequest) -> str:
+    return getattr(request, "support_reference", None) or reference_from_request_id(request_id_var.get())
+
+
+def support_reference(request: HttpRequest) -> dict[str, Any]:
+    """Template context processor: `request_reference`, for error pages that have no login event of their own."""
+    return {"request_reference": lambda: reference_from_request_id(request_id_var.get())}

@@ -64,6 +64,10 @@ MIDDLEWARE = [
     "axes.middleware.AxesMiddleware",  # last, as django-axes requires
 ]
 
+# SQLite (development, the browser tests) builds covering indexes without their INCLUDE columns; PostgreSQL, where
+# they matter, has them (accounts.LoginEvent's loginevent_tenant_time).
+SILENCED_SYSTEM_CHECKS = ["models.W040"]
+
 ROOT_URLCONF = "inigo_sso.urls"
 WSGI_APPLICATION = "inigo_sso.wsgi.application"
 
@@ -76,6 +80,7 @@ TEMPLATES = [
             "context_processors": [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
+                "inigo_sso.logs.support_reference",
                 "django.contrib.messages.context_processors.messages",
             ],
         },
@@ -141,6 +146,13 @@ LANGUAGE_CODE = "en-gb"
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
+# One date format everywhere, with seconds and the time zone (inigo_sso/formats/en_GB/formats.py).
+FORMAT_MODULE_PATH = ["inigo_sso.formats"]
+DATE_FORMAT = "j M Y"
+SHORT_DATE_FORMAT = "j M Y"
+TIME_FORMAT = "H:i:s"
+DATETIME_FORMAT = "j M Y, H:i:s T"
+SHORT_DATETIME_FORMAT = "j M Y, H:i:s T"
 
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"

@@ -6,13 +6,16 @@ from urllib.parse import urlencode
 
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
+from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, OuterRef, QuerySet, Subquery
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils.decorators import method_decorator
+from django.utils.formats import date_format
 from django.utils.html import format_html
+from django.utils.timezone import localtime
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 
@@ -22,11 +25,12 @@ from accounts.setup import setup_link_issue
 from okta.connection import ConnectionReport
 from scim.models import ProvisioningToken
 from scim.tokens import scim_token_issue
+from support.health import RowHealth, tenant_health, tenants_week_health
 from support.user_admin import TenantUserInline
 from tenants import links
 from tenants.forms import TenantAdminForm
-from tenants.models import SetupLink, Tenant
-from tenants.services import tenant_connection_check
+from tenants.models import ConnectionCheckResult, SetupLink, Tenant
+from tenants.services import connection_check_record, tenant_connection_check
 
 # Each check makes up to three requests with (5, 10) s timeouts; more tenants than this would outlast the
 # request. Use `manage.py check_tenant` in a loop for a sweep.
@@ -82,23 +86,39 @@ def scim_values(request: HttpRequest, tenant: Tenant) -> dict[str, Any]:
 
 
 def with_list_columns(queryset: QuerySet[Tenant]) -> QuerySet[Tenant]:
-    """The list's computed columns in the same query: user count, owner, last successful sign-in."""
+    """The list's computed columns in the same query: user count, owner, last successful sign-in, last check."""
     owner = User.objects.filter(tenant=OuterRef("pk"), role=Role.OWNER)
     last_login = LoginEvent.objects.filter(tenant=OuterRef("pk"), outcome=LoginEvent.Outcome.SUCCESS).order_by(
         "-created_at"
     )  # served by the index loginevent_tenant_time
+    last_check = ConnectionCheckResult.objects.filter(tenant=OuterRef("pk")).order_by("-checked_at")
     return queryset.annotate(
         users_count=Count("users"),
         owner_email=Subquery(owner.values("email")[:1]),
         last_successful_login=Subquery(last_login.values("created_at")[:1]),
+        last_check_ok=Subquery(last_check.values("ok")[:1]),
+        last_check_at=Subquery(last_check.values("checked_at")[:1]),
     )
+
+
+class TenantChangeList(ChangeList):
+    """The tenants list, with each row's week of sign-ins from one grouped query for the whole page."""
+
+    def get_results(self, request: HttpRequest) -> None:
+        super().get_results(request)
+        week = tenants_week_health(tenant_ids=[tenant.pk for tenant in self.result_list])
+        for tenant in self.result_list:
+            tenant.week_health = week.get(tenant.pk, RowHealth())
 
 
 @admin.register(Tenant)
 class TenantAdmin(admin.ModelAdmin):
     form = TenantAdminForm
     change_form_template = "admin/tenants/tenant/change_form.html"
-    list_display = ("name", "slug", "issuer", "is_active", "users", "owner", "last_successful_login")
+    list_display = (
+        "name_and_slug", "is_active", "users", "owner", "last_successful_login", "week_signins", "last_check",
+    )
+    list_display_links = ("name_and_slug",)
     list_filter = ("is_active",)
     search_fields = ("name", "slug", "okta_domain", "client_id")
     readonly_fields = ("issuer",)
@@ -114,12 +134,25 @@ class TenantAdmin(admin.ModelAdmin):
         ("Sign-in", {"fields": ("email_domains", "post_logout_redirect_uri", "session_recheck_minutes")}),
     )
     inlines = [TenantUserInline]
+
     actions = ["check_connection"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Tenant]:
-        return with_list_columns(super().get_queryset(request))
+        queryset = super().get_queryset(request)
+        if request.resolver_match and request.resolver_match.url_name == "tenants_tenant_changelist":
+            # Only the list shows these; the change page and the admin's autocomplete (the login events' tenant
+            # filter, which searches 10,000 tenants) do without the GROUP BY.
+            return with_list_columns(queryset)
+        return queryset
 
-    @admin.display(description="users", ordering="users_count")
+    def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
+        return TenantChangeList
+
+    @admin.display(description="name", ordering="name")
+    def name_and_slug(self, tenant: Tenant) -> str:
+        return format_html('{}<div class="list-secondary">{}</div>', tenant.name, tenant.slug)
+
+    @admin.display(description="people", ordering="users_count")
     def users(self, tenant: Tenant) -> str:
         url = reverse("admin:accounts_user_changelist") + "?" + urlencode({"tenant__id__exact": tenant.pk})
         return format_html('<a href="{}">{}</a>', url, tenant.users_count)
@@ -128,9 +161,29 @@ class TenantAdmin(admin.ModelAdmin):
     def owner(self, tenant: Tenant) -> str | None:
         return tenant.owner_email
 
-    @admin.display(description="last successful sign-in", ordering="last_successful_login")
+    @admin.display(description="last sign-in", ordering="last_successful_login")
     def last_successful_login(self, tenant: Tenant) -> Any:
         return tenant.last_successful_login
+
+    @admin.display(description="last 7 days")
+    def week_signins(self, tenant: Tenant) -> str:
+        health: RowHealth = getattr(tenant, "week_health", RowHealth())
+        events_url = reverse("admin:accounts_loginevent_changelist")
+        failed = format_html("{} failed", health.failures)
+        if health.failures:
+            query = urlencode({"tenant__id__exact": tenant.pk, "outcome__exact": "failure"})
+            failed = format_html('<a class="health-bad" href="{}?{}">{} failed</a>', events_url, query,
+                                 health.failures)
+        return format_html('<span class="health-ok">{} ok</span><br>{}', health.successes, failed)
+
+    @admin.display(description="last check", ordering="last_check_at")
+    def last_check(self, tenant: Tenant) -> str:
+        checked_at = getattr(tenant, "last_check_at", None)
+        if checked_at is None:
+            return "never"
+        words, css = ("ok", "health-ok") if tenant.last_check_ok else ("problems", "health-bad")
+        return format_html('<span class="{}">{}</span><div class="list-secondary">{}</div>', css, words,
+                           date_format(localtime(checked_at), "SHORT_DATE_FORMAT"))
 
     # --- the form -------------------------------------------------------------------------------------------
     @method_decorator(sensitive_post_parameters("client_secret"))
@@ -153,6 +206,9 @@ class TenantAdmin(admin.ModelAdmin):
             context["setup_link_url"] = reverse("admin:tenants_tenant_setup_link", args=[obj.pk])
             context["setup_link"] = SetupLink.objects.filter(tenant=obj).first()
             context["scim"] = scim_values(request, obj)
+            context["health"] = tenant_health(tenant=obj)
+            context["events_url"] = reverse("admin:accounts_loginevent_changelist")
+            context["reasons_url"] = reverse("admin:accounts_loginevent_reasons")
         return super().render_change_form(request, context, add, change, form_url, obj)
 
     def save_model(self, request: HttpRequest, obj: Tenant, form: TenantAdminForm, change: bool) -> None:
@@ -178,6 +234,14 @@ class TenantAdmin(admin.ModelAdmin):
                     "before are known by the old issuer: at their next sign-in they get new accounts as members.",
                     messages.WARNING,
                 )
+
+    # Saving lands on the tenant's page: its values for the customer's Okta app and Check connection are the next
+    # step (README, "For support staff").
+    def response_post_save_add(self, request: HttpRequest, obj: Tenant) -> HttpResponse:
+        return HttpResponseRedirect(reverse("admin:tenants_tenant_change", args=[obj.pk]))
+
+    def response_post_save_change(self, request: HttpRequest, obj: Tenant) -> HttpResponse:
+        return HttpResponseRedirect(reverse("admin:tenants_tenant_change", args=[obj.pk]))
 
     # --- Check connection -----------------------------------------------------------------------------------
     def get_urls(self) -> list[URLPattern]:
@@ -233,6 +297,7 @@ class TenantAdmin(admin.ModelAdmin):
         if not self.has_view_permission(request, tenant):
             raise PermissionDenied
         report = tenant_connection_check(tenant, origin=links.origin_of(request))
+        connection_check_record(tenant=tenant, report=report)
         self._show_report(request, report, prefix="", problems_only=False)
         return HttpResponseRedirect(reverse("admin:tenants_tenant_change", args=[tenant.pk]))
 
@@ -270,6 +335,7 @@ class TenantAdmin(admin.ModelAdmin):
         for tenant in tenants:
             # One line per healthy tenant, the details of what is wrong for the others.
             report = tenant_connection_check(tenant, origin=links.origin_of(request))
+            connection_check_record(tenant=tenant, report=report)
             self._show_report(request, report, prefix=f"{tenant.name}: ", problems_only=True)
 
     def _show_report(self, request: HttpRequest, report: ConnectionReport, *, prefix: str, problems_only: bool) -> None:

@@ -5,6 +5,8 @@ managed by superusers only. People from Okta (a tenant) never reach the admin: s
 role and switch them off, nothing that Okta owns (identity, profile) and never make them staff.
 """
 
+import ipaddress
+import re
 from typing import Any
 
 from django import forms
@@ -12,12 +14,24 @@ from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
-from django.db.models import Case, IntegerField, QuerySet, Value, When
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
+from django.db.models.functions import Upper
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.urls import reverse
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path, reverse
+from django.utils.formats import date_format
+from django.utils.functional import cached_property
+from django.utils.html import format_html
+from django.utils.safestring import mark_safe
+from django.utils.timezone import localtime
 
 from accounts.models import LoginEvent, Role, User
 from accounts.services import OwnershipTransferError, ownership_transfer, user_sessions_end
+from inigo_sso.failures import FAILURES
+from inigo_sso.references import EVENT_REFERENCE_LENGTH
+from support.filters import ReasonFilter, TenantAutocompleteFilter
 
 NOT_STAFF_MESSAGE = (
     "People who sign in through Okta can never be staff: the admin is for Inigo support only. To give this "
@@ -110,12 +124,27 @@ class StaffAccountCreationForm(AdminUserCreationForm):
         model = User
 
 
+class UserKindFilter(admin.SimpleListFilter):
+    title = "kind"
+    parameter_name = "kind"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("okta", "From Okta"), ("staff", "Staff accounts")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[User]) -> QuerySet[User]:
+        if self.value() == "okta":
+            return queryset.filter(tenant__isnull=False)
+        if self.value() == "staff":
+            return queryset.filter(tenant__isnull=True)
+        return queryset
+
+
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
     form = UserAdminChangeForm
     add_form = StaffAccountCreationForm
-    list_display = ("email_or_username", "name", "tenant", "role", "is_active", "is_staff", "last_login")
-    list_filter = ("tenant", "role", "is_active", "is_staff")
+    list_display = ("who", "kind", "tenant_name", "role", "is_active", "last_login")
+    list_filter = (UserKindFilter, TenantAutocompleteFilter, "role", "is_active")
     list_select_related = ("tenant",)
     search_fields = ("email", "name", "username")
     ordering = ("tenant__name", "email", "username")
@@ -123,12 +152,13 @@ class UserAdmin(DjangoUserAdmin):
     MAX_SIGN_OUTS = 500
 
     okta_user_fieldsets = (
-        (None, {"fields": ("tenant", "email", "name", "first_name", "last_name")}),
+        (None, {"fields": ("kind", "tenant", "email", "name", "first_name", "last_name")}),
         ("In Inigo", {"fields": ("role", "is_active", "is_staff")}),
         (
             "Identity at Okta",
             {
-                "fields": ("issuer", "sub", "username"),
+                # Not the internal user name (t1-...): nobody needs it, and it reads like something to edit.
+                "fields": ("issuer", "sub"),
                 "description": "Who this person is, as Okta says at every sign-in. Profile and identity come "
                 "from Okta and cannot be edited here.",
             },
@@ -144,13 +174,34 @@ class UserAdmin(DjangoUserAdmin):
         ("Dates", {"fields": ("last_login", "date_joined")}),
     )
     okta_user_readonly_fields = (
-        "tenant", "email", "name", "first_name", "last_name", "issuer", "sub", "username", "last_login",
-        "date_joined", "scim_user_name", "scim_id", "provisioned_at",
+        "kind", "tenant", "email", "name", "first_name", "last_name", "issuer", "sub", "last_login", "date_joined",
+        "scim_user_name", "scim_id", "provisioned_at",
     )
 
-    @admin.display(description="email", ordering="email")
-    def email_or_username(self, user: User) -> str:
-        return user.email or user.username
+    class Media:
+        css = {"screen": ("admin/css/vendor/select2/select2.min.css", "admin/css/autocomplete.css")}
+        js = ("admin/js/vendor/jquery/jquery.min.js", "admin/js/vendor/select2/select2.full.min.js",
+              "admin/js/jquery.init.js", "admin/js/autocomplete.js", "support/filters.js")
+
+    @admin.display(description="person", ordering="email")
+    def who(self, user: User) -> str:
+        """People from Okta by name and email; staff accounts by their user name (what they sign in with)."""
+        if self._from_okta(user):
+            if user.name and user.email:
+                return format_html('{}<div class="event-reason-title">{}</div>', user.name, user.email)
+            return user.email or user.name or f"sub {user.sub}"
+        return user.get_full_name() or user.username
+
+    @admin.display(description="tenant", ordering="tenant__name")
+    def tenant_name(self, user: User) -> str:
+        return user.tenant.name if user.tenant else "-"
+
+    @admin.display(description="kind")
+    def kind(self, user: User) -> str:
+        if self._from_okta(user):
+            return mark_safe('<span class="kind kind-okta">From Okta</span>')
+        label = "Staff, superuser" if user.is_superuser else "Staff"
+        return format_html('<span class="kind kind-staff">{}</span>', label)
 
     @staticmethod
     def _from_okta(user: User | None) -> bool:
@@ -244,21 +295,145 @@ class UserAdmin(DjangoUserAdmin):
         self.message_user(request, outcome, messages.SUCCESS)
 
 
+class BoundedCountPaginator(Paginator):
+    """Counts at most COUNT_LIMIT rows: an unfiltered COUNT(*) of two million login events takes seconds, and
+    nobody pages past 20 pages of 50: they search or filter instead. At the limit the list says "more than"."""
+
+    COUNT_LIMIT = 1_000
+
+    @cached_property
+    def count(self) -> int:
+        return self.object_list[: self.COUNT_LIMIT].count()
+
+
+def _reasons_by_failure() -> list[dict[str, Any]]:
+    """The catalogue, one entry per distinct failure (the ID token checks share one page for the person)."""
+    entries: dict[int, dict[str, Any]] = {}
+    for code, failure in FAILURES.items():
+        entry = entries.setdefault(id(failure), {"codes": [], "failure": failure})
+        entry["codes"].append(code)
+    return list(entries.values())
+
+
+_IP = re.compile(r"^[0-9a-fA-F.:]{3,45}$")
+
+
+def _ip_address(term: str) -> str | None:
+    try:
+        return str(ipaddress.ip_address(term))
+    except ValueError:
+        return None
+
+
 @admin.register(LoginEvent)
 class LoginEventAdmin(admin.ModelAdmin):
     """Every sign-in attempt, as recorded: evidence, so nobody adds, edits or deletes one here (old ones go with
-    `manage.py prune_login_events`)."""
+    `manage.py prune_login_events`).
 
-    list_display = ("created_at", "tenant", "email_or_subject", "outcome", "reason")
-    list_filter = ("tenant", "outcome", "created_at")
+    Built for two million rows: the default order and the tenant and reason filters each have an index
+    (tenant, -created_at), (reason, -created_at); searches are exact matches on indexed columns, never a scan."""
+
+    list_display = ("time", "tenant_name", "person", "outcome_badge", "reason_words")
+    list_display_links = ("time",)
+    list_filter = (TenantAutocompleteFilter, "outcome", ReasonFilter, "created_at")
     list_select_related = ("tenant",)
-    search_fields = ("email", "typed_email")
+    search_fields = ("reference", "email", "subject", "ip_address")  # exact matches: see get_search_results
+    search_help_text = ("A reference (from the person's error page), an exact email (verified or typed), a subject "
+                        "(sub) or an IP address.")
+    show_full_result_count = False
+    show_facets = admin.ShowFacets.NEVER  # a count per filter choice is a scan of every event
+    paginator = BoundedCountPaginator
+    list_per_page = 50
+    fields = ("reference", "created_at", "tenant", "outcome", "reason", "reason_meaning", "email", "typed_email",
+              "subject", "user", "detail", "ip_address", "user_agent")
+    readonly_fields = ("reference", "created_at", "reason_meaning", "typed_email")
 
-    @admin.display(description="email or subject", ordering="email")
-    def email_or_subject(self, event: LoginEvent) -> str:
-        if event.email or event.subject:
-            return event.email or event.subject
-        return f"typed, unverified: {event.typed_email}" if event.typed_email else ""
+    class Media:
+        # Django's own autocomplete (select2, jQuery) for the tenant filter, from the admin's static files.
+        css = {"screen": ("admin/css/vendor/select2/select2.min.css", "admin/css/autocomplete.css")}
+        js = ("admin/js/vendor/jquery/jquery.min.js", "admin/js/vendor/select2/select2.full.min.js",
+              "admin/js/jquery.init.js", "admin/js/autocomplete.js", "support/filters.js")
+
+    @admin.display(description="time", ordering="created_at")
+    def time(self, event: LoginEvent) -> str:
+        return date_format(localtime(event.created_at), "DATETIME_FORMAT")
+
+    @admin.display(description="tenant", ordering="tenant__name")
+    def tenant_name(self, event: LoginEvent) -> str:
+        return event.tenant.name if event.tenant else "\u2014"
+
+    @admin.display(description="person")
+    def person(self, event: LoginEvent) -> str:
+        who = event.email or event.subject or "\u2014"
+        typed = getattr(event, "typed_email", "")
+        if typed and typed.lower() != event.email.lower():
+            return format_html('{}<div class="event-typed">typed, unverified: {}</div>', who, typed)
+        return who
+
+    @admin.display(description="outcome", ordering="outcome")
+    def outcome_badge(self, event: LoginEvent) -> str:
+        return format_html('<span class="outcome outcome-{}">{}</span>', event.outcome, event.get_outcome_display())
+
+    @admin.display(description="reason", ordering="reason")
+    def reason_words(self, event: LoginEvent) -> str:
+        failure = FAILURES.get(event.reason)
+        if failure is None:
+            return event.reason
+        return format_html(
+            '<a href="{}#{}"><code>{}</code></a><div class="event-reason-title">{}</div>',
+            reverse("admin:accounts_loginevent_reasons"), event.reason, event.reason, failure.title,
+        )
+
+    @admin.display(description="what it means")
+    def reason_meaning(self, event: LoginEvent) -> str:
+        failure = FAILURES.get(event.reason)
+        if failure is None:
+            return "Signed in." if event.reason == "ok" else "\u2014"
+        return format_html(
+            '{}<br>The person was told: {}<br><a href="{}#{}">All reasons, and what to do</a>',
+            failure.explanation, failure.action, reverse("admin:accounts_loginevent_reasons"), event.reason,
+        )
+
+    @admin.display(description="typed email (unverified)")
+    def typed_email(self, event: LoginEvent) -> str:
+        return getattr(event, "typed_email", "") or "\u2014"
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[LoginEvent], search_term: str
+    ) -> tuple[QuerySet[LoginEvent], bool]:
+        """Exact matches only, each on an index: the reference (unique), the email and the typed email (UPPER()
+        indexes, so any case), the subject and the IP address. What the term cannot be is not searched."""
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        matches = Q(subject=term[:255])
+        if len(term) == EVENT_REFERENCE_LENGTH:
+            matches |= Q(reference=term.upper())
+        if "@" in term:
+            # UPPER(email) = UPPER(term): the expression of the index loginevent_email_upper, on every database
+            # (email__iexact would be a LIKE on SQLite).
+            # The typed, unverified email (login form, login_hint) is searched too, on its own index.
+            queryset = queryset.alias(email_upper=Upper("email"), typed_email_upper=Upper("typed_email"))
+            matches |= Q(email_upper=term[:254].upper()) | Q(typed_email_upper=term[:254].upper())
+        if _IP.match(term) and (address := _ip_address(term)):
+            matches |= Q(ip_address=address)
+        return queryset.filter(matches), False
+
+    def get_urls(self) -> list[URLPattern]:
+        reasons = path("reasons/", self.admin_site.admin_view(self.reasons_view), name="accounts_loginevent_reasons")
+        return [reasons, *super().get_urls()]
+
+    def reasons_view(self, request: HttpRequest) -> HttpResponse:
+        """Every reason code: what the person saw, what it means and what to do."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Sign-in failure reasons",
+            "opts": self.opts,
+            "reasons": _reasons_by_failure(),
+        }
+        return TemplateResponse(request, "admin/accounts/loginevent/reasons.html", context)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -174,3 +174,21 @@ class SetupLink(models.Model):
 
     def __str__(self) -> str:
         return f"setup link of {self.tenant}"
+
+
+class ConnectionCheckResult(models.Model):
+    """One run of the connection check (admin button or action, `check_tenant`), kept for the health panel."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="connection_checks")
+    checked_at = models.DateTimeField(auto_now_add=True)
+    ok = models.BooleanField()
+    summary = models.CharField(max_length=300)
+    # [{"ok": bool, "message": str}, ...]: the check's findings in its own words (never a secret).
+    findings = models.JSONField(default=list)
+
+    class Meta:
+        ordering = ["-checked_at"]
+        indexes = [models.Index(fields=["tenant", "-checked_at"], name="connectioncheck_tenant_time")]
+
+    def __str__(self) -> str:
+        return f"{self.tenant_id} {self.checked_at:%Y-%m-%d %H:%M:%S} {'ok' if self.ok else 'problems'}"

@@ -6,7 +6,7 @@ from django.db import transaction
 from okta.connection import ConnectionReport, connection_check
 from tenants.issuers import IssuerError, refuse_private_host
 from tenants.links import tenant_redirect_uri
-from tenants.models import Tenant
+from tenants.models import ConnectionCheckResult, Tenant
 
 # Without SSO_PUBLIC_URL a command has no origin. The redirect URI of the credentials proof is then only a well-
 # formed stand-in: for a code that was never issued there is nothing to compare it with, so the answer is the same.
@@ -50,4 +50,14 @@ def tenant_connection_check(tenant: Tenant, *, origin: str) -> ConnectionReport:
     return connection_check(
         tenant, client_secret=tenant.client_secret,
         redirect_uri=tenant_redirect_uri(tenant.slug, origin=origin or FALLBACK_ORIGIN),
+    )
+
+
+def connection_check_record(*, tenant: Tenant, report: ConnectionReport) -> ConnectionCheckResult:
+    """Keep the outcome of one connection check, for the tenant's health panel."""
+    return ConnectionCheckResult.objects.create(
+        tenant=tenant,
+        ok=report.ok,
+        summary=report.summary[:300],
+        findings=[{"ok": finding.ok, "message": finding.message[:1000]} for finding in report.findings],
     )

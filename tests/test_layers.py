@@ -15,7 +15,8 @@ FORBIDDEN = {
     "accounts": {"scim", "support"},
     "scim": {"support"},
 }
-HELPERS = {"inigo_sso.env", "inigo_sso.client_ip", "inigo_sso.failures", "inigo_sso.text", "inigo_sso.commands"}
+HELPERS = {"inigo_sso.env", "inigo_sso.client_ip", "inigo_sso.failures", "inigo_sso.text", "inigo_sso.commands",
+           "inigo_sso.references"}
 
 
 def imported_modules(path: Path) -> set[str]:

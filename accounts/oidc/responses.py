@@ -19,10 +19,10 @@ def login_failed(
     typed_email: str = "",
     provider_message: str = "",
 ) -> HttpResponse:
-    services.login_event_record(
+    event = services.login_event_record(
         request, reason=error.reason, tenant=tenant, claims=claims, typed_email=typed_email,
         detail=error.detail,
     )
     context = {"failure": error.failure, "reason": error.reason, "tenant": tenant,
-               "provider_message": provider_message}
+               "provider_message": provider_message, "event": event}
     return TemplateResponse(request, "errors/login_failed.html", context, status=error.failure.status)

@@ -95,6 +95,8 @@ class InitiateLoginView(TenantAuthenticationRequestView):
             next_path = same_origin_path(request, _single(params, "target_link_uri"))
             return self.start(request, tenant, login_hint=_single(params, "login_hint"), next_path=next_path)
         except LoginError as error:
+            # The tenant a refusal concerns, where one is known, so support sees it on the login event.
+            tenant = tenant or getattr(error, "tenant", None)
             return login_failed(request, error, tenant=tenant, typed_email=_single(params, "login_hint"))
 
     post = get
@@ -110,18 +112,24 @@ class InitiateLoginView(TenantAuthenticationRequestView):
             if tenant.is_awaiting_setup:
                 raise LoginError("tenant_awaiting_setup")
             if issuer is not None and issuer != tenant.issuer:
-                raise LoginError("issuer_mismatch", f"iss {issuer} is not {tenant.issuer}")
+                raise _about(LoginError("issuer_mismatch", f"iss {issuer} is not {tenant.issuer}"), tenant)
             return tenant
         if issuer is None:
             raise LoginError("issuer_missing")
         # Never redirect anywhere for an issuer that is not an active tenant's: `iss` is attacker input.
         candidates = tenants_for_issuer(issuer)
         if not candidates:
-            inactive = Tenant.objects.filter(issuer=issuer).exists()
-            raise LoginError("tenant_inactive" if inactive else "issuer_unknown", f"iss {issuer}")
+            inactive = Tenant.objects.filter(issuer=issuer).order_by("name").first()
+            error = LoginError("tenant_inactive" if inactive else "issuer_unknown", f"iss {issuer}")
+            raise _about(error, inactive)
         if len(candidates) > 1:
             return None
         return candidates[0]
+
+
+def _about(error: LoginError, tenant: Tenant | None) -> LoginError:
+    error.tenant = tenant  # type: ignore[attr-defined]
+    return error
 
 
 def _organisation_picker(request: HttpRequest, params: QueryDict) -> HttpResponse:

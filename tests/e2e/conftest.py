@@ -32,6 +32,10 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 LOCAL_HOSTS = ("127.0.0.1", "localhost")
+# axe-core, the accessibility engine, installed by `make e2e-deps` (npm, pinned in the Makefile).
+AXE_CORE = Path(os.environ.get("E2E_AXE_CORE", ROOT / ".e2e-node" / "node_modules" / "axe-core" / "axe.min.js"))
+# What a page may not have: axe's "serious" and "critical" impacts (WCAG 2.x A and AA rules).
+BLOCKING_IMPACTS = ("serious", "critical")
 _screenshots_taken: list[Path] = []
 
 
@@ -159,9 +163,10 @@ class Screenshots:
 
     folder: Path
 
-    def __call__(self, page: "Page", name: str) -> Path:
+    def __call__(self, page: "Page", name: str, *, full_page: bool = True) -> Path:
+        """full_page=False: only what the window shows (1280 x 800 unless the test changed it)."""
         path = self.folder / f"{len(_screenshots_taken) + 1:02d}-{name}.png"
-        page.screenshot(path=str(path), full_page=True)
+        page.screenshot(path=str(path), full_page=full_page)
         _screenshots_taken.append(path)
         return path
 
@@ -190,6 +195,8 @@ class People:
         context.set_default_timeout(10_000)
         context.route("**/*", self._only_local)
         self.contexts.append(context)
+        # What the Content-Security-Policy blocks (an inline style or script) on each page, for assert_accessible.
+        context.add_init_script(CSP_LISTENER)
         return context.new_page()
 
     def _only_local(self, route: Any) -> None:
@@ -211,3 +218,48 @@ def people(chromium: "Browser", inigo: Inigo) -> Iterator[People]:
     crowd.close()
     assert crowd.external_requests == [], "pages asked for assets outside 127.0.0.1"
 
+
+
+CSP_LISTENER = """
+window.__cspViolations = [];
+document.addEventListener('securitypolicyviolation', (event) => window.__cspViolations.push(
+    `${event.violatedDirective} blocked ${event.blockedURI || event.sample} at ${event.sourceFile}:${event.lineNumber}`
+));
+"""
+
+
+def assert_accessible(page: "Page") -> None:
+    """axe-core finds no serious or critical violation on the page as it is now; and, before axe runs (it sets
+    inline styles of its own while it measures), the page's Content-Security-Policy has blocked nothing."""
+    blocked = page.evaluate("() => window.__cspViolations || []")
+    assert blocked == [], f"the Content-Security-Policy blocked something on {page.url}: {blocked}"
+    if not AXE_CORE.exists():
+        pytest.skip(f"needs axe-core at {AXE_CORE}: run `make e2e-deps` (npm install of the pinned axe-core)")
+    # Injected through the DevTools protocol: the page's CSP (script-src 'self') is left as it is.
+    page.evaluate(AXE_CORE.read_text())
+    results = page.evaluate(
+        "() => axe.run(document, {resultTypes: ['violations'], runOnly: {type: 'tag', "
+        "values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice']}})"
+    )
+    blocking = [
+        f"{violation['id']} ({violation['impact']}): {violation['help']} at "
+        + ", ".join(" ".join(node["target"]) for node in violation["nodes"][:5])
+        for violation in results["violations"]
+        if violation["impact"] in BLOCKING_IMPACTS
+    ]
+    assert blocking == [], f"accessibility violations on {page.url}:\n" + "\n".join(blocking)
+
+
+def assert_fits(page: "Page", selector: str = "#result_list") -> None:
+    """Nothing to scroll sideways: the table (and the page) are no wider than what shows them."""
+    widths = page.evaluate(
+        """(selector) => {
+            const table = document.querySelector(selector);
+            const box = table.parentElement;
+            return {table: [table.scrollWidth, table.clientWidth], box: [box.scrollWidth, box.clientWidth],
+                    page: [document.documentElement.scrollWidth, document.documentElement.clientWidth]};
+        }""",
+        selector,
+    )
+    for part, (scroll_width, client_width) in widths.items():
+        assert scroll_width <= client_width, f"{part} of {selector} overflows: {widths} at {page.url}"

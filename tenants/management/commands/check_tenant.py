@@ -4,7 +4,7 @@ from django.conf import settings
 
 from inigo_sso.commands import BaseCommand, CommandError, CommandParser
 from tenants.selectors import tenant_by_slug
-from tenants.services import tenant_connection_check
+from tenants.services import connection_check_record, tenant_connection_check
 
 
 class Command(BaseCommand):
@@ -22,6 +22,7 @@ class Command(BaseCommand):
         if tenant is None:
             raise CommandError(f"There is no tenant with the slug {options['slug']!r}.")
         report = tenant_connection_check(tenant, origin=settings.SSO_PUBLIC_URL)
+        connection_check_record(tenant=tenant, report=report)  # the tenant's health panel shows the last one
         self.stdout.write(f"{tenant.name} ({tenant.slug}), issuer {tenant.issuer or '(awaiting setup)'}")
         for finding in report.findings:
             if finding.ok:

@@ -1,0 +1,105 @@
+"""A support reference on every failure page: a login event's own (10 characters, unique, in its log line beside
+the request id), and for pages without an event one derived from the request id (8 characters)."""
+
+import logging
+import re
+
+import pytest
+from django.test import Client, override_settings
+
+from accounts.models import LoginEvent
+from inigo_sso import references
+from inigo_sso.references import ALPHABET, reference_from_request_id
+from tests.test_logs import json_lines
+
+EVENT_REFERENCE = re.compile(rf"^[{ALPHABET}]{{10}}$")
+REQUEST_REFERENCE = re.compile(rf"^[{ALPHABET}]{{8}}$")
+
+
+def reference_on(page: bytes) -> str:
+    match = re.search(rb'class="reference-code">([^<]+)<', page)
+    assert match, page[:2000]
+    return match.group(1).decode()
+
+
+def test_the_alphabet_leaves_out_characters_people_confuse():
+    assert not set("01ILOUV") & set(ALPHABET)
+
+
+def test_a_failure_page_prints_its_events_own_reference_and_time(client, provider, acme):
+    response = client.get("/oidc/initiate/", {"iss": provider.issuer, "target_link_uri": "https://evil.example/"})
+
+    assert response.status_code == 400
+    event = LoginEvent.objects.get()
+    assert EVENT_REFERENCE.match(event.reference)
+    assert reference_on(response.content) == event.reference
+    assert f"{event.created_at:%-d %b %Y, %H:%M:%S} UTC".encode() in response.content
+
+
+def test_every_event_gets_another_reference(client, db):
+    for _ in range(5):
+        client.get("/oidc/initiate/", {"iss": "https://unknown.okta.com"})
+
+    assert len(set(LoginEvent.objects.values_list("reference", flat=True))) == 5
+
+
+def test_the_login_log_line_carries_the_reference_beside_the_request_id(caplog, client, db):
+    caplog.set_level(logging.INFO)
+
+    response = client.get("/oidc/initiate/", {"iss": "https://unknown.okta.com"}, HTTP_X_REQUEST_ID="lb-15")
+
+    login, request = json_lines(caplog)
+    reference = LoginEvent.objects.get().reference
+    assert (login["event"], login["request_id"], login["reference"]) == ("login", "lb-15", reference)
+    assert (request["event"], request["request_id"], request["reference"]) == ("request", "lb-15", reference)
+    assert reference_on(response.content) == reference
+
+
+def test_a_clash_of_references_is_drawn_again(client, db, monkeypatch):
+    client.get("/oidc/initiate/", {"iss": "https://unknown.okta.com"})
+    taken = LoginEvent.objects.get().reference
+    drawn = iter([taken, "ZZZZZZZZZZ"])
+    monkeypatch.setattr(references, "get_random_string", lambda length, alphabet: next(drawn))
+
+    response = client.get("/oidc/initiate/", {"iss": "https://unknown.okta.com"})
+
+    assert response.status_code == 404
+    assert sorted(LoginEvent.objects.values_list("reference", flat=True)) == sorted([taken, "ZZZZZZZZZZ"])
+
+
+def test_a_404_prints_a_reference_derived_from_the_request_id_and_logs_it(caplog, client, db):
+    caplog.set_level(logging.INFO)
+
+    response = client.get("/no/such/page/", HTTP_X_REQUEST_ID="lb-404")
+
+    assert response.status_code == 404
+    assert reference_on(response.content) == reference_from_request_id("lb-404")
+    assert REQUEST_REFERENCE.match(reference_from_request_id("lb-404"))
+    [request] = json_lines(caplog)
+    assert (request["request_id"], request["reference"]) == ("lb-404", reference_from_request_id("lb-404"))
+    assert not LoginEvent.objects.exists()
+
+
+def test_an_expired_form_prints_a_reference(db):
+    client = Client(enforce_csrf_checks=True)
+
+    response = client.post("/login/", {"email": "alice@acme.test"}, HTTP_X_REQUEST_ID="lb-csrf")
+
+    assert response.status_code == 403
+    assert reference_on(response.content) == reference_from_request_id("lb-csrf")
+
+
+@override_settings(SSO_RATE_LIMIT="1/m")
+def test_too_many_requests_prints_a_reference(client, db):
+    client.get("/oidc/initiate/", {"iss": "https://unknown.okta.com"})
+
+    response = client.get("/oidc/initiate/", {"iss": "https://unknown.okta.com"}, HTTP_X_REQUEST_ID="lb-429")
+
+    assert response.status_code == 429
+    assert reference_on(response.content) == reference_from_request_id("lb-429")
+
+
+@pytest.mark.parametrize("request_id", ["a", "lb-4711", "0" * 64])
+def test_a_request_reference_is_the_same_for_the_same_request_id(request_id):
+    assert reference_from_request_id(request_id) == reference_from_request_id(request_id)
+    assert reference_from_request_id(request_id) != reference_from_request_id(request_id + "x")
