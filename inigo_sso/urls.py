@@ -1,9 +1,10 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from accounts import setup_views, universal_logout, views
+from accounts import universal_logout, views
 from accounts.oidc import views as oidc_views
 from accounts.oidc.logout import SignOutView
+from onboarding import views as onboarding_views
 
 admin.site.site_header = "Inigo support"
 admin.site.site_title = "Inigo support"
@@ -26,7 +27,7 @@ urlpatterns = [
         "oidc/global-token-revocation/", universal_logout.global_token_revocation,
         name="oidc_global_token_revocation",
     ),
-    path("setup/<str:token>/", setup_views.setup_page, name="setup_page"),
+    path("setup/<str:token>/", onboarding_views.setup_page, name="setup_page"),
     path("admin/", admin.site.urls),
     path("scim/v2/", include("scim.urls")),
 ]

@@ -10,10 +10,11 @@ ROOT = Path(__file__).resolve().parent.parent
 
 # package -> the first-party packages it must never import
 FORBIDDEN = {
-    "okta": {"tenants", "accounts", "scim", "support"},
-    "tenants": {"accounts", "scim", "support"},
-    "accounts": {"scim", "support"},
-    "scim": {"support"},
+    "okta": {"tenants", "accounts", "scim", "onboarding", "support"},
+    "tenants": {"accounts", "scim", "onboarding", "support"},
+    "accounts": {"scim", "onboarding", "support"},
+    "scim": {"onboarding", "support"},
+    "onboarding": {"support"},
 }
 HELPERS = {"inigo_sso.env", "inigo_sso.client_ip", "inigo_sso.failures", "inigo_sso.text", "inigo_sso.commands",
            "inigo_sso.references"}

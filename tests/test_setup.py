@@ -208,7 +208,7 @@ def test_from_setup_link_to_the_owners_home_page(client, browser: Browser, provi
     assert done.status_code == 200, page[:2000]
     assert "Single sign-on is set up for NewCo" in page and secret not in page
     assert 'href="/oidc/authenticate/?tenant=newco">Sign in to finish</a>' in page
-    assert "PROVISIONING HOOK" not in page  # a template comment, for the lead
+    assert "Turn on provisioning from Okta" in page  # a first setup offers a SCIM token (tested below)
     tenant.refresh_from_db()
     assert (tenant.issuer, tenant.client_id, tenant.client_secret, tenant.is_active) == (
         provider.issuer, client_id, secret, True)
@@ -488,3 +488,23 @@ def test_sso_public_url_refuses_what_is_not_an_origin(monkeypatch, raw):
     monkeypatch.setenv("SSO_PUBLIC_URL", raw)
     with pytest.raises(ImproperlyConfigured, match="must be an origin"):
         env_origin("SSO_PUBLIC_URL")
+
+
+def test_a_first_setup_offers_provisioning_with_a_token_shown_once(client, provider, registered):
+    from scim.models import ProvisioningToken
+    from scim.tokens import tenant_for_token
+
+    client_id, secret = registered
+    done = setup_post(client, new_link(), okta_domain=provider.issuer, client_id=client_id, client_secret=secret)
+
+    token = done.context["provisioning"]["token"]
+    assert token in text(done) and "http://testserver/scim/v2/" in text(done)
+    assert tenant_for_token(token).slug == "newco"
+    stored = ProvisioningToken.objects.get(tenant__slug="newco")
+    assert token not in stored.digest  # only its digest is kept
+    assert "no-store" in done["Cache-Control"] or "no-cache" in done["Cache-Control"]
+    # A rotation on a tenant that already provisions keeps its token: a new one would stop Okta's calls.
+    rotated = setup_post(client, link_of_existing("newco"), okta_domain=provider.issuer, client_id=client_id,
+                         client_secret=secret)
+    assert rotated.status_code == 200 and rotated.context["provisioning"] is None
+    assert ProvisioningToken.objects.get(tenant__slug="newco").digest == stored.digest

@@ -10,6 +10,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
@@ -18,6 +19,8 @@ from accounts import setup as setup_events
 from accounts.oidc.ratelimits import setup_limits
 from accounts.oidc.redirects import tenant_redirect_uri
 from okta.connection import Check, ConnectionReport, connection_check
+from scim.models import ProvisioningToken
+from scim.tokens import scim_token_issue
 from tenants import links
 from tenants.forms import SetupForm
 from tenants.models import SetupLink, Tenant
@@ -114,8 +117,19 @@ def setup_page(request: HttpRequest, token: str) -> HttpResponse:
     context = {
         "tenant": tenant, "rotation": rotation, "report_steps": _steps(report),
         "sign_in_url": links.tenant_sign_in_url(tenant.slug),
+        "provisioning": _provisioning_offer(request, tenant),
     }
     return render(request, "setup/done.html", context)
+
+
+def _provisioning_offer(request: HttpRequest, tenant: Tenant) -> dict[str, str] | None:
+    """Provisioning from Okta (SCIM) for a tenant that has no SCIM token yet: its token, issued now and shown on
+    this page only (the answer to the POST that completed the setup: never stored, cached or sent again; only its
+    digest is kept). A tenant that already provisions keeps its token: a new one would stop Okta's calls."""
+    if ProvisioningToken.objects.filter(tenant=tenant).exists():
+        return None
+    token = scim_token_issue(tenant=tenant, detail="issued on the setup page")
+    return {"token": token, "base_url": request.build_absolute_uri(reverse("scim:root"))}
 
 
 def okta_values(request: HttpRequest, tenant: Tenant) -> list[OktaValue]:
