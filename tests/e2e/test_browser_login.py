@@ -170,7 +170,10 @@ def test_a_burst_ends_on_the_same_kind_of_page_as_every_other_failure(people: Pe
     """Last in this file: it uses up this address's initiate rate limit for a minute (each gunicorn worker counts
     in its own local-memory cache, hence the generous burst)."""
     visitor = people.new()
-    statuses = [visitor.request.get("/oidc/initiate/?iss=https%3A%2F%2Funknown.okta.com").status for _ in range(150)]
+    # A new connection for each request, so the burst reaches every gunicorn worker (each counts in its own
+    # local-memory cache here), not only the one a kept-alive connection stays with.
+    statuses = [visitor.request.get("/oidc/initiate/?iss=https%3A%2F%2Funknown.okta.com",
+                                    headers={"Connection": "close"}).status for _ in range(150)]
     assert 429 in statuses
 
     page = visitor.goto("/oidc/initiate/?iss=https%3A%2F%2Funknown.okta.com")
