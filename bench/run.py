@@ -38,6 +38,7 @@ import psycopg
 import requests
 from cryptography.fernet import Fernet
 
+from bench.phases import HEADER as PHASES_HEADER
 from bench.provider import BACK_CHANNEL
 from bench.querycount import HEADER as QUERIES_HEADER
 
@@ -51,6 +52,11 @@ CPU_GROUPS = {"app": "gunicorn (master + workers)", "db": "PostgreSQL backends",
 DATABASES = {"ours": "inigo_bench", "ours_tenants": "inigo_bench_tenants", "alt": "inigo_bench_alt",
              "stock": "inigo_bench_stock"}
 TIMEOUT = 60
+# The callback's phases, as bench/phases.py names them; `other` is Django, the remaining middleware, the views' own
+# code and logging; `request` the whole request inside Django (the load generator's figure adds the network).
+CALLBACK_PHASES = ("session load", "state check", "discovery (cached)", "secret decryption",
+                   "token request (provider round trip)", "JWT check", "user upsert", "auth.login", "login event",
+                   "session save", "other", "request")
 
 
 @dataclass(frozen=True)
@@ -68,6 +74,7 @@ class Login:
     first: bool
     callback_s: float = 0.0
     queries: dict[str, int] = field(default_factory=dict)  # per request: start, callback, me
+    phases: dict[str, float] = field(default_factory=dict)  # the callback's ms per phase (bench/phases.py)
     error: str = ""
 
 
@@ -266,6 +273,7 @@ def login_once(app: str, variant: Variant, issuer: str, sub: str, first: bool) -
             callback = browser.get(authorized.headers["Location"], allow_redirects=False, timeout=TIMEOUT)
             result.callback_s = time.perf_counter() - began
             result.queries["callback"] = int(callback.headers.get(QUERIES_HEADER, 0))
+            result.phases = parse_phases(callback.headers.get(PHASES_HEADER, ""))
             if callback.status_code != 302 or callback.headers.get("Location", "").startswith(STOCK_FAILURE_PATH):
                 result.error = f"callback answered {callback.status_code} {callback.headers.get('Location', '')}"
                 return result
@@ -279,6 +287,15 @@ def login_once(app: str, variant: Variant, issuer: str, sub: str, first: bool) -
             return result
     result.ok = True
     return result
+
+
+def parse_phases(header: str) -> dict[str, float]:
+    phases = {}
+    for part in header.split(";"):
+        name, _, ms = part.rpartition("=")
+        if name:
+            phases[name] = float(ms)
+    return phases
 
 
 def email_of(sub: str) -> str:
@@ -335,6 +352,8 @@ def app_env(ctx: Context, variant: Variant, run_id: str) -> dict[str, str]:
         "DATABASE_URL": database_url(ctx.args.pg, variant.database),
         "BENCH_CACHE_PREFIX": f"{ctx.cache_prefix}-{run_id}",
         "BENCH_COUNT_QUERIES": "1",
+        # Where the callback's time goes (inigo-sso only: stock has no such phases); timers cost microseconds.
+        "BENCH_PHASES": "0" if variant.key == "stock" else "1",
     }
 
 
@@ -420,6 +439,11 @@ def figures(runs: list[RunResult], concurrencies: list[int]) -> dict[str, float]
     for path, name in BACK_CHANNEL.items():
         out[f"out_{name}"] = sum(run.hits.get(path, 0) for run in runs) / measured
     out["out_total"] = sum(out[f"out_{name}"] for name in BACK_CHANNEL.values())
+    for phase in CALLBACK_PHASES:
+        measured_logins = [login for login in logins if login.phases]
+        out[f"phase_{phase}"] = (
+            statistics.mean(login.phases.get(phase, 0.0) for login in measured_logins) if measured_logins else 0.0
+        )
     out["rss_mb"] = max(max(run.peak_rss_kb, default=0) for run in runs) / 1024
     phases = [phase for run in runs for phase in run.phases]
     for group in CPU_GROUPS:
@@ -445,6 +469,9 @@ def rows(concurrencies: list[int]) -> list[tuple[str, str, str]]:
         table.append((f"out_{name}", f"outbound {name} requests per login", "{:.2f}"))
     table.append(("out_total", "outbound requests per login, total", "{:.2f}"))
     table.append(("rss_mb", "peak RSS per worker (MB, largest worker)", "{:.1f}"))
+    table.append(("phase_heading", "*where the callback's time goes (ms, mean)*", ""))
+    for phase in CALLBACK_PHASES:
+        table.append((f"phase_{phase}", f"  {phase}", "{:.2f}"))
     for group, label in CPU_GROUPS.items():
         table.append((f"cpu_{group}", f"CPU ms per login: {label}", "{:.1f}"))
     for c in concurrencies:
@@ -478,6 +505,9 @@ def render(results: dict[float, dict[str, dict[str, float]]], variants: list[Var
     for delay, by_variant in results.items():
         lines.append(f"| **provider delay {delay:g} ms** |" + " |" * len(columns))
         for key, label, fmt in rows(concurrencies):
+            if not fmt:  # a heading inside the table
+                lines.append(f"| {label:<{width}} |" + " |" * len(columns))
+                continue
             cells = [fmt.format(by_variant[v.key][key]) for v in variants]
             for _, numerator, denominator in ratios:
                 failures = key.startswith("failed")

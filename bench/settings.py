@@ -16,3 +16,6 @@ if os.environ.get("BENCH_CACHE_PREFIX"):
 
 if os.environ.get("BENCH_COUNT_QUERIES") == "1":
     MIDDLEWARE = ["bench.querycount.QueryCountMiddleware", *MIDDLEWARE]  # noqa: F405
+
+if os.environ.get("BENCH_PHASES") == "1":
+    MIDDLEWARE = ["bench.phases.PhaseMiddleware", *MIDDLEWARE]

@@ -1,0 +1,89 @@
+"""Where a request's time goes, phase by phase: a middleware that only the bench settings turn on (BENCH_PHASES=1).
+
+Nothing here is in the production code path: on its first request the middleware wraps the functions each phase
+runs in (their module attributes, which is what every caller looks up) with a timer, and each response answers
+the milliseconds per phase in an `X-Bench-Phases` header (`name=ms;...`), which bench/run.py averages per login.
+`request` is the whole request inside Django; `other` is what no phase accounts for (Django's handler, the
+remaining middleware, the view's own code, logging)."""
+
+import contextvars
+import threading
+import time
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+
+HEADER = "X-Bench-Phases"
+_timings: contextvars.ContextVar[dict[str, float] | None] = contextvars.ContextVar("bench_phases", default=None)
+_patched = False
+_patch_lock = threading.Lock()
+
+
+def _timed(name: str, function: Callable[..., Any]) -> Callable[..., Any]:
+    @wraps(function)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        timings = _timings.get()
+        if timings is None:
+            return function(*args, **kwargs)
+        began = time.perf_counter()
+        try:
+            return function(*args, **kwargs)
+        finally:
+            timings[name] = timings.get(name, 0.0) + (time.perf_counter() - began) * 1000
+
+    return wrapper
+
+
+def _patch() -> None:
+    from django.contrib import auth
+
+    from accounts import services
+    from accounts.oidc import backend, states
+    from inigo_sso import sessions
+    from okta import exchange, provider
+    from tenants import crypto
+
+    targets: list[tuple[Any, str, str]] = [
+        (sessions.SessionStore, "load", "session load"),
+        (sessions.SessionStore, "save", "session save"),
+        (states, "pending_login", "state check"),
+        (provider, "provider_metadata", "discovery (cached)"),
+        (crypto, "decrypt", "secret decryption"),
+        (exchange, "token_request", "token request (provider round trip)"),
+        (backend, "validate_id_token", "JWT check"),
+        (services, "user_provision", "user upsert"),
+        (auth, "login", "auth.login"),
+        (services, "login_event_record", "login event"),
+    ]
+    for owner, attribute, name in targets:
+        setattr(owner, attribute, _timed(name, getattr(owner, attribute)))
+
+
+class PhaseMiddleware:
+    """First in MIDDLEWARE when BENCH_PHASES=1 (bench/settings.py)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        global _patched
+        if not _patched:
+            with _patch_lock:
+                if not _patched:
+                    _patch()
+                    _patched = True
+        timings: dict[str, float] = {}
+        token = _timings.set(timings)
+        began = time.perf_counter()
+        try:
+            response = self.get_response(request)
+        finally:
+            _timings.reset(token)
+        total = (time.perf_counter() - began) * 1000
+        # The timed functions do not call one another, so the phases add up; `other` is the rest.
+        timings["other"] = max(0.0, total - sum(timings.values()))
+        timings["request"] = total
+        response[HEADER] = ";".join(f"{name}={ms:.3f}" for name, ms in timings.items())
+        return response
