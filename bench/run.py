@@ -737,7 +737,7 @@ def print_report(args: argparse.Namespace, results: dict[float, dict[str, dict[s
     print(f"Versions: {versions(args.pg)}")
     delayed = "every provider request" if args.delay_all else "back-channel requests (discovery, keys, token, userinfo)"
     first, later = people(args, args.logins), args.logins - people(args, args.logins)
-    print(f"Setup: gunicorn {workers} sync workers per app, PostgreSQL, cache "
+    print(f"Setup: gunicorn {workers} threaded workers (gunicorn.conf.py, 8 threads) per app, PostgreSQL, cache "
           f"{'Redis' if use_redis else 'local memory (per worker)'}; {args.logins} logins per concurrency per run at "
           f"delay 0 ({first} people: {first} first logins, {later} returning logins), {args.delayed_logins} at a delay "
           f"> 0; {args.rounds} alternating round(s) at delay 0, {args.delayed_rounds} per delay > 0; {args.warmup} "
