@@ -1,5 +1,6 @@
 """Admin for customer organisations: where support staff enter a customer's Okta app and check that it works."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
@@ -267,11 +268,7 @@ class TenantAdmin(admin.ModelAdmin):
         (a message would keep the token in the session)."""
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])
-        tenant = self.get_object(request, unquote(object_id))
-        if tenant is None:
-            raise Http404("No such tenant.")
-        if not self.has_change_permission(request, tenant):
-            raise PermissionDenied
+        tenant = self._tenant_for_post(request, object_id, self.has_change_permission)
         issued = setup_link_issue(tenant=tenant, created_by=request.user.get_username(), request=request)
         context = {
             **self.admin_site.each_context(request),
@@ -291,11 +288,7 @@ class TenantAdmin(admin.ModelAdmin):
     def check_connection_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])
-        tenant = self.get_object(request, unquote(object_id))
-        if tenant is None:
-            raise Http404("No such tenant.")
-        if not self.has_view_permission(request, tenant):
-            raise PermissionDenied
+        tenant = self._tenant_for_post(request, object_id, self.has_view_permission)
         report = tenant_connection_check(tenant, origin=links.origin_of(request))
         connection_check_record(tenant=tenant, report=report)
         self._show_report(request, report, prefix="", problems_only=False)
@@ -307,11 +300,7 @@ class TenantAdmin(admin.ModelAdmin):
         message (messages live in cookies or sessions) or shown again. The earlier token stops working."""
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])
-        tenant = self.get_object(request, unquote(object_id))
-        if tenant is None:
-            raise Http404("No such tenant.")
-        if not self.has_change_permission(request, tenant):
-            raise PermissionDenied
+        tenant = self._tenant_for_post(request, object_id, self.has_change_permission)
         token = scim_token_issue(tenant=tenant, detail=f"issued in admin by {request.user.get_username()}"[:500])
         context = {
             **self.admin_site.each_context(request),
@@ -323,6 +312,18 @@ class TenantAdmin(admin.ModelAdmin):
             "change_url": reverse("admin:tenants_tenant_change", args=[tenant.pk]),
         }
         return TemplateResponse(request, "admin/tenants/tenant/scim_token.html", context)
+
+    def _tenant_for_post(
+        self, request: HttpRequest, object_id: str, allowed: Callable[[HttpRequest, Tenant], bool]
+    ) -> Tenant:
+        """The tenant a button on its page acts on (staff only, CSRF-protected, behind admin_view): 404 when it does
+        not exist, 403 without the permission the button needs."""
+        tenant = self.get_object(request, unquote(object_id))
+        if tenant is None:
+            raise Http404("No such tenant.")
+        if not allowed(request, tenant):
+            raise PermissionDenied
+        return tenant
 
     @admin.action(description="Check connection", permissions=["view"])
     def check_connection(self, request: HttpRequest, queryset: QuerySet[Tenant]) -> None:

@@ -2,7 +2,7 @@
 through the provider's login page."""
 
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -45,21 +45,28 @@ def other_provider(_globex_provider: ProviderHarness) -> Iterator[ProviderHarnes
     _globex_provider.reset()
 
 
+def fake_dns(monkeypatch: pytest.MonkeyPatch, answer: Callable[[str], str | None]) -> list[str]:
+    """socket.getaddrinfo answers `answer(host)`, an address, for the hosts it knows, and looks up the others as
+    usual (this machine has no DNS). Returns the hosts it answered, in order."""
+    real = socket.getaddrinfo
+    asked: list[str] = []
+
+    def getaddrinfo(host: Any, port: Any, *args: Any, **kwargs: Any) -> list[Any]:
+        address = answer(str(host))
+        if address is None:
+            return real(host, port, *args, **kwargs)
+        asked.append(str(host))
+        family = socket.AF_INET6 if ":" in address else socket.AF_INET
+        return [(family, socket.SOCK_STREAM, 6, "", (address, port or 0))]
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    return asked
+
+
 @pytest.fixture
 def public_dns(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """Host names resolve to a public address (this machine has no DNS); addresses and localhost resolve as
-    usual. Returns the names looked up."""
-    real = socket.getaddrinfo
-    looked_up: list[str] = []
-
-    def resolve(host: Any, port: Any, *args: Any, **kwargs: Any) -> list[Any]:
-        if host == "localhost" or is_ip_address(str(host)):
-            return real(host, port, *args, **kwargs)
-        looked_up.append(host)
-        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("93.184.216.34", port or 0))]
-
-    monkeypatch.setattr(socket, "getaddrinfo", resolve)
-    return looked_up
+    """Host names resolve to a public address; addresses and localhost resolve as usual. Returns the names."""
+    return fake_dns(monkeypatch, lambda host: None if host == "localhost" or is_ip_address(host) else "93.184.216.34")
 
 
 @pytest.fixture(autouse=True)

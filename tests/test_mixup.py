@@ -220,3 +220,32 @@ def test_an_error_answer_at_another_tenants_callback_is_refused_as_a_mix_up(clie
 @pytest.mark.parametrize("method", ["post", "put", "delete"])
 def test_the_callback_answers_only_get(client, acme, method):
     assert getattr(client, method)("/oidc/callback/acme/").status_code == 405
+
+
+# --- an error answer that matches no pending login of this browser ------------------------------------------------
+def test_an_error_link_without_this_browsers_state_signs_nobody_out(browser, provider, acme):
+    browser.login(provider, "alice")
+
+    response = browser.client.get("/oidc/callback/acme/", {"error": "access_denied", "state": "someone-elses"})
+
+    assert response.status_code == 403
+    assert browser.me().status_code == 200  # a link anyone can send does not end a session (logout CSRF)
+
+
+def test_provider_words_are_shown_only_for_this_browsers_own_login(client, provider, acme):
+    forged = client.get("/oidc/callback/acme/", {"error": "server_error", "error_description": "Call +1 555 0100"})
+    state = query_of(client.get("/oidc/authenticate/", {"tenant": "acme"})["Location"])["state"]
+    matched = client.get("/oidc/callback/acme/", {"state": state, "error": "server_error",
+                                                  "error_description": "Okta is busy"})
+
+    assert forged.status_code == 400 and b"555 0100" not in forged.content
+    assert matched.status_code == 400 and b"Okta is busy" in matched.content
+
+
+def test_an_error_answer_to_this_browsers_own_login_ends_its_session(browser, provider, acme):
+    browser.login(provider, "alice")
+    state = query_of(browser.client.get("/oidc/authenticate/", {"tenant": "acme"})["Location"])["state"]
+
+    browser.client.get("/oidc/callback/acme/", {"state": state, "error": "access_denied"})
+
+    assert browser.me().status_code == 401

@@ -21,7 +21,7 @@ from okta import addresses, http
 from okta import provider as okta_provider
 from tenants.models import Tenant
 from tenants.services import tenant_connection_check
-from tests.conftest import Browser, profile
+from tests.conftest import Browser, fake_dns, profile
 from tests.oidc_provider import ProviderHarness
 
 ONLY_THE_PROVIDER = override_settings(SSO_ALLOWED_INTERNAL_NETWORKS=["127.0.0.2/32"])
@@ -97,20 +97,14 @@ def far(db: None, far_provider: ProviderHarness) -> Tenant:
 
 def resolving(monkeypatch: pytest.MonkeyPatch, answers: dict[str, list[str]]) -> list[str]:
     """Make these names resolve to these addresses, in turn (the last answer repeats); returns the lookups."""
-    real = socket.getaddrinfo
-    asked: list[str] = []
 
-    def getaddrinfo(host: Any, port: Any, *args: Any, **kwargs: Any) -> list[Any]:
-        if host not in answers:
-            return real(host, port, *args, **kwargs)
-        asked.append(host)
-        queue = answers[host]
-        address = queue.pop(0) if len(queue) > 1 else queue[0]
-        family = socket.AF_INET6 if ":" in address else socket.AF_INET
-        return [(family, socket.SOCK_STREAM, 6, "", (address, port or 0))]
+    def answer(host: str) -> str | None:
+        queue = answers.get(host)
+        if queue is None:
+            return None
+        return queue.pop(0) if len(queue) > 1 else queue[0]
 
-    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
-    return asked
+    return fake_dns(monkeypatch, answer)
 
 
 @ONLY_THE_PROVIDER
