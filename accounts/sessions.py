@@ -31,7 +31,8 @@ SESSION_EPOCHS_KEY = "inigo_session_epochs"
 CHECKED_AT_KEY = "inigo_okta_checked_at"
 NOTICE_TAG = "signed-out"
 # Requests that go on, signed out, instead of being redirected: a new sign-in, the way out, and the probes.
-_PASS_THROUGH_PREFIXES = ("/oidc/", "/login/", "/healthz/", "/static/")
+# The setup page too: its token is in the path, which a re-check would keep in the session as where to return.
+_PASS_THROUGH_PREFIXES = ("/oidc/", "/login/", "/healthz/", "/static/", "/setup/")
 
 
 @receiver(auth.user_logged_in)

@@ -26,6 +26,7 @@ from accounts import services
 from accounts.models import RevocationTokenUse, User
 from accounts.oidc.ratelimits import ip_rate
 from inigo_sso.failures import LoginError
+from inigo_sso.text import is_storable
 from okta import provider
 from okta.revocation import REASON as UNAUTHORIZED
 from okta.revocation import RevocationToken, bearer_token, unverified_client, validate_revocation_token
@@ -171,4 +172,4 @@ def _people(tenant: Tenant, subject: Subject) -> list[User]:
 
 
 def _clean(value: Any, max_length: int) -> bool:
-    return isinstance(value, str) and 0 < len(value) <= max_length and "\x00" not in value
+    return isinstance(value, str) and 0 < len(value) <= max_length and is_storable(value)

@@ -12,6 +12,7 @@ from typing import Any
 import jwt
 
 from inigo_sso.failures import LoginError
+from inigo_sso.text import is_storable
 from okta.tokens import ALGORITHM, LEEWAY_SECONDS, KeyLookup
 
 TOKEN_TYPE = "global-token-revocation+jwt"  # noqa: S105 (a media type)
@@ -109,7 +110,7 @@ def _check_header(header: dict[str, Any]) -> None:
 
 
 def _clean_string(value: Any) -> bool:
-    return isinstance(value, str) and 0 < len(value) <= MAX_CLAIM_LENGTH and "\x00" not in value
+    return isinstance(value, str) and 0 < len(value) <= MAX_CLAIM_LENGTH and is_storable(value)
 
 
 def _number(value: Any) -> float | None:

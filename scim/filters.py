@@ -10,6 +10,7 @@ database that an index does not serve.
 import json
 import re
 
+from inigo_sso.text import is_storable
 from scim.errors import ScimError
 
 USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
@@ -26,7 +27,7 @@ def _string(literal: str) -> str:
         value = json.loads(literal)
     except ValueError as exc:
         raise ScimError(400, "The filter's value is not a valid JSON string.", "invalidFilter") from exc
-    if not isinstance(value, str) or "\x00" in value:
+    if not isinstance(value, str) or not is_storable(value):
         raise ScimError(400, "The filter's value is not a valid string.", "invalidFilter")
     return value
 

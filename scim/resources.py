@@ -14,6 +14,7 @@ from django.http import HttpRequest
 from django.urls import reverse
 
 from accounts.models import TenantGroup, User
+from inigo_sso.text import is_storable
 from scim.errors import ScimError, invalid_value
 from scim.filters import GROUP_SCHEMA, USER_SCHEMA
 
@@ -84,8 +85,8 @@ def text(value: Any, name: str, max_length: int, *, required: bool = False) -> s
         return ""
     if not isinstance(value, str):
         raise invalid_value(f"{name} must be a string.")
-    if "\x00" in value:
-        raise invalid_value(f"{name} holds a NUL character.")
+    if not is_storable(value):
+        raise invalid_value(f"{name} holds a character Inigo does not accept (NUL or a lone surrogate).")
     value = value.strip()
     if len(value) > max_length:
         raise invalid_value(f"{name} is longer than {max_length} characters.")

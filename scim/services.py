@@ -11,6 +11,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from accounts.models import Role, TenantGroup, User
+from inigo_sso.text import is_storable
 from scim.errors import ScimError, invalid_value
 from scim.filters import GROUP_SCHEMA, parse_member_path
 from scim.models import ProvisioningEvent
@@ -28,7 +29,7 @@ def scim_users(tenant: Tenant) -> QuerySet[User]:
 
 def _plausible_id(scim_id: str) -> bool:
     # Ids are UUIDs; anything else (a NUL character from %00, which PostgreSQL text refuses) matches no row.
-    return 0 < len(scim_id) <= 64 and "\x00" not in scim_id
+    return 0 < len(scim_id) <= 64 and is_storable(scim_id)
 
 
 def scim_user_get(*, tenant: Tenant, scim_id: str) -> User:
@@ -173,7 +174,7 @@ def member_ids(value: Any) -> list[str]:
         raise invalid_value("members must be a list of objects with a value.")
     ids = []
     for member in value:
-        if not isinstance(member, dict) or not isinstance(member.get("value"), str) or "\x00" in member["value"]:
+        if not isinstance(member, dict) or not isinstance(member.get("value"), str) or not is_storable(member["value"]):
             raise invalid_value("Each member must be an object whose value is a user id.")
         ids.append(member["value"])
     return ids

@@ -19,6 +19,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 
 from accounts.models import TenantGroup
+from inigo_sso.text import is_storable
 from scim import discovery, services
 from scim.errors import CONTENT_TYPE, ScimError, error_response
 from scim.filters import GROUP_SCHEMA, USER_SCHEMA, parse_eq_filter
@@ -105,8 +106,9 @@ def _refuse_nul(value: Any, depth: int = 0) -> None:
     if depth > 32:
         raise ScimError(400, "The body is nested too deeply.", "invalidSyntax")
     if isinstance(value, str):
-        if "\x00" in value:
-            raise ScimError(400, "The body holds a NUL character.", "invalidValue")
+        if not is_storable(value):  # NUL, or a lone surrogate (a \ud800 escape): no text column takes them
+            raise ScimError(400, "The body holds a character Inigo does not accept (NUL or a lone surrogate).",
+                            "invalidValue")
     elif isinstance(value, dict):
         for key, item in value.items():
             _refuse_nul(key, depth + 1)

@@ -252,8 +252,14 @@ class UserAdmin(DjangoUserAdmin):
     @admin.action(description="Sign out everywhere", permissions=["change"])
     def sign_out_everywhere(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
         """End every session of the selected people, staff accounts included: each is signed out at their next
-        request, on every server, and must sign in again."""
+        request, on every server, and must sign in again. A superuser's account only by a superuser: support staff
+        may not change superusers, so they cannot force them out either."""
+        if not request.user.is_superuser:
+            queryset = queryset.filter(Q(is_superuser=False) | Q(pk=request.user.pk))
         selected = list(queryset.select_related("tenant")[: self.MAX_SIGN_OUTS + 1])
+        if not selected:
+            self.message_user(request, "Only a superuser can sign out a superuser's account.", messages.ERROR)
+            return
         if len(selected) > self.MAX_SIGN_OUTS:
             self.message_user(request, f"Select at most {self.MAX_SIGN_OUTS} people at once.", messages.ERROR)
             return

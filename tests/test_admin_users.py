@@ -343,6 +343,14 @@ def test_sign_out_everywhere_works_for_staff_accounts(support, db):
     assert support.get("/admin/").status_code == 200
 
 
+def test_support_staff_cannot_sign_out_a_superuser(support, admin_client, admin_user):
+    response = sign_out_everywhere(support, admin_user)
+
+    assert any("Only a superuser" in message for message in messages_in(response))
+    assert admin_client.get("/admin/").status_code == 200
+    assert not LoginEvent.objects.filter(reason="session_revoked").exists()
+
+
 def test_deactivating_a_person_in_admin_says_their_sessions_ended_and_ends_them(support, provider, acme):
     from tests.test_sessions import signed_in
 

@@ -62,10 +62,18 @@ def test_a_bad_content_type_is_415(okta):
     'userName eq "unterminated',
     '(userName eq "a")',
     'userName eq "\\u0000"',
+    'userName eq "\\ud800"',  # a lone surrogate: no database text takes it
+    'externalId eq "a\\udfffb"',
     "x" * 2000,
 ])
 def test_a_bad_filter_is_400_invalid_filter(okta, filter_text):
     assert_scim_error(okta.get("/Users", {"filter": filter_text}), 400, "invalidFilter")
+
+
+def test_a_lone_surrogate_in_a_body_is_a_scim_error_and_writes_nothing(okta):
+    before = User.objects.count()
+    assert_scim_error(okta.post("/Users", okta_user("a\ud800b@acme.test")), 400, "invalidValue")
+    assert User.objects.count() == before
 
 
 def test_a_raw_nul_anywhere_is_refused_at_the_door_as_a_scim_error(okta):

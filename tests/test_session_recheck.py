@@ -143,6 +143,10 @@ def test_json_is_never_redirected_and_answers_401_once_overdue_by_more_than_the_
     assert overdue.json()["error"] == "recheck_overdue"
     assert alice.client.get("/", HTTP_ACCEPT="application/json").status_code == 401
 
+    # Headers are the client's to choose: a script's fetch of a page, or a POST, is no way around the check.
+    assert alice.client.get("/", HTTP_SEC_FETCH_MODE="cors", HTTP_ACCEPT="text/html").status_code == 401
+    assert alice.client.post("/", {"x": "1"}).status_code == 401
+
     back = provider.authorize_silently(alice.client.get("/")["Location"])  # the next page runs the check
     alice.client.get(back)
     assert alice.me().status_code == 200
@@ -192,3 +196,13 @@ def test_the_page_to_return_to_is_a_path_on_this_site(rf, path, expected):
     request.META["QUERY_STRING"] = path.partition("?")[2]
 
     assert return_path(request) == expected
+
+
+def test_a_due_re_check_never_takes_a_setup_link_along_to_okta(provider, rechecked):
+    alice = due(provider, rechecked)
+
+    response = alice.client.get("/setup/" + "A" * 43 + "/")
+
+    # Not sent through Okta: the path holds a setup token, which the re-check would keep in the session.
+    assert response.status_code == 404
+    assert not any("/setup/" in str(value) for value in alice.client.session.values())

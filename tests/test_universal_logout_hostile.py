@@ -48,6 +48,9 @@ GARBAGE_TOKENS = {
     "nul-in-iss": unsigned(TYPED, {"iss": "http://127.0.0.1\x00", "sub": "inigo-acme"}),
     "nul-in-sub": unsigned(TYPED, {"iss": "http://127.0.0.1", "sub": "inigo-acme\x00"}),
     "nul-in-kid": unsigned({**TYPED, "kid": "a\x00"}, {"iss": "x", "sub": "y"}),
+    # JSON's \ud800 escape gives a lone surrogate, which no database text takes (json.dumps writes it escaped).
+    "lone-surrogate-in-iss": unsigned(TYPED, {"iss": "https://x\ud800", "sub": "abc"}),
+    "lone-surrogate-in-sub": unsigned(TYPED, {"iss": "http://127.0.0.1", "sub": "inigo\udfff"}),
     "iss-an-object": unsigned(TYPED, {"iss": {"a": 1}, "sub": ["y"]}),
     "typ-an-object": unsigned({"alg": "RS256", "typ": {"x": 1}}, {"iss": "x", "sub": "y"}),
     "huge": "a" * 100_000,
@@ -154,5 +157,8 @@ def test_a_signed_in_browser_cannot_use_its_cookies_to_sign_anyone_out(sessions)
 def test_nul_bytes_in_what_a_refusal_records_never_make_a_500(sessions, okta_key, acme):
     body = json.dumps({"sub_id": {"format": "email\x00", "email": "alice@acme.test"}})
     assert call(revocation_token(okta_key, acme), body).status_code == 400
+    for subject in ({"format": "email", "email": "al\ud800ce@acme.test"},
+                    {"format": "iss_sub", "iss": "http://127.0.0.1\ud800", "sub": "alice"}):
+        assert call(revocation_token(okta_key, acme), json.dumps({"sub_id": subject})).status_code == 400
     assert Client().get("/oidc/callback/acme/", {"error": "x\x00y", "state": "z"},
                         HTTP_USER_AGENT="agent\x00").status_code < 500

@@ -55,11 +55,13 @@ def recheck(request: HttpRequest) -> HttpResponse | None:
         return None
     if is_page_navigation(request):
         return _send_to_okta(request, user)
-    if wants_json(request) and elapsed > 2 * period:
-        # Never redirected (a script cannot follow Okta's pages), but not served for ever without a check either.
+    if elapsed > 2 * period:
+        # Overdue by more than a period: whatever is not a page navigation (JSON, a script's fetch, a POST) is
+        # never redirected (a script cannot follow Okta's pages), but not served for ever without a check either:
+        # choosing request headers must not be a way around the re-check.
         failure = FAILURES["session_recheck_overdue"]
         return JsonResponse({"error": "recheck_overdue", "detail": failure.title}, status=401)
-    return None  # a POST (or a JSON call not yet overdue) is served; the re-check waits for the next GET
+    return None  # a POST (or another request) that falls due is served; the re-check waits for the next GET
 
 
 def is_page_navigation(request: HttpRequest) -> bool:
