@@ -12,14 +12,15 @@ class Migration(migrations.Migration):
         ('tenants', '0004_i15_connection_check_results'),
     ]
 
+    # The new index first, then the foreign key's own one goes: no moment without an index on user_id.
     operations = [
+        migrations.AddIndex(
+            model_name='loginevent',
+            index=models.Index(fields=['user', '-created_at'], include=('outcome',), name='loginevent_user_time'),
+        ),
         migrations.AlterField(
             model_name='loginevent',
             name='user',
             field=models.ForeignKey(blank=True, db_index=False, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='login_events', to=settings.AUTH_USER_MODEL),
-        ),
-        migrations.AddIndex(
-            model_name='loginevent',
-            index=models.Index(fields=['user', '-created_at'], include=('outcome',), name='loginevent_user_time'),
         ),
     ]
