@@ -157,7 +157,10 @@ class LoginEvent(models.Model):
     tenant = models.ForeignKey(
         Tenant, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
     )
-    user = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="login_events")
+    # No index of its own: loginevent_user_time (user, -created_at) serves every lookup by user.
+    user = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="login_events", db_index=False
+    )
     outcome = models.CharField(max_length=10, choices=Outcome.choices)
     reason = models.CharField(max_length=64, help_text="Reason code; 'ok' for a success.")
     email = models.CharField(max_length=254, blank=True, help_text="A signed-in user's, or from validated claims.")
@@ -186,6 +189,8 @@ class LoginEvent(models.Model):
                 fields=["tenant", "-created_at"], name="loginevent_tenant_time", include=["outcome", "reason"]
             ),
             models.Index(fields=["reason", "-created_at"], name="loginevent_reason_time"),  # the reason filter
+            # A person's last sign-in (accounts.signins.last_sign_in): the first entry of their index range.
+            models.Index(fields=["user", "-created_at"], name="loginevent_user_time", include=["outcome"]),
             # Support's exact searches (support.user_admin.LoginEventAdmin.get_search_results).
             models.Index(Upper("email"), name="loginevent_email_upper"),
             models.Index(Upper("typed_email"), name="loginevent_typed_email_upper"),  # typed, unverified

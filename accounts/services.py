@@ -8,6 +8,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q, Value
 from django.db.models.functions import Lower
 from django.http import HttpRequest
+from django.utils import timezone
 
 from accounts.models import LoginEvent, Role, User
 from inigo_sso.client_ip import client_ip
@@ -82,11 +83,14 @@ def _first_sign_in(*, tenant: Tenant, identity: dict[str, Any], profile: dict[st
             **profile,
         )
         user.set_unusable_password()  # Okta users never sign in with a password, and never reach the admin
+        user.last_login = timezone.now()  # "has signed in" (accounts.signins): in this INSERT, not an UPDATE after
         user.save()
         return user
     user.tenant = tenant
-    if not has_owner and user.is_active:
-        user.role = Role.OWNER
+    if user.is_active:  # an inactive person is refused after this (user_inactive): not signed in
+        user.last_login = timezone.now()
+        if not has_owner:
+            user.role = Role.OWNER
     for field, value in profile.items():
         if value:
             setattr(user, field, value)

@@ -9,7 +9,7 @@ from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
-from accounts import services
+from accounts import services, signins
 from accounts.models import Role, User
 from accounts.oidc.ratelimits import login_limits
 from accounts.oidc.responses import login_failed
@@ -33,7 +33,9 @@ def home(request: HttpRequest) -> HttpResponse:
         rank = Case(When(role=Role.OWNER, then=0), When(role=Role.ADMIN, then=1), default=2)
         # People Okta's provisioning created who have not signed in yet are listed apart from the members.
         not_signed_in = Q(provisioned_at__isnull=False, last_login__isnull=True)
-        members = list(user.tenant.users.exclude(not_signed_in).order_by(rank, "email")[:500])
+        # "Last sign-in" is the latest successful login event (accounts.signins: last_login marks the first).
+        signed_in = user.tenant.users.exclude(not_signed_in).annotate(last_sign_in=signins.last_sign_in())
+        members = list(signed_in.order_by(rank, "email")[:500])
         context["members"] = members
         context["owner"] = next((member for member in members if member.role == Role.OWNER), None)
         context["provisioned"] = user.tenant.users.filter(not_signed_in, is_active=True).order_by("email")[:500]

@@ -1,6 +1,7 @@
-"""EXPLAIN ANALYZE of the support admin's queries at a realistic size: 10,000 tenants and 2,000,000 login events
-(one busy tenant with 10% of them), on the PostgreSQL named by DATABASE_URL (an empty database of its own: this
-creates the schema and fills it).
+"""EXPLAIN ANALYZE of the support admin's queries at a realistic size: 10,000 tenants, 200,000 users and 2,000,000
+login events (one busy tenant with 10% of them; EXPLAIN_EVENTS sets another count), seeded by bench/seed.py, on the
+PostgreSQL named by DATABASE_URL (an empty database of its own: this creates the schema and fills it). Each page is
+timed warm too: server time (Django's test client, no network), the median of 5 after one unmeasured request.
 
 The SQL is what the admin pages really send: each page is requested through Django's test client and its
 statements are captured, then each is run again under EXPLAIN (ANALYZE, BUFFERS).
@@ -11,62 +12,57 @@ statements are captured, then each is run again under EXPLAIN (ANALYZE, BUFFERS)
 """
 
 import os
+import statistics
 import time
 
 import django
 
 TENANTS = 10_000
-EVENTS = 2_000_000
+USERS = 200_000
+EVENTS = int(os.environ.get("EXPLAIN_EVENTS", "2000000"))
 BUSY_SHARE = 0.1  # tenant 1 ("acme") has this share of the events
 
 
 def seed(connection) -> None:
+    """With bench/seed.py, the one bulk seeder (COPY): the busy tenant is its first."""
+    from bench.seed import seed as bulk_seed
+
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM accounts_loginevent")
         if cursor.fetchone()[0] >= EVENTS:
             return
-        started = time.monotonic()
-        cursor.execute(
-            """
-            INSERT INTO tenants_tenant (name, slug, okta_domain, issuer, client_id, client_secret, is_active,
-                                        email_domains, post_logout_redirect_uri, created_at, updated_at)
-            SELECT CASE WHEN i = 1 THEN 'Acme' ELSE 'Tenant ' || i END, CASE WHEN i = 1 THEN 'acme' ELSE 't' || i END,
-                   't' || i || '.okta.com', 'https://t' || i || '.okta.com', '0oa' || i, '', true, '', '', now(), now()
-            FROM generate_series(1, %s) AS i
-            """,
-            [TENANTS],
-        )
-        cursor.execute("SELECT min(id) FROM tenants_tenant")
-        first = cursor.fetchone()[0]
-        # 90 days of events; 10% failures among ten reasons; one busy tenant.
-        cursor.execute(
-            """
-            INSERT INTO accounts_loginevent (created_at, tenant_id, outcome, reason, email, subject, detail, ip_address,
-                                             user_agent, reference)
-            SELECT now() - (random() * interval '90 days'),
-                   CASE WHEN random() < %s THEN %s ELSE %s + 1 + floor(random() * (%s - 1))::int END,
-                   CASE WHEN r < 0.9 THEN 'success' ELSE 'failure' END,
-                   CASE WHEN r < 0.9 THEN 'ok' ELSE (ARRAY['user_not_assigned', 'state_missing', 'state_expired',
-                        'access_denied', 'id_token_expired', 'client_rejected', 'provider_unreachable',
-                        'token_rejected', 'tenant_inactive', 'email_domain_unknown'])[1 + floor(random() * 10)::int]
-                   END,
-                   'user' || (i %% 50000) || '@t' || (i %% 997) || '.example', '00u' || (i %% 50000), '',
-                   ('10.' || (i %% 250) || '.' || (i / 250 %% 250) || '.' || (i %% 7 + 1))::inet, 'Mozilla/5.0',
-                   translate(lpad(to_hex(i), 10, 'z'), '0123456789abcdefz', 'WX23456789ABCDEFZ')
-            FROM (SELECT i, random() AS r FROM generate_series(1, %s) AS i) AS numbers
-            """,
-            [BUSY_SHARE, first, first, TENANTS, EVENTS],
-        )
+    started = time.monotonic()
+    bulk_seed(tenants=TENANTS, users=USERS, login_events=EVENTS, tenant_prefix="t", busy_share=BUSY_SHARE,
+              failure_share=0.1)
+    with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE accounts_loginevent")
-        cursor.execute("ANALYZE tenants_tenant")
-        print(f"-- seeded {TENANTS} tenants and {EVENTS} events in {time.monotonic() - started:.0f} s\n")
+    print(f"-- seeded {TENANTS} tenants, {USERS} users and {EVENTS} events in {time.monotonic() - started:.0f} s\n")
+
+
+def server_ms(client, path: str, params: dict, runs: int = 5) -> tuple[float, int]:
+    """The page's time inside Django (the test client: no network), warm: one unmeasured request fills the caches
+    (PostgreSQL's buffers, Django's), then the median of `runs`. Returns (ms, statements)."""
+    from django.db import connection, reset_queries
+    from django.test.utils import CaptureQueriesContext
+
+    client.get(path, params)
+    times = []
+    for _ in range(runs):
+        reset_queries()  # the request_started signal empties the log: a capture must start from an empty one
+        with CaptureQueriesContext(connection) as captured:
+            started = time.perf_counter()
+            response = client.get(path, params)
+            times.append((time.perf_counter() - started) * 1000)
+        if response.status_code != 200:
+            raise SystemExit(f"{path} answered {response.status_code}")
+    return statistics.median(times), len(captured)
 
 
 def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "inigo_sso.settings")
     django.setup()
     from django.core.management import call_command
-    from django.db import connection
+    from django.db import connection, reset_queries
     from django.test import Client
     from django.test.utils import CaptureQueriesContext, setup_test_environment
 
@@ -80,7 +76,8 @@ def main() -> None:
     staff = User.objects.filter(username="explain").first() or User.objects.create_superuser("explain")
     client = Client()
     client.force_login(staff, backend="django.contrib.auth.backends.ModelBackend")
-    acme = Tenant.objects.get(slug="acme")
+    acme = Tenant.objects.order_by("pk").first()  # the busy one (BUSY_SHARE of the events)
+    typical = Tenant.objects.order_by("pk")[1]  # EVENTS / TENANTS of them
     one = LoginEvent.objects.filter(tenant=acme).order_by("-created_at").only("reference", "email", "subject").first()
 
     def explain(title: str, sql: str) -> None:
@@ -100,18 +97,23 @@ def main() -> None:
         "events: search by email": ("/admin/accounts/loginevent/", {"q": one.email.upper()}),
         "events: search by subject": ("/admin/accounts/loginevent/", {"q": one.subject}),
         "events: search by IP": ("/admin/accounts/loginevent/", {"q": "10.7.3.2"}),
+        "events: one typical tenant's": ("/admin/accounts/loginevent/", {"tenant__id__exact": typical.pk}),
+        "events: the busy tenant's": ("/admin/accounts/loginevent/", {"tenant__id__exact": acme.pk}),
         "events: filtered by reason": ("/admin/accounts/loginevent/", {"reason": "client_rejected"}),
         "events: busy tenant's failures": ("/admin/accounts/loginevent/",
                                            {"tenant__id__exact": acme.pk, "outcome__exact": "failure"}),
     }
     for title, (path, params) in pages.items():
+        reset_queries()
         with CaptureQueriesContext(connection) as captured:
             started = time.monotonic()
             response = client.get(path, params)
             elapsed = time.monotonic() - started
         if response.status_code != 200:
             raise SystemExit(f"{path} answered {response.status_code}")
-        print(f"-- page {title}: {path} {params}: {len(captured)} statements, {elapsed * 1000:.0f} ms in all\n")
+        warm, statements = server_ms(client, path, params)
+        print(f"-- page {title}: {path} {params}: {statements} statements, {elapsed * 1000:.0f} ms cold, "
+              f"{warm:.0f} ms warm (server time, median of 5)\n")
         for query in captured.captured_queries:
             sql = query["sql"]
             if ("accounts_loginevent" in sql or "tenants_tenant" in sql) and sql.startswith("SELECT"):

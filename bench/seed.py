@@ -44,17 +44,36 @@ def _copy(model: Any, template: Any, first_id: int, rows: Iterable[dict[str, Any
     return count
 
 
+def _reference(number: int) -> str:
+    """A distinct support reference per seeded event (loginevent_reference_unique), from the references' alphabet:
+    the number in base 29, drawn at random by new_reference() elsewhere."""
+    from inigo_sso.references import ALPHABET, EVENT_REFERENCE_LENGTH
+
+    letters = []
+    for _ in range(EVENT_REFERENCE_LENGTH):
+        number, digit = divmod(number, len(ALPHABET))
+        letters.append(ALPHABET[digit])
+    return "".join(letters)
+
+
 def _next_id(model: Any) -> int:
     from django.db.models import Max
 
     return (model.objects.aggregate(top=Max("id"))["top"] or 0) + 1
 
 
+FAILURE_REASONS = ("user_not_assigned", "state_missing", "state_expired", "access_denied", "id_token_expired",
+                   "client_rejected", "provider_unreachable", "token_rejected", "tenant_inactive",
+                   "email_domain_unknown")
+
+
 def seed(*, tenants: int, users: int = 0, login_events: int = 0, tenant_prefix: str = "decoy",
+         busy_share: float = 0.0, failure_share: float = 0.0,
          progress: Callable[[str], None] = lambda _line: None) -> list[int]:
     """`tenants` decoy tenants, `users` users spread over them round-robin (the first of each tenant its owner,
-    each with a SCIM userName), `login_events` successful sign-ins spread over those users and the last 90 days.
-    Returns the tenant ids. Needs PostgreSQL."""
+    each with a SCIM userName), `login_events` sign-ins spread over those users and the last 90 days: successes,
+    but for `failure_share` of them failures among ten reasons; `busy_share` of them go to the first tenant (a busy
+    customer), the rest spread evenly. Returns the tenant ids. Needs PostgreSQL."""
     from django.db import connection
     from django.utils import timezone
 
@@ -101,13 +120,25 @@ def seed(*, tenants: int, users: int = 0, login_events: int = 0, tenant_prefix: 
                                         ip_address="127.0.0.1", user_agent="bench.seed")
             span = int(timedelta(days=90).total_seconds())
 
+            busy_every = round(1 / busy_share) if busy_share else 0
+            failure_every = round(1 / failure_share) if failure_share else 0
+            first_tenants_users = max(1, users // tenants)
+
             def event_rows() -> Iterator[dict[str, Any]]:
                 for i in range(login_events):
-                    u = (i * 7919) % users  # spread over the users, not in their order
+                    if busy_every and i % busy_every == 0:
+                        u = ((i * 7919) % first_tenants_users) * tenants  # one of the first tenant's users
+                    else:
+                        u = (i * 7919) % users  # spread over the users, not in their order
                     t = u % tenants
-                    yield {"tenant_id": first_tenant + t, "user_id": first_user + u, "subject": f"00useed{u:07d}",
+                    row = {"tenant_id": first_tenant + t, "user_id": first_user + u, "subject": f"00useed{u:07d}",
                            "email": f"user{u}@{tenant_prefix}-{t:05d}.test",
-                           "created_at": now - timedelta(seconds=(i * 104729) % span)}
+                           "created_at": now - timedelta(seconds=(i * 104729) % span), "reference": _reference(i),
+                           "ip_address": f"10.{i % 250}.{i // 250 % 250}.{i % 7 + 1}"}
+                    if failure_every and (i * 2654435761 >> 7) % failure_every == 1:  # not in step with busy_every
+                        row |= {"outcome": LoginEvent.Outcome.FAILURE,
+                                "reason": FAILURE_REASONS[i // failure_every % len(FAILURE_REASONS)]}
+                    yield row
 
             _copy(LoginEvent, event_template, _next_id(LoginEvent), event_rows())
             progress(f"{login_events} login events")

@@ -16,7 +16,7 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
+from django.db.models import Case, F, IntegerField, Q, QuerySet, Value, When
 from django.db.models.functions import Upper
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
@@ -29,9 +29,17 @@ from django.utils.timezone import localtime
 
 from accounts.models import LoginEvent, Role, User
 from accounts.services import OwnershipTransferError, ownership_transfer, user_sessions_end
+from accounts.signins import last_sign_in
 from inigo_sso.failures import FAILURES
 from inigo_sso.references import EVENT_REFERENCE_LENGTH
 from support.filters import ReasonFilter, TenantAutocompleteFilter
+
+
+def with_last_sign_in(users: QuerySet[User]) -> QuerySet[User]:
+    """`signed_in_at`: a staff account's last_login; for people from Okta their latest successful login event
+    (last_login marks their first sign-in only, accounts.signins)."""
+    return users.annotate(signed_in_at=Case(When(tenant__isnull=True, then=F("last_login")), default=last_sign_in()))
+
 
 NOT_STAFF_MESSAGE = (
     "People who sign in through Okta can never be staff: the admin is for Inigo support only. To give this "
@@ -78,8 +86,8 @@ class TenantUserInline(admin.TabularInline):
     model = User
     fk_name = "tenant"
     form = TenantUserInlineForm
-    fields = ("email", "name", "role", "last_login")
-    readonly_fields = ("email", "name", "last_login")
+    fields = ("email", "name", "role", "signed_in")
+    readonly_fields = ("email", "name", "signed_in")
     extra = 0
     can_delete = False
     show_change_link = True
@@ -91,7 +99,11 @@ class TenantUserInline(admin.TabularInline):
             When(role=Role.OWNER, then=Value(0)), When(role=Role.ADMIN, then=Value(1)), default=Value(2),
             output_field=IntegerField(),
         )
-        return super().get_queryset(request).order_by(rank, "email")
+        return with_last_sign_in(super().get_queryset(request)).order_by(rank, "email")
+
+    @admin.display(description="last sign-in")
+    def signed_in(self, user: User) -> Any:
+        return user.signed_in_at
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
@@ -143,7 +155,7 @@ class UserKindFilter(admin.SimpleListFilter):
 class UserAdmin(DjangoUserAdmin):
     form = UserAdminChangeForm
     add_form = StaffAccountCreationForm
-    list_display = ("who", "kind", "tenant_name", "role", "is_active", "last_login")
+    list_display = ("who", "kind", "tenant_name", "role", "is_active", "signed_in")
     list_filter = (UserKindFilter, TenantAutocompleteFilter, "role", "is_active")
     list_select_related = ("tenant",)
     search_fields = ("email", "name", "username")
@@ -171,10 +183,10 @@ class UserAdmin(DjangoUserAdmin):
                 "provisioning does not see them (never provisioned and no preferred_username, or deleted).",
             },
         ),
-        ("Dates", {"fields": ("last_login", "date_joined")}),
+        ("Dates", {"fields": ("signed_in", "date_joined")}),
     )
     okta_user_readonly_fields = (
-        "kind", "tenant", "email", "name", "first_name", "last_name", "issuer", "sub", "last_login", "date_joined",
+        "kind", "tenant", "email", "name", "first_name", "last_name", "issuer", "sub", "signed_in", "date_joined",
         "scim_user_name", "scim_id", "provisioned_at",
     )
 
@@ -191,6 +203,13 @@ class UserAdmin(DjangoUserAdmin):
                 return format_html('{}<div class="event-reason-title">{}</div>', user.name, user.email)
             return user.email or user.name or f"sub {user.sub}"
         return user.get_full_name() or user.username
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[User]:
+        return with_last_sign_in(super().get_queryset(request))
+
+    @admin.display(description="last sign-in", ordering="signed_in_at")
+    def signed_in(self, user: User) -> Any:
+        return user.signed_in_at
 
     @admin.display(description="tenant", ordering="tenant__name")
     def tenant_name(self, user: User) -> str:

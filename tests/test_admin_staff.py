@@ -6,7 +6,7 @@ import pytest
 from django.contrib.auth.models import Group, Permission
 from django.test import Client
 
-from accounts.models import Role, User
+from accounts.models import LoginEvent, Role, User
 from tests.conftest import Browser
 from tests.test_admin_tenants import change_url, page_text, support_client, support_group
 from tests.test_admin_users import USERS_URL, person
@@ -101,7 +101,9 @@ def test_superusers_still_manage_groups_and_lockouts(admin_client):
 
 def test_dates_have_one_format_with_seconds_and_time_zone(support, acme):
     alice = person(acme, "alice", Role.OWNER)
-    User.objects.filter(pk=alice.pk).update(last_login="2026-12-01T11:04:05Z")
+    # Last sign-in of a person from Okta: their latest successful login event (accounts.signins).
+    event = LoginEvent.objects.create(outcome=LoginEvent.Outcome.SUCCESS, reason="ok", tenant=acme, user=alice)
+    LoginEvent.objects.filter(pk=event.pk).update(created_at="2026-12-01T11:04:05Z")
 
     page = page_text(support.get(USERS_URL))
 
