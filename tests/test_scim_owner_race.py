@@ -1,15 +1,14 @@
 """People provisioned by SCIM and people who were not, all signing in for the first time in the same second: one
 owner, no error, one user per person (as tests/test_first_owner_race.py, on PostgreSQL)."""
 
-import threading
 
 import pytest
-from django.db import connection
 from django.test import Client
 
 from accounts.models import Role, User
 from tests.conftest import profile
 from tests.scim_helpers import okta_user, scim_for
+from tests.test_first_owner_race import finish_at_once
 
 PEOPLE = 12
 
@@ -30,21 +29,7 @@ def test_first_sign_ins_of_provisioned_and_new_people_race_to_exactly_one_owner(
         client = Client()
         started = client.get("/oidc/initiate/", {"iss": provider.issuer})
         browsers.append((client, provider.authorize(started["Location"], sub)))
-    barrier = threading.Barrier(PEOPLE)
-    statuses: list[int] = []
-
-    def finish_login(client: Client, callback: str) -> None:
-        try:
-            barrier.wait(timeout=10)
-            statuses.append(client.get(callback).status_code)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=finish_login, args=browser) for browser in browsers]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
+    statuses = finish_at_once(browsers)
 
     assert statuses == [302] * PEOPLE
     assert User.objects.filter(tenant=acme).count() == PEOPLE
