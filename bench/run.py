@@ -358,6 +358,8 @@ def app_env(ctx: Context, variant: Variant, run_id: str) -> dict[str, str]:
         "BENCH_COUNT_QUERIES": "1",
         # Where the callback's time goes (inigo-sso only: stock has no such phases); timers cost microseconds.
         "BENCH_PHASES": "0" if variant.key == "stock" else "1",
+        # A cProfile of inigo-sso's callbacks, written to this directory (bench/profiling.py); off unless set.
+        "BENCH_PROFILE": "" if variant.key == "stock" else os.environ.get("BENCH_PROFILE", ""),
     }
 
 

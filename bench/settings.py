@@ -19,3 +19,6 @@ if os.environ.get("BENCH_COUNT_QUERIES") == "1":
 
 if os.environ.get("BENCH_PHASES") == "1":
     MIDDLEWARE = ["bench.phases.PhaseMiddleware", *MIDDLEWARE]
+
+if os.environ.get("BENCH_PROFILE"):
+    MIDDLEWARE = ["bench.profiling.CallbackProfileMiddleware", *MIDDLEWARE]
