@@ -2,10 +2,17 @@
 
 Nothing here logs a query string, a header or a body: the callback's query holds an authorization code."""
 
+import atexit
 import contextvars
+import copy
 import json
 import logging
+import logging.handlers
+import os
+import queue
 import re
+import sys
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -57,6 +64,8 @@ class JsonFormatter(logging.Formatter):
         line.update({name: getattr(record, name) for name in EXTRA_FIELDS if hasattr(record, name)})
         if record.exc_info:
             line["exception"] = self.formatException(record.exc_info)  # the traceback, no local values
+        elif record.exc_text:
+            line["exception"] = record.exc_text  # formatted where it was raised (QueuedHandler)
         return json.dumps(line, default=str)
 
 
@@ -99,3 +108,52 @@ def _support_reference(request: HttpRequest) -> str:
 def support_reference(request: HttpRequest) -> dict[str, Any]:
     """Template context processor: `request_reference`, for error pages that have no login event of their own."""
     return {"request_reference": lambda: reference_from_request_id(request_id_var.get())}
+
+
+class QueuedHandler(logging.handlers.QueueHandler):
+    """The request thread only queues its record (with the request id, set by the filters here); a thread of each
+    process formats it as JSON and writes it, so a request waits for no write to stderr. Records still queued when
+    the process ends are written at exit."""
+
+    def __init__(self) -> None:
+        super().__init__(queue.SimpleQueue())
+        self._stream = sys.stderr  # as "ext://sys.stderr" would: the stream of when logging is configured
+        self._listener: logging.handlers.QueueListener | None = None
+        self._pid = 0
+        self._start_lock = threading.Lock()
+
+    def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
+        # The message with its arguments merged, and the traceback as text: what a record carries across.
+        prepared = copy.copy(record)
+        prepared.msg, prepared.args = record.getMessage(), None
+        if record.exc_info:
+            prepared.exc_text = _traceback_formatter.formatException(record.exc_info)
+        prepared.exc_info = None
+        return prepared
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if self._pid != os.getpid():
+            self._start()
+        super().emit(record)
+
+    def _start(self) -> None:
+        with self._start_lock:
+            if self._pid == os.getpid():
+                return
+            # After a fork (gunicorn's workers) the parent's thread is not running here: each process has its own,
+            # and its own queue (what the parent had queued is the parent's to write).
+            self.queue = queue.SimpleQueue()
+            target = logging.StreamHandler(self._stream)
+            target.setFormatter(self.formatter)  # this handler's formatter (LOGGING), applied in that thread
+            self._listener = logging.handlers.QueueListener(self.queue, target)
+            self._listener.start()
+            self._pid = os.getpid()
+            atexit.register(self._stop, self._listener, self._pid)
+
+    @staticmethod
+    def _stop(listener: logging.handlers.QueueListener, pid: int) -> None:
+        if os.getpid() == pid:  # a forked child inherits its parent's exit handlers, not their thread
+            listener.stop()  # writes what is still queued
+
+
+_traceback_formatter = logging.Formatter()

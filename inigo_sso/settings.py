@@ -300,7 +300,8 @@ LOGGING = {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
     },
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "stream": "ext://sys.stderr", "formatter": LOG_FORMAT,
+        # To stderr, written by a thread of each process: a request only queues its lines (inigo_sso.logs).
+        "console": {"()": "inigo_sso.logs.QueuedHandler", "formatter": LOG_FORMAT,
                     "filters": ["request_id", "redact_setup_tokens"]},
     },
     "root": {"handlers": ["console"], "level": "INFO"},

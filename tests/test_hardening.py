@@ -20,8 +20,8 @@ from tests.conftest import Browser
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def production(script: str, **environment: str) -> dict:
-    """Run `script` under production settings (DEBUG off) and return the JSON it prints."""
+def production_env(**environment: str) -> dict[str, str]:
+    """This process's environment with production settings (DEBUG off) instead of the tests'."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "SSO_"))}
     env.update({
         "DJANGO_SETTINGS_MODULE": "inigo_sso.settings",
@@ -30,6 +30,12 @@ def production(script: str, **environment: str) -> dict:
         "DJANGO_ALLOWED_HOSTS": "inigo.example.com",
         **environment,
     })
+    return env
+
+
+def production(script: str, **environment: str) -> dict:
+    """Run `script` under production settings (DEBUG off) and return the JSON it prints."""
+    env = production_env(**environment)
     prelude = "import django, json; django.setup()\nfrom django.conf import settings\n"
     result = subprocess.run([sys.executable, "-c", prelude + script], cwd=ROOT, env=env, capture_output=True,
                             text=True, timeout=60, check=False)

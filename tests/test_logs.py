@@ -2,11 +2,14 @@
 
 import json
 import logging
+import subprocess
+import sys
 
 import pytest
 
 from inigo_sso.logs import JsonFormatter
 from tests.conftest import Browser
+from tests.test_hardening import ROOT, production_env
 
 
 def json_lines(caplog) -> list[dict]:
@@ -50,3 +53,40 @@ def test_a_failed_login_is_logged_with_its_reason(caplog, client, db):
 
     login = next(line for line in json_lines(caplog) if line.get("event") == "login")
     assert (login["outcome"], login["reason"], login["tenant"]) == ("failure", "state_missing", None)
+
+
+QUEUED_LOGGING = """
+import json, logging, os, sys
+import django
+django.setup()
+from inigo_sso.logs import request_id_var
+request_id_var.set("rq-1")
+log = logging.getLogger("inigo.request")
+log.info("first %s", "line", extra={"event": "request", "status": 302})
+try:
+    raise ValueError("boom")
+except ValueError:
+    log.exception("second line")
+pid = os.fork()
+if pid == 0:
+    request_id_var.set("rq-child")
+    log.info("from the child")
+    sys.exit(0)
+os.waitpid(pid, 0)
+log.info("last line")
+"""
+
+
+def test_lines_are_written_by_a_thread_of_each_process_in_order_and_all_by_exit():
+    """The console handler queues records (a request waits for no write); what is queued is written by exit, in
+    each process, a forked worker's too, with the request id of the request that logged it."""
+    result = subprocess.run([sys.executable, "-c", QUEUED_LOGGING], cwd=ROOT, env=production_env(),
+                            capture_output=True, text=True, timeout=60, check=False)
+
+    assert result.returncode == 0, result.stderr
+    lines = [json.loads(line) for line in result.stderr.splitlines()]
+    assert [(line["message"], line["request_id"]) for line in lines] == [
+        ("first line", "rq-1"), ("second line", "rq-1"), ("from the child", "rq-child"), ("last line", "rq-1"),
+    ]
+    assert (lines[0]["event"], lines[0]["status"]) == ("request", 302)
+    assert "ValueError: boom" in lines[1]["exception"] and "Traceback" in lines[1]["exception"]
