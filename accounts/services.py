@@ -143,6 +143,7 @@ def login_event_record(
     detail: str = "",
     outcome: str = "",
     succeeded: bool | None = None,
+    own_transaction: bool = True,
 ) -> LoginEvent:
     """Record one login attempt (or the end of a session, or a step of a tenant's setup), in the database and as
     one log line, under a reference of its own that the person's page prints. `detail` must never hold a secret,
@@ -151,7 +152,8 @@ def login_event_record(
     `typed_email` is what someone typed (the login form, or the `login_hint` of an initiation link, which anyone
     can write): kept apart from `email`, which only ever holds the address of a signed-in user or of validated
     claims. Every text is cleaned of what PostgreSQL text refuses: details quote provider answers. Without a
-    request (a command), there is no address to record."""
+    request (a command), there is no address to record. `own_transaction=False`: the event is one statement of the
+    caller's transaction.atomic() block, and a reference drawn twice fails that transaction (the caller retries)."""
     claims = claims or {}
     detail = storable(detail)
     if succeeded is None:
@@ -169,7 +171,7 @@ def login_event_record(
         ip_address=client_ip(request) if request is not None else None,
         user_agent=storable(request.META.get("HTTP_USER_AGENT", ""))[:300] if request is not None else "",
     )
-    _save_with_unique_reference(event)
+    _save_with_unique_reference(event, own_transaction=own_transaction)
     if request is not None:
         request.log_tenant = tenant.slug if tenant else None
         request.support_reference = event.reference  # the request's log line carries it too
@@ -182,8 +184,13 @@ def login_event_record(
     return event
 
 
-def _save_with_unique_reference(event: LoginEvent) -> None:
+def _save_with_unique_reference(event: LoginEvent, *, own_transaction: bool) -> None:
     # The reference is random (inigo_sso.references); a clash with an existing one is rare and drawn again.
+    if not own_transaction:
+        # One statement of the caller's transaction (a sign-in: accounts.oidc.views), which retries as a whole on
+        # a clash: a savepoint per event would cost two statements more on every login.
+        event.save(force_insert=True)
+        return
     for attempt in range(3):
         try:
             with transaction.atomic():

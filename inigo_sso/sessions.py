@@ -6,9 +6,15 @@ key at every sign-in, against session fixation): a SELECT to check the new key i
 a SELECT and a DELETE of the old one; and the response then UPDATEs the row it has just inserted. Here:
 - the new key is not looked up first: 32 characters from a 36-letter alphabet drawn with `secrets` (about 165 bits)
   do not collide, and if one ever did the primary key would refuse the INSERT, and a fresh key is drawn;
-- the new row is written once, by the save at the end of the response (an INSERT instead of INSERT + UPDATE);
-- the old row goes in one DELETE, without reading it first.
+- the new row is written once (an INSERT instead of INSERT + UPDATE);
+- the old row goes in one DELETE, without reading it first;
+- a save of a session that has not changed since this store last wrote it writes nothing: the sign-in saves its
+  new session inside its own transaction (accounts.oidc.views), and the response's save then has nothing to do.
+  A change made in place (to a dict inside the session) is saved once `session.modified = True` says so, as
+  Django documents.
 """
+
+from typing import Any
 
 from django.contrib.sessions.backends import db
 from django.contrib.sessions.backends.base import VALID_KEY_CHARS, CreateError
@@ -17,6 +23,18 @@ from django.utils.crypto import get_random_string
 
 class SessionStore(db.SessionStore):
     _insert_on_save = False
+    _written = False  # saved by this store, and not changed since
+
+    @property  # type: ignore[override]
+    def modified(self) -> bool:
+        return self._modified
+
+    @modified.setter
+    def modified(self, value: bool) -> None:
+        # Every change Django makes to a session (set, pop, flush, cycle_key...) sets this.
+        self._modified = value
+        if value:
+            self._written = False
 
     def _get_new_session_key(self) -> str:
         return get_random_string(32, VALID_KEY_CHARS)
@@ -31,17 +49,43 @@ class SessionStore(db.SessionStore):
         if old_key:
             self.delete(old_key)
 
+    def snapshot(self) -> tuple[str | None, dict[str, Any]]:
+        """The key and the data as they are now, for `restore` (a copy of the data's top level)."""
+        return self.session_key, dict(self._get_session())
+
+    def restore(self, snapshot: tuple[str | None, dict[str, Any]]) -> None:
+        """Back to a snapshot, after the transaction that changed the session since (auth.login's cycle_key and
+        its DELETE of the old row) rolled back: the old row is this session's again, and holds that data."""
+        self._session_key, data = snapshot
+        self._session_cache = dict(data)
+        self._insert_on_save = False
+        self.modified = True
+
     def save(self, must_create: bool = False) -> None:
-        if not self._insert_on_save:
-            return super().save(must_create=must_create)
-        while True:
-            try:
-                super().save(must_create=True)
-            except CreateError:
-                self._session_key = self._get_new_session_key()  # the key was taken: draw another
-                continue
-            self._insert_on_save = False
+        if self._written and not must_create:
             return
+        if not self._insert_on_save:
+            super().save(must_create=must_create)
+        else:
+            while True:
+                try:
+                    super().save(must_create=True)
+                except CreateError:
+                    self._session_key = self._get_new_session_key()  # the key was taken: draw another
+                    continue
+                break
+        self._insert_on_save = False
+        self._written = True
+
+    def save_in_transaction(self) -> None:
+        """Save as one more statement of the caller's transaction.atomic() block, with no savepoint of its own
+        (two statements fewer): a new row whose key is taken fails the caller's transaction, which retries."""
+        if self._insert_on_save and not self._written:
+            self.create_model_instance(self._get_session(no_load=True)).save(force_insert=True)
+            self._insert_on_save = False
+            self._written = True
+        else:
+            self.save()
 
     def delete(self, session_key: str | None = None) -> None:
         if session_key is None:

@@ -16,6 +16,7 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
+from accounts.models import LoginEvent
 from tenants.models import Tenant
 from tests.conftest import Browser, profile
 from tests.oidc_provider import ProviderHarness
@@ -143,3 +144,32 @@ def test_a_signed_in_request_reads_the_user_and_tenant_in_one_query(client, warm
 
     with django_assert_num_queries(2):  # the session, then the user joined with the tenant
         assert client.get("/api/me/").json()["tenant"] == "acme"
+
+
+def next_transaction_id() -> int:
+    """The id PostgreSQL gives the next transaction that writes (reading it assigns none)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint")
+        return cursor.fetchone()[0]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_returning_login_commits_twice_in_its_callback(postgres, client, provider, acme):
+    """Each write transaction is one WAL flush a login waits for. The callback commits the state entry's removal
+    before the token exchange (single use: OIDC Core 3.1.2.7, RFC 6749 10.12) and then the sign-in in one
+    transaction: the old session row out, the new one in, its login event. Counted as the transaction ids
+    PostgreSQL assigns (one per transaction that writes), in autocommit as in production."""
+    browser = Browser(client)
+    browser.login(provider, "alice")  # a first login; discovery and keys cached
+    client.logout()
+    provider.set_user("alice", profile("alice"))
+    callback_url = provider.authorize(browser.start("/oidc/initiate/", {"iss": provider.issuer})["Location"], "alice")
+
+    before = next_transaction_id()
+    response = client.get(callback_url)
+    after = next_transaction_id()
+
+    assert response.status_code == 302
+    assert browser.me().json()["email"] == "alice@acme.test"
+    assert after - before == 2
+    assert LoginEvent.objects.filter(user__sub="alice", reason="ok").count() == 2

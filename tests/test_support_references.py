@@ -5,11 +5,14 @@ import logging
 import re
 
 import pytest
+from django.conf import settings
+from django.contrib.sessions.models import Session
 from django.test import Client, override_settings
 
 from accounts.models import LoginEvent
 from inigo_sso import references
 from inigo_sso.references import ALPHABET, reference_from_request_id
+from tests.conftest import profile
 from tests.test_logs import json_lines
 
 EVENT_REFERENCE = re.compile(rf"^[{ALPHABET}]{{10}}$")
@@ -103,3 +106,27 @@ def test_too_many_requests_prints_a_reference(client, db):
 def test_a_request_reference_is_the_same_for_the_same_request_id(request_id):
     assert reference_from_request_id(request_id) == reference_from_request_id(request_id)
     assert reference_from_request_id(request_id) != reference_from_request_id(request_id + "x")
+
+
+def test_a_sign_in_whose_reference_clashes_is_one_sign_in_with_a_fresh_reference(client, browser, provider, acme,
+                                                                               monkeypatch):
+    """The sign-in's writes are one transaction (accounts.oidc.views): a clash rolls all of it back and the same
+    sign-in goes again, leaving one event, one session, and no row of the session it replaced."""
+    browser.login(provider, "alice")
+    client.logout()
+    taken = LoginEvent.objects.get(reason="ok").reference
+    provider.set_user("alice", profile("alice"))
+    callback = provider.authorize(browser.start("/oidc/initiate/", {"iss": provider.issuer})["Location"], "alice")
+    replaced = client.cookies[settings.SESSION_COOKIE_NAME].value
+    drawn = iter([taken, "ZZZZZZZZZZ"])
+    monkeypatch.setattr(references, "get_random_string", lambda length, alphabet: next(drawn))
+
+    response = client.get(callback)
+
+    assert response.status_code == 302
+    assert browser.me().json()["email"] == "alice@acme.test"
+    assert sorted(LoginEvent.objects.filter(reason="ok").values_list("reference", flat=True)) == sorted(
+        [taken, "ZZZZZZZZZZ"])
+    assert list(Session.objects.values_list("session_key", flat=True)) == [
+        client.cookies[settings.SESSION_COOKIE_NAME].value]
+    assert replaced != client.cookies[settings.SESSION_COOKIE_NAME].value
