@@ -172,15 +172,22 @@ def login_event_record(
         user_agent=storable(request.META.get("HTTP_USER_AGENT", ""))[:300] if request is not None else "",
     )
     _save_with_unique_reference(event, own_transaction=own_transaction)
-    if request is not None:
-        request.log_tenant = tenant.slug if tenant else None
-        request.support_reference = event.reference  # the request's log line carries it too
-    login_logger.log(
-        logging.WARNING if outcome == LoginEvent.Outcome.FAILURE else logging.INFO,
-        "login %s reason=%s reference=%s detail=%s", outcome, reason, event.reference, detail[:500],
-        extra={"event": "login", "tenant": tenant.slug if tenant else None, "outcome": outcome, "reason": reason,
-               "reference": event.reference, "user_id": user.pk if user else None},
-    )
+
+    def announce() -> None:
+        if request is not None:
+            request.log_tenant = tenant.slug if tenant else None
+            request.support_reference = event.reference  # the request's log line carries it too
+        login_logger.log(
+            logging.WARNING if outcome == LoginEvent.Outcome.FAILURE else logging.INFO,
+            "login %s reason=%s reference=%s detail=%s", outcome, reason, event.reference, detail[:500],
+            extra={"event": "login", "tenant": tenant.slug if tenant else None, "outcome": outcome, "reason": reason,
+                   "reference": event.reference, "user_id": user.pk if user else None},
+        )
+
+    if own_transaction:
+        announce()
+    else:
+        transaction.on_commit(announce)  # a reference in the logs is one that support can find
     return event
 
 

@@ -113,14 +113,20 @@ def support_reference(request: HttpRequest) -> dict[str, Any]:
 class QueuedHandler(logging.handlers.QueueHandler):
     """The request thread only queues its record (with the request id, set by the filters here); a thread of each
     process formats it as JSON and writes it, so a request waits for no write to stderr. Records still queued when
-    the process ends are written at exit."""
+    the process ends are written at exit. Where there is no such thread (it could not start, it has stopped at
+    exit, it died) or the queue is full (stderr blocked), the record is written by the thread that logs it, as a
+    plain StreamHandler would."""
+
+    QUEUE_SIZE = 10_000
 
     def __init__(self) -> None:
-        super().__init__(queue.SimpleQueue())
+        super().__init__(queue.Queue(self.QUEUE_SIZE))
         self._stream = sys.stderr  # as "ext://sys.stderr" would: the stream of when logging is configured
         self._listener: logging.handlers.QueueListener | None = None
+        self._target: logging.StreamHandler | None = None
         self._pid = 0
         self._start_lock = threading.Lock()
+        os.register_at_fork(after_in_child=self._after_fork)
 
     def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
         # The message with its arguments merged, and the traceback as text: what a record carries across.
@@ -134,25 +140,54 @@ class QueuedHandler(logging.handlers.QueueHandler):
     def emit(self, record: logging.LogRecord) -> None:
         if self._pid != os.getpid():
             self._start()
-        super().emit(record)
+        listener = self._listener
+        if listener is not None and listener._thread is not None and listener._thread.is_alive():
+            super().emit(record)  # enqueue() below
+        else:
+            self._write(record)
+
+    def enqueue(self, record: logging.LogRecord) -> None:
+        try:
+            self.queue.put_nowait(record)
+        except queue.Full:
+            self._write(record)  # stderr is not keeping up: this request waits for it, as it did unqueued
+
+    def _write(self, record: logging.LogRecord) -> None:
+        if self._target is None:
+            self._target = self._new_target()
+        self._target.handle(record)
+
+    def _new_target(self) -> logging.StreamHandler:
+        target = logging.StreamHandler(self._stream)
+        target.setFormatter(self.formatter)  # this handler's formatter (LOGGING)
+        return target
 
     def _start(self) -> None:
         with self._start_lock:
             if self._pid == os.getpid():
                 return
+            self._pid = os.getpid()
             # After a fork (gunicorn's workers) the parent's thread is not running here: each process has its own,
             # and its own queue (what the parent had queued is the parent's to write).
-            self.queue = queue.SimpleQueue()
-            target = logging.StreamHandler(self._stream)
-            target.setFormatter(self.formatter)  # this handler's formatter (LOGGING), applied in that thread
-            self._listener = logging.handlers.QueueListener(self.queue, target)
-            self._listener.start()
-            self._pid = os.getpid()
-            atexit.register(self._stop, self._listener, self._pid)
+            self.queue = queue.Queue(self.QUEUE_SIZE)
+            self._target = self._new_target()
+            listener = logging.handlers.QueueListener(self.queue, self._target)
+            try:
+                listener.start()
+            except RuntimeError:  # no thread to be had: records are written where they are logged
+                self._listener = None
+                return
+            self._listener = listener
+            atexit.register(self._stop, listener, self._pid)
+
+    def _after_fork(self) -> None:
+        self._start_lock = threading.Lock()  # another thread of the parent may have held it at the fork
+        self._listener, self._target, self._pid = None, None, 0
 
     @staticmethod
     def _stop(listener: logging.handlers.QueueListener, pid: int) -> None:
-        if os.getpid() == pid:  # a forked child inherits its parent's exit handlers, not their thread
+        # A forked child inherits its parent's exit handlers, not their thread; a stopped listener has none.
+        if os.getpid() == pid and listener._thread is not None:
             listener.stop()  # writes what is still queued
 
 

@@ -8,10 +8,8 @@ a SELECT and a DELETE of the old one; and the response then UPDATEs the row it h
   do not collide, and if one ever did the primary key would refuse the INSERT, and a fresh key is drawn;
 - the new row is written once (an INSERT instead of INSERT + UPDATE);
 - the old row goes in one DELETE, without reading it first;
-- a save of a session that has not changed since this store last wrote it writes nothing: the sign-in saves its
-  new session inside its own transaction (accounts.oidc.views), and the response's save then has nothing to do.
-  A change made in place (to a dict inside the session) is saved once `session.modified = True` says so, as
-  Django documents.
+- the sign-in inserts its new row inside its own transaction (accounts.oidc.views, save_in_transaction), and the
+  response's save, which follows with nothing changed, then writes nothing.
 """
 
 from typing import Any
@@ -23,7 +21,7 @@ from django.utils.crypto import get_random_string
 
 class SessionStore(db.SessionStore):
     _insert_on_save = False
-    _written = False  # saved by this store, and not changed since
+    _saved_in_transaction = False  # save_in_transaction wrote the session, and nothing has changed it since
 
     @property  # type: ignore[override]
     def modified(self) -> bool:
@@ -34,7 +32,7 @@ class SessionStore(db.SessionStore):
         # Every change Django makes to a session (set, pop, flush, cycle_key...) sets this.
         self._modified = value
         if value:
-            self._written = False
+            self._saved_in_transaction = False
 
     def _get_new_session_key(self) -> str:
         return get_random_string(32, VALID_KEY_CHARS)
@@ -62,30 +60,31 @@ class SessionStore(db.SessionStore):
         self.modified = True
 
     def save(self, must_create: bool = False) -> None:
-        if self._written and not must_create:
+        if self._saved_in_transaction and not must_create:
+            # Once, for the response's save after a sign-in: the row is the one save_in_transaction has just
+            # inserted, and the session has not changed since. Any later save writes again, as Django's does.
+            self._saved_in_transaction = False
             return
         if not self._insert_on_save:
-            super().save(must_create=must_create)
-        else:
-            while True:
-                try:
-                    super().save(must_create=True)
-                except CreateError:
-                    self._session_key = self._get_new_session_key()  # the key was taken: draw another
-                    continue
-                break
-        self._insert_on_save = False
-        self._written = True
+            return super().save(must_create=must_create)
+        while True:
+            try:
+                super().save(must_create=True)
+            except CreateError:
+                self._session_key = self._get_new_session_key()  # the key was taken: draw another
+                continue
+            self._insert_on_save = False
+            return
 
     def save_in_transaction(self) -> None:
-        """Save as one more statement of the caller's transaction.atomic() block, with no savepoint of its own
-        (two statements fewer): a new row whose key is taken fails the caller's transaction, which retries."""
-        if self._insert_on_save and not self._written:
-            self.create_model_instance(self._get_session(no_load=True)).save(force_insert=True)
-            self._insert_on_save = False
-            self._written = True
-        else:
-            self.save()
+        """The new row of a cycled key, inserted as one more statement of the caller's transaction.atomic() block,
+        with no savepoint of its own (two statements fewer): a key that is taken fails the caller's transaction,
+        which retries. Without a cycled key there is nothing to insert, and the response's save does the rest."""
+        if not self._insert_on_save:
+            return
+        self.create_model_instance(self._get_session(no_load=True)).save(force_insert=True)
+        self._insert_on_save = False
+        self._saved_in_transaction = True
 
     def delete(self, session_key: str | None = None) -> None:
         if session_key is None:

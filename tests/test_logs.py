@@ -18,6 +18,8 @@ def json_lines(caplog) -> list[dict]:
             if record.name in ("inigo.request", "accounts.login")]
 
 
+# Not inside a test transaction: a sign-in's login line is written when its own transaction commits, in the request.
+@pytest.mark.django_db(transaction=True)
 def test_a_login_logs_one_request_line_and_one_login_line_with_one_request_id(caplog, client, browser: Browser,
                                                                               provider, acme):
     caplog.set_level(logging.INFO)
@@ -90,3 +92,34 @@ def test_lines_are_written_by_a_thread_of_each_process_in_order_and_all_by_exit(
     ]
     assert (lines[0]["event"], lines[0]["status"]) == ("request", 302)
     assert "ValueError: boom" in lines[1]["exception"] and "Traceback" in lines[1]["exception"]
+
+
+def test_without_its_thread_or_with_a_full_queue_a_line_is_written_where_it_is_logged(monkeypatch):
+    import io
+    import queue
+
+    from inigo_sso.logs import QueuedHandler
+
+    stream = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", stream)
+    handler = QueuedHandler()
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    record = logging.LogRecord("inigo.request", logging.INFO, __file__, 1, "line %s", ("one",), None)
+
+    handler.handle(record)
+    handler._listener.stop()  # as at exit: every queued line is written, and the thread is gone
+    assert stream.getvalue() == "line one\n"
+    handler.handle(record)
+    assert stream.getvalue() == "line one\nline one\n"
+
+    handler._pid = 0  # a new thread and queue, as in a forked worker
+    handler.handle(record)
+
+    def full(item):
+        raise queue.Full
+
+    with monkeypatch.context() as patched:
+        patched.setattr(handler.queue, "put_nowait", full)
+        handler.handle(record)  # stderr not keeping up: written at once, not dropped
+    handler._listener.stop()
+    assert stream.getvalue().count("line one\n") == 4

@@ -42,13 +42,15 @@ def test_no_secret_code_or_token_is_stored_in_plaintext(client, browser: Browser
         assert token.split(".")[-1] not in stored
 
 
-def test_no_secret_code_or_token_reaches_a_log_line(caplog, client, browser: Browser, provider, acme):
+def test_no_secret_code_or_token_reaches_a_log_line(caplog, client, browser: Browser, provider, acme,
+                                                    django_capture_on_commit_callbacks):
     import logging
 
     caplog.set_level(logging.DEBUG)
     provider.set_user("alice", {"email": "alice@acme.test"})  # no name: userinfo is called with the access token
     callback = provider.authorize(client.get("/oidc/initiate/", {"iss": provider.issuer})["Location"], "alice")
-    assert client.get(callback).status_code == 302
+    with django_capture_on_commit_callbacks(execute=True):  # the sign-in's login line: at its commit
+        assert client.get(callback).status_code == 302
     assert client.get(callback).status_code == 400  # a failure is logged too
 
     # The provider's own request log (werkzeug, oidc_provider_mock) is the provider's, not ours.

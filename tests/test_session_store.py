@@ -54,3 +54,32 @@ def test_a_cycled_key_that_is_taken_draws_another(db, monkeypatch):
 
     assert session.session_key == "e" * 32
     assert SessionStore(taken.session_key).load() == {"owner": "someone else"}
+
+
+def test_a_change_made_in_place_is_saved_by_the_next_save(db):
+    # As mozilla-django-oidc removes a used state entry: del on the inner dict, then save(), without `modified`.
+    session = SessionStore()
+    session["oidc_states"] = {"used": {"nonce": "n"}}
+    session.save()
+
+    del session["oidc_states"]["used"]
+    session.save()
+
+    assert SessionStore(session.session_key).load() == {"oidc_states": {}}
+
+
+def test_the_responses_save_after_a_sign_ins_insert_writes_nothing_and_later_ones_write(db):
+    session = SessionStore()
+    session["pending"] = "x"
+    session.save()
+    session.cycle_key()
+    session["user"] = "1"
+    session.save_in_transaction()
+
+    with CaptureQueriesContext(connection) as queries:
+        session.save()  # SessionMiddleware's, with nothing changed since
+    assert queries.captured_queries == []
+
+    session["later"] = "y"
+    session.save()
+    assert SessionStore(session.session_key).load() == {"pending": "x", "user": "1", "later": "y"}
