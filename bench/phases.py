@@ -50,6 +50,7 @@ def _patch() -> None:
         (sessions.SessionStore, "save", "session save"),
         (states, "pending_login", "state check"),
         (provider, "provider_metadata", "discovery (cached)"),
+        (provider, "login_documents", "discovery (cached)"),  # the callback's read: discovery and keys at once
         (crypto, "decrypt", "secret decryption"),
         (exchange, "token_request", "token request (provider round trip)"),
         (backend, "validate_id_token", "JWT check"),

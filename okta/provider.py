@@ -60,16 +60,39 @@ def discovery_url(issuer: str) -> str:
     return issuer.rstrip("/") + "/.well-known/openid-configuration"
 
 
+@dataclass(frozen=True)
+class LoginDocuments:
+    """What a callback needs of the provider's documents, read from the cache in one round trip."""
+
+    metadata: ProviderMetadata
+    keys: list[dict[str, Any]] | None  # the cached signing keys (JWKs), None when none are cached
+
+
 def provider_metadata(issuer: str) -> ProviderMetadata:
     """The provider's metadata, from the cache or fetched once and checked."""
+    return _documents(issuer, with_keys=False).metadata
+
+
+def login_documents(issuer: str) -> LoginDocuments:
+    """The provider's metadata and its cached signing keys, for a callback: one round trip to the shared cache
+    where two separate reads would take two."""
+    return _documents(issuer, with_keys=True)
+
+
+def _documents(issuer: str, *, with_keys: bool) -> LoginDocuments:
     key, unreachable = _cache_key("discovery", issuer), _cache_key("unreachable", issuer)
-    cached = cache.get_many([key, unreachable])  # one round trip to the shared cache per login
+    keys = _cache_key("jwks", issuer)
+    cached = cache.get_many([key, unreachable, keys] if with_keys else [key, unreachable])
     if cached.get(unreachable):
         # Every login of this issuer fails at once for a short while after one found it unreachable, also when
         # its documents are cached (its token endpoint may be what hangs).
         raise LoginError("provider_unreachable", f"{issuer} failed moments ago; not tried again yet")
     if cached.get(key) is not None:
-        return ProviderMetadata(**cached[key])
+        return LoginDocuments(ProviderMetadata(**cached[key]), cached.get(keys))
+    return LoginDocuments(_fetch_metadata(issuer, key), None)
+
+
+def _fetch_metadata(issuer: str, key: str) -> ProviderMetadata:
     with guarded(issuer, "discovery"):
         if (document := cache.get(key)) is not None:  # fetched by the login we waited for
             return ProviderMetadata(**document)
@@ -208,10 +231,13 @@ def _endpoint(document: dict[str, Any], name: str, *, required: bool) -> str:
     return value
 
 
-def signing_keys(metadata: ProviderMetadata, kid: str | None) -> list[jwt.PyJWK]:
+def signing_keys(
+    metadata: ProviderMetadata, kid: str | None, *, cached: list[dict[str, Any]] | None = None
+) -> list[jwt.PyJWK]:
     """The RS256 keys that may have signed a token with this `kid`: the one key with that id, or every RS256
-    signing key when the token names none (OIDC Core 10.1: kid may be omitted; then each key is tried)."""
-    keys = _cached_keys(metadata)
+    signing key when the token names none (OIDC Core 10.1: kid may be omitted; then each key is tried).
+    `cached`: the keys as login_documents read them moments ago, instead of reading the cache again."""
+    keys = cached if cached is not None else _cached_keys(metadata)
     if kid is not None and not _with_kid(keys, kid):
         keys = _refetch_keys(metadata)
         if not _with_kid(keys, kid):

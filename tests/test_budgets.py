@@ -173,3 +173,26 @@ def test_a_returning_login_commits_twice_in_its_callback(postgres, client, provi
     assert browser.me().json()["email"] == "alice@acme.test"
     assert after - before == 2
     assert LoginEvent.objects.filter(user__sub="alice", reason="ok").count() == 2
+
+
+def test_a_warm_callback_reads_the_shared_cache_once(client, warm: Browser, provider, monkeypatch):
+    """The provider's metadata, its failure mark and its keys come from the shared cache (Redis in production) in
+    one round trip per callback: the view's iss check and the token's signature check share it."""
+    from okta import provider as okta_provider
+
+    provider.set_user("alice", profile("alice"))
+    callback_url = provider.authorize(warm.start("/oidc/initiate/", {"iss": provider.issuer})["Location"], "alice")
+    shared = okta_provider.cache
+    reads: list[str] = []
+
+    class CountingCache:
+        def __getattr__(self, name: str) -> Any:
+            if name in ("get", "get_many", "has_key"):
+                reads.append(name)
+            return getattr(shared, name)
+
+    monkeypatch.setattr(okta_provider, "cache", CountingCache())
+    response = client.get(callback_url)
+
+    assert response.status_code == 302
+    assert reads == ["get_many"]

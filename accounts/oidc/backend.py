@@ -18,7 +18,7 @@ from accounts.models import User
 from accounts.oidc.redirects import tenant_redirect_uri
 from inigo_sso.failures import LoginError
 from okta import exchange, http, provider
-from okta.provider import ProviderMetadata
+from okta.provider import LoginDocuments, ProviderMetadata
 from okta.tokens import validate_id_token
 from tenants import crypto
 from tenants.models import Tenant
@@ -27,7 +27,18 @@ logger = logging.getLogger(__name__)
 
 TENANT_ATTRIBUTE = "oidc_tenant"  # set on the request by the callback view, and only there
 RECHECK_ATTRIBUTE = "oidc_recheck_user"  # the signed-in person a prompt=none re-check is for
+DOCUMENTS_ATTRIBUTE = "oidc_documents"  # the provider's documents as this callback read them
 ID_TOKEN_SESSION_KEY = "oidc_id_token_encrypted"  # noqa: S105 (a session key name)
+
+
+def callback_documents(request: HttpRequest, tenant: Tenant) -> LoginDocuments:
+    """The tenant's provider metadata and cached keys, read once per callback: the view's `iss` check and the
+    token exchange share one round trip to the cache (and one look at the provider's failure mark)."""
+    documents: LoginDocuments | None = getattr(request, DOCUMENTS_ATTRIBUTE, None)
+    if documents is None or documents.metadata.issuer != tenant.issuer:
+        documents = provider.login_documents(tenant.issuer)
+        setattr(request, DOCUMENTS_ATTRIBUTE, documents)
+    return documents
 
 
 class TenantOIDCBackend(OIDCAuthenticationBackend):
@@ -43,7 +54,8 @@ class TenantOIDCBackend(OIDCAuthenticationBackend):
         if not tenant.client_secret:
             raise LoginError("tenant_no_secret", "no decryptable client secret is stored")
         self.tenant = tenant
-        self.metadata: ProviderMetadata = provider.provider_metadata(tenant.issuer)
+        self.documents = callback_documents(request, tenant)
+        self.metadata: ProviderMetadata = self.documents.metadata
         self.OIDC_OP_TOKEN_ENDPOINT = self.metadata.token_endpoint
         self.OIDC_OP_USER_ENDPOINT = self.metadata.userinfo_endpoint
         self.OIDC_RP_CLIENT_ID = tenant.client_id
@@ -76,7 +88,7 @@ class TenantOIDCBackend(OIDCAuthenticationBackend):
             issuer=self.tenant.issuer,
             client_id=self.tenant.client_id,
             nonce=kwargs.get("nonce") or "",
-            keys_for=lambda kid: provider.signing_keys(self.metadata, kid),
+            keys_for=lambda kid: provider.signing_keys(self.metadata, kid, cached=self.documents.keys),
         )
 
     def store_tokens(self, access_token: str, id_token: str) -> None:

@@ -17,7 +17,7 @@ from mozilla_django_oidc.views import OIDCAuthenticationCallbackView, OIDCAuthen
 
 from accounts import services
 from accounts.oidc import states
-from accounts.oidc.backend import RECHECK_ATTRIBUTE, TENANT_ATTRIBUTE
+from accounts.oidc.backend import RECHECK_ATTRIBUTE, TENANT_ATTRIBUTE, callback_documents
 from accounts.oidc.navigation import same_origin_path
 from accounts.oidc.ratelimits import callback_limits, initiate_limits
 from accounts.oidc.redirects import tenant_redirect_uri
@@ -273,7 +273,7 @@ def _check_response_issuer(request: HttpRequest, tenant: Tenant) -> None:
         if issuers[0] != tenant.issuer:
             raise LoginError("callback_iss_mismatch", f"iss {issuers[0][:200]!r} is not {tenant.issuer}")
         return
-    if provider.provider_metadata(tenant.issuer).authorization_response_iss_parameter_supported:
+    if callback_documents(request, tenant).metadata.authorization_response_iss_parameter_supported:
         raise LoginError("callback_iss_mismatch", "the provider promises iss in responses, and sent none")
 
 
