@@ -8,6 +8,7 @@ a SELECT and a DELETE of the old one; and the response then UPDATEs the row it h
   do not collide, and if one ever did the primary key would refuse the INSERT, and a fresh key is drawn;
 - the new row is written once (an INSERT instead of INSERT + UPDATE);
 - the old row goes in one DELETE, without reading it first;
+- a session's INSERT or UPDATE goes alone, in autocommit, without the BEGIN and COMMIT Django puts around it;
 - the sign-in inserts its new row inside its own transaction (accounts.oidc.views, save_in_transaction), and the
   response's save, which follows with nothing changed, then writes nothing.
 """
@@ -15,7 +16,8 @@ a SELECT and a DELETE of the old one; and the response then UPDATEs the row it h
 from typing import Any
 
 from django.contrib.sessions.backends import db
-from django.contrib.sessions.backends.base import VALID_KEY_CHARS, CreateError
+from django.contrib.sessions.backends.base import VALID_KEY_CHARS, CreateError, UpdateError
+from django.db import DatabaseError, IntegrityError, router, transaction
 from django.utils.crypto import get_random_string
 
 
@@ -65,16 +67,37 @@ class SessionStore(db.SessionStore):
             # inserted, and the session has not changed since. Any later save writes again, as Django's does.
             self._saved_in_transaction = False
             return
+        if self.session_key is None:
+            return self.create()  # which comes back here with must_create
         if not self._insert_on_save:
-            return super().save(must_create=must_create)
+            return self._save_row(must_create)
         while True:
             try:
-                super().save(must_create=True)
+                self._save_row(must_create=True)
             except CreateError:
                 self._session_key = self._get_new_session_key()  # the key was taken: draw another
                 continue
             self._insert_on_save = False
             return
+
+    def _save_row(self, must_create: bool) -> None:
+        alias = router.db_for_write(self.model)
+        if transaction.get_connection(alias).in_atomic_block:
+            super().save(must_create=must_create)  # Django's savepoint keeps a failure out of the caller's transaction
+            return
+        # In autocommit one INSERT or UPDATE is a transaction by itself: Django's transaction.atomic() around it
+        # would add a BEGIN and a COMMIT, two more round trips to the database, to every session write.
+        row = self.create_model_instance(self._get_session(no_load=must_create))
+        try:
+            row.save(force_insert=must_create, force_update=not must_create, using=alias)
+        except IntegrityError as exc:
+            if must_create:
+                raise CreateError from exc
+            raise
+        except DatabaseError as exc:  # "Forced update did not affect any rows": the row was deleted meanwhile
+            if not must_create:
+                raise UpdateError from exc
+            raise
 
     def save_in_transaction(self) -> None:
         """The new row of a cycled key, inserted as one more statement of the caller's transaction.atomic() block,

@@ -165,13 +165,24 @@ def test_a_returning_login_commits_twice_in_its_callback(postgres, client, provi
     provider.set_user("alice", profile("alice"))
     callback_url = provider.authorize(browser.start("/oidc/initiate/", {"iss": provider.issuer})["Location"], "alice")
 
+    ran: list[tuple[str, bool]] = []
+
+    def record(execute, sql, params, many, context):
+        ran.append((sql.split()[0], connection.get_autocommit()))
+        return execute(sql, params, many, context)
+
     before = next_transaction_id()
-    response = client.get(callback_url)
+    with connection.execute_wrapper(record):
+        response = client.get(callback_url)
     after = next_transaction_id()
 
     assert response.status_code == 302
     assert browser.me().json()["email"] == "alice@acme.test"
     assert after - before == 2
+    # The state removal is one UPDATE in autocommit: no BEGIN and COMMIT round trips around it. The sign-in's
+    # DELETE and two INSERTs share one transaction.
+    writes = [(verb, autocommit) for verb, autocommit in ran if verb in ("UPDATE", "INSERT", "DELETE")]
+    assert writes == [("UPDATE", True), ("DELETE", False), ("INSERT", False), ("INSERT", False)]
     assert LoginEvent.objects.filter(user__sub="alice", reason="ok").count() == 2
 
 
