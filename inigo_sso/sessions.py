@@ -7,22 +7,24 @@ a SELECT and a DELETE of the old one; and the response then UPDATEs the row it h
 - the new key is not looked up first: 32 characters from a 36-letter alphabet drawn with `secrets` (about 165 bits)
   do not collide, and if one ever did the primary key would refuse the INSERT, and a fresh key is drawn;
 - the new row is written once (an INSERT instead of INSERT + UPDATE);
-- the old row goes in one DELETE, without reading it first;
+- the sign-in reads the session after the token exchange and deletes its old row in one statement (take_over:
+  DELETE ... RETURNING), where mozilla-django-oidc's reload and then auth.login's cycle_key took a SELECT and a
+  DELETE (other old rows go in one DELETE, without reading them first);
 - a session's INSERT or UPDATE goes alone, in autocommit, without the BEGIN and COMMIT Django puts around it;
 - the sign-in inserts its new row inside its own transaction (accounts.oidc.views, save_in_transaction), and the
   response's save, which follows with nothing changed, then writes nothing.
 """
 
-from typing import Any
-
 from django.contrib.sessions.backends import db
 from django.contrib.sessions.backends.base import VALID_KEY_CHARS, CreateError, UpdateError
 from django.db import DatabaseError, IntegrityError, router, transaction
+from django.utils import timezone
 from django.utils.crypto import get_random_string
 
 
 class SessionStore(db.SessionStore):
     _insert_on_save = False
+    _taken_over = False  # take_over deleted the row: the save inserts it again
     _saved_in_transaction = False  # save_in_transaction wrote the session, and nothing has changed it since
 
     @property  # type: ignore[override]
@@ -46,20 +48,36 @@ class SessionStore(db.SessionStore):
         self._session_cache = data
         self._insert_on_save = True
         self.modified = True
-        if old_key:
+        if old_key and not self._taken_over:
             self.delete(old_key)
 
-    def snapshot(self) -> tuple[str | None, dict[str, Any]]:
-        """The key and the data as they are now, for `restore` (a copy of the data's top level)."""
-        return self.session_key, dict(self._get_session())
+    def take_over(self) -> None:
+        """Read this session's row and delete it, in one statement (DELETE ... RETURNING) of the caller's
+        transaction: the sign-in's read of its session, which it replaces. The data is the row as it is now,
+        with whatever a parallel tab added during the token exchange (what mozilla-django-oidc's reload after
+        the exchange is for); the save that follows inserts the row again, under the key auth.login gives it."""
+        connection = transaction.get_connection(router.db_for_write(self.model))
+        table = connection.ops.quote_name(self.model._meta.db_table)
+        now = connection.ops.adapt_datetimefield_value(timezone.now())
+        with connection.cursor() as cursor:
+            cursor.execute(  # the table name is the model's, quoted; the values are parameters
+                f"DELETE FROM {table} WHERE session_key = %s RETURNING session_data, expire_date > %s",  # noqa: S608
+                [self.session_key, now],
+            )
+            row = cursor.fetchone()
+        self._session_cache = self.decode(row[0]) if row and row[1] else {}  # an expired session holds nothing
+        self._taken_over = True
+        self._insert_on_save = True
 
-    def restore(self, snapshot: tuple[str | None, dict[str, Any]]) -> None:
-        """Back to a snapshot, after the transaction that changed the session since (auth.login's cycle_key and
-        its DELETE of the old row) rolled back: the old row is this session's again, and holds that data."""
-        self._session_key, data = snapshot
-        self._session_cache = dict(data)
+    def forget(self, key: str | None) -> None:
+        """After the transaction that took this session over rolled back: the row under `key` is there again,
+        and is read anew when next needed."""
+        self._session_key = key
+        if hasattr(self, "_session_cache"):
+            del self._session_cache
+        self._taken_over = False
         self._insert_on_save = False
-        self.modified = True
+        self._saved_in_transaction = False
 
     def save(self, must_create: bool = False) -> None:
         if self._saved_in_transaction and not must_create:
@@ -106,7 +124,7 @@ class SessionStore(db.SessionStore):
         if not self._insert_on_save:
             return
         self.create_model_instance(self._get_session(no_load=True)).save(force_insert=True)
-        self._insert_on_save = False
+        self._insert_on_save = self._taken_over = False
         self._saved_in_transaction = True
 
     def delete(self, session_key: str | None = None) -> None:

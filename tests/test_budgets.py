@@ -22,15 +22,16 @@ from tests.conftest import Browser, profile
 from tests.oidc_provider import ProviderHarness
 from tests.test_provider_requests import outbound
 
-# Callback of a returning login: the session read, the tenant of the state entry, the session saved and read again
-# (mozilla-django-oidc does that around the token exchange), the user read, the old session row deleted (a new key
-# at sign-in; inigo_sso/sessions.py), the login event and the new session row inserted; no last_login UPDATE (it
+# Callback of a returning login: the session read, the tenant of the state entry, the session saved before the
+# token exchange (the state entry is single use), the user read, then the sign-in's transaction: the session row
+# read again and deleted in one statement (a new key at sign-in; inigo_sso/sessions.py), the login event and the new
+# session row inserted; no last_login UPDATE (it
 # marks a person's first sign-in only, written by that sign-in's own INSERT; the last one is read from the login
 # events, accounts/signins.py). A first login adds the tenant row lock, a second read of the user, the owner check
 # and the insert; a changed profile adds one UPDATE.
-CALLBACK_QUERIES_FIRST_LOGIN = 12
-CALLBACK_QUERIES_RETURNING_LOGIN = 8
-CALLBACK_QUERIES_RETURNING_LOGIN_PROFILE_CHANGED = 9
+CALLBACK_QUERIES_FIRST_LOGIN = 11
+CALLBACK_QUERIES_RETURNING_LOGIN = 7
+CALLBACK_QUERIES_RETURNING_LOGIN_PROFILE_CHANGED = 8
 TENANTS_AT_SCALE = 10_000
 
 _TRANSACTION_CONTROL = ("SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK TO SAVEPOINT", "BEGIN", "COMMIT", "ROLLBACK")

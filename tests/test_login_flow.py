@@ -3,8 +3,10 @@
 import base64
 import hashlib
 import time
+from typing import Any
 
 import pytest
+from django.test import Client
 
 from accounts.models import LoginEvent, Role, User
 from accounts.oidc import states
@@ -226,3 +228,32 @@ def test_an_inactive_tenant_cannot_finish_a_login_it_started(client, provider, a
 
     assert response.status_code == 403
     assert not User.objects.exists()
+
+
+def test_a_login_started_in_another_tab_during_the_token_exchange_survives_the_sign_in(
+    client, browser, provider, other_provider, acme, globex, monkeypatch
+):
+    """The sign-in reads the session after the token exchange (inigo_sso.sessions, take_over), so a state entry
+    another tab wrote meanwhile is kept in the signed-in session, as mozilla-django-oidc's reload keeps it."""
+    from okta import exchange
+
+    provider.set_user("alice", profile("alice"))
+    other_provider.set_user("gina", profile("gina", domain="globex.test"))
+    acme_tab = client.get("/oidc/initiate/", {"iss": provider.issuer})
+    other_tab: dict[str, Any] = {}
+    real_token_request = exchange.token_request
+
+    def token_request_while_another_tab_starts(*args: Any, **kwargs: Any) -> Any:
+        tab = Client()
+        tab.cookies = client.cookies  # the same browser
+        other_tab["started"] = tab.get("/oidc/initiate/", {"iss": other_provider.issuer})
+        return real_token_request(*args, **kwargs)
+
+    monkeypatch.setattr(exchange, "token_request", token_request_while_another_tab_starts)
+    assert client.get(provider.authorize(acme_tab["Location"], "alice")).status_code == 302
+    assert browser.me().json()["tenant"] == "acme"
+    monkeypatch.setattr(exchange, "token_request", real_token_request)
+
+    assert other_tab["started"].status_code == 302
+    assert client.get(other_provider.authorize(other_tab["started"]["Location"], "gina")).status_code == 302
+    assert browser.me().json()["tenant"] == "globex"

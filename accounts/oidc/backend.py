@@ -93,8 +93,9 @@ class TenantOIDCBackend(OIDCAuthenticationBackend):
 
     def store_tokens(self, access_token: str, id_token: str) -> None:
         # Only the ID token is kept, for Okta's logout (id_token_hint), and only encrypted: sessions live in
-        # the database. The access token is dropped: Inigo calls no Okta API on the user's behalf.
-        self.request.session[ID_TOKEN_SESSION_KEY] = crypto.encrypt(id_token)
+        # the database. The access token is dropped: Inigo calls no Okta API on the user's behalf. The callback
+        # view puts it in the session when it signs the person in (the session is not read before that).
+        self.request.oidc_id_token_encrypted = crypto.encrypt(id_token)
 
     def get_or_create_user(self, access_token: str, id_token: str, payload: dict[str, Any]) -> User:
         expected: User | None = getattr(self.request, RECHECK_ATTRIBUTE, None)

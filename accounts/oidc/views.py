@@ -17,7 +17,7 @@ from mozilla_django_oidc.views import OIDCAuthenticationCallbackView, OIDCAuthen
 
 from accounts import services
 from accounts.oidc import states
-from accounts.oidc.backend import RECHECK_ATTRIBUTE, TENANT_ATTRIBUTE, callback_documents
+from accounts.oidc.backend import ID_TOKEN_SESSION_KEY, RECHECK_ATTRIBUTE, TENANT_ATTRIBUTE, callback_documents
 from accounts.oidc.navigation import same_origin_path
 from accounts.oidc.ratelimits import callback_limits, initiate_limits
 from accounts.oidc.redirects import tenant_redirect_uri
@@ -231,20 +231,28 @@ class CallbackView(OIDCAuthenticationCallbackView):
         return self.pending.next_path or settings.LOGIN_REDIRECT_URL
 
     def login_success(self) -> HttpResponse:
+        session = self.request.session  # mozilla-django-oidc's fresh store of this session, not read yet
+        id_token = getattr(self.request, "oidc_id_token_encrypted", None)
         if self.pending.recheck:
             # Okta still signs this person in: the session goes on, with no login event and no new session.
             if self.user.pk != self.request.user.pk:
                 raise LoginError("session_recheck_failed", "Okta answered for another person")
-            recheck_done(self.request.session)
+            if id_token:
+                session[ID_TOKEN_SESSION_KEY] = id_token
+            recheck_done(session)
             return HttpResponseRedirect(self.success_url)
-        session = self.request.session
-        before, user_before = session.snapshot(), self.request.user
+        key_before, user_before = session.session_key, self.request.user
         for attempt in range(3):
             try:
-                # One commit for the sign-in: the old session row out, the new one in, and its login event. A
-                # session never exists without its event, and a login waits for one WAL flush here, not three.
+                # One transaction signs the person in: the session read and its old row deleted in one statement
+                # (with what a parallel tab added during the token exchange), a new key (auth.login, against
+                # session fixation), the new row, and the login event. A session never exists without its
+                # event, and a login waits for one WAL flush here, not three.
                 with transaction.atomic():
-                    response = super().login_success()  # auth.login: a new session key, so no fixation
+                    session.take_over()
+                    response = super().login_success()  # auth.login
+                    if id_token:
+                        session[ID_TOKEN_SESSION_KEY] = id_token
                     services.login_event_record(self.request, reason="ok", tenant=self.user.tenant, user=self.user,
                                                 own_transaction=False)
                     session.save_in_transaction()  # the response's save then has nothing left to write
@@ -252,10 +260,10 @@ class CallbackView(OIDCAuthenticationCallbackView):
             except IntegrityError:
                 # A login event reference drawn twice (inigo_sso.references: about once in 10**8 sign-ins among
                 # millions of events), or a session key (never): nothing of this sign-in was committed. The same
-                # sign-in again, with fresh draws, from the session as it was (so auth.login gives it a new key).
+                # sign-in again, with fresh draws, from the session's row as it is again.
                 if attempt == 2:
                     raise
-                session.restore(before)
+                session.forget(key_before)
                 self.request.user = user_before  # else the library would skip auth.login: "already signed in"
         raise AssertionError("unreachable")
 
