@@ -157,7 +157,7 @@ def next_transaction_id() -> int:
 @pytest.mark.django_db(transaction=True)
 def test_a_returning_login_commits_twice_in_its_callback(postgres, client, provider, acme):
     """Each write transaction is one WAL flush a login waits for. The callback commits the state entry's removal
-    before the token exchange (single use: OIDC Core 3.1.2.7, RFC 6749 10.12) and then the sign-in in one
+    before the token exchange (a state is single use, RFC 6749 10.12) and then the sign-in in one
     transaction: the old session row out, the new one in, its login event. Counted as the transaction ids
     PostgreSQL assigns (one per transaction that writes), in autocommit as in production."""
     browser = Browser(client)
