@@ -24,7 +24,6 @@ from django.utils.crypto import get_random_string
 
 class SessionStore(db.SessionStore):
     _insert_on_save = False
-    _taken_over = False  # take_over deleted the row: the save inserts it again
     _saved_in_transaction = False  # save_in_transaction wrote the session, and nothing has changed it since
 
     @property  # type: ignore[override]
@@ -44,11 +43,13 @@ class SessionStore(db.SessionStore):
     def cycle_key(self) -> None:
         data = self._session
         old_key = self.session_key
+        # A row still to be inserted (taken over, or a key cycled before) has no old row to delete.
+        stored = old_key is not None and not self._insert_on_save
         self._session_key = self._get_new_session_key()
         self._session_cache = data
         self._insert_on_save = True
         self.modified = True
-        if old_key and not self._taken_over:
+        if stored:
             self.delete(old_key)
 
     def take_over(self) -> None:
@@ -66,8 +67,7 @@ class SessionStore(db.SessionStore):
             )
             row = cursor.fetchone()
         self._session_cache = self.decode(row[0]) if row and row[1] else {}  # an expired session holds nothing
-        self._taken_over = True
-        self._insert_on_save = True
+        self._insert_on_save = True  # the row is gone: the save inserts it again
 
     def forget(self, key: str | None) -> None:
         """After the transaction that took this session over rolled back: the row under `key` is there again,
@@ -75,7 +75,6 @@ class SessionStore(db.SessionStore):
         self._session_key = key
         if hasattr(self, "_session_cache"):
             del self._session_cache
-        self._taken_over = False
         self._insert_on_save = False
         self._saved_in_transaction = False
 
@@ -124,7 +123,7 @@ class SessionStore(db.SessionStore):
         if not self._insert_on_save:
             return
         self.create_model_instance(self._get_session(no_load=True)).save(force_insert=True)
-        self._insert_on_save = self._taken_over = False
+        self._insert_on_save = False
         self._saved_in_transaction = True
 
     def delete(self, session_key: str | None = None) -> None:
