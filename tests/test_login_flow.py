@@ -257,3 +257,28 @@ def test_a_login_started_in_another_tab_during_the_token_exchange_survives_the_s
     assert other_tab["started"].status_code == 302
     assert client.get(other_provider.authorize(other_tab["started"]["Location"], "gina")).status_code == 302
     assert browser.me().json()["tenant"] == "globex"
+
+
+def test_a_session_ended_in_another_tab_during_the_callback_is_a_failure_page_not_a_500(client, provider, acme,
+                                                                                      monkeypatch):
+    """Signed out in another tab between the callback's read of the session and the state entry's removal: the
+    session row is gone, and the removal's UPDATE finds nothing to update."""
+    from django.contrib.sessions.models import Session
+
+    provider.set_user("alice", profile("alice"))
+    callback = provider.authorize(client.get("/oidc/initiate/", {"iss": provider.issuer})["Location"], "alice")
+    read_pending = states.pending_login
+
+    def pending_then_signed_out_elsewhere(session, state):
+        pending = read_pending(session, state)
+        Session.objects.all().delete()
+        return pending
+
+    monkeypatch.setattr(states, "pending_login", pending_then_signed_out_elsewhere)
+    response = client.get(callback)
+
+    assert response.status_code == 400
+    assert LoginEvent.objects.get().reason == "state_missing"
+    assert provider.token_requests == []
+    assert not User.objects.exists()
+    assert client.get("/api/me/").status_code == 401

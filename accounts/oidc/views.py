@@ -6,6 +6,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from django.conf import settings
 from django.contrib import auth
+from django.contrib.sessions.backends.base import UpdateError
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
 from django.shortcuts import render
@@ -203,7 +204,13 @@ class CallbackView(OIDCAuthenticationCallbackView):
                     raise LoginError("session_recheck_failed", "nobody is signed in in this session any more")
                 setattr(request, RECHECK_ATTRIBUTE, request.user)
             # The library removes the state entry before the token exchange: single use, even on failure.
-            return super().get(request)
+            try:
+                return super().get(request)
+            except UpdateError as exc:
+                # Signed out in another tab while this callback ran: the session row, and with it the state entry,
+                # is gone before the removal could be saved. No code is exchanged; the browser starts afresh.
+                request.session.flush()
+                raise LoginError("state_missing", "the session ended while this callback ran") from exc
         except LoginError as error:
             matched = pending is not None
             if matched and pending.recheck:
