@@ -25,6 +25,7 @@ class CallbackProfileMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
         self.directory = Path(os.environ["BENCH_PROFILE"])
+        self.directory.mkdir(parents=True, exist_ok=True)
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if not request.path.startswith("/oidc/callback/"):

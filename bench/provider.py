@@ -1,6 +1,10 @@
 """The benchmark's OpenID Provider, run in its own process: oidc-provider-mock (a Flask app built on authlib) behind
-a WSGI layer that counts the requests it receives per endpoint and can add a simulated network delay, served by
-werkzeug's threaded server on loopback.
+a WSGI layer that counts the requests it receives per endpoint and can add a simulated network delay, served on
+loopback by one threaded gunicorn worker (one process: the mock keeps its codes and people in memory).
+
+gunicorn, not werkzeug's development server: that one answers every request with `Connection: close`, so no
+client could keep a connection open, whereas Okta keeps HTTP/1.1 connections alive and an app server that pools
+them pays the TCP and TLS handshakes once, not per login.
 
     python -m bench.provider --port 8123 [--delay-ms 50] [--delay-all] [--import-key-per-token]
 
@@ -21,9 +25,12 @@ import logging
 import threading
 import time
 import warnings
+import weakref
 from collections import Counter
 from collections.abc import Callable, Iterable
 from typing import Any
+
+from gunicorn.app.base import BaseApplication
 
 # What an app server asks of the provider (the browser's authorize request is not one of them).
 BACK_CHANNEL = {
@@ -33,6 +40,9 @@ BACK_CHANNEL = {
     "/userinfo": "userinfo",
 }
 CONTROL_PREFIX = "/_bench/"
+# Counted with the paths: back-channel requests that arrived on a connection the provider had not served before.
+# Each is a TCP and a TLS handshake at Okta, two round trips before the request itself.
+NEW_CONNECTIONS = "new back-channel connections"
 
 StartResponse = Callable[..., Any]
 
@@ -46,14 +56,19 @@ class CountingDelayingProvider:
         self.delay_s = delay_ms / 1000
         self.delay_all = delay_all
         self.hits: Counter[str] = Counter()
+        self._connections: weakref.WeakSet[Any] = weakref.WeakSet()  # the sockets of connections served
         self._lock = threading.Lock()
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
         if path.startswith(CONTROL_PREFIX):
             return self._control(environ, start_response, path[len(CONTROL_PREFIX):])
+        connection = environ.get("gunicorn.socket")
         with self._lock:
             self.hits[path] += 1
+            if path in BACK_CHANNEL and connection is not None and connection not in self._connections:
+                self._connections.add(connection)
+                self.hits[NEW_CONNECTIONS] += 1
         if self.delay_s and (self.delay_all or path in BACK_CHANNEL):
             time.sleep(self.delay_s)
         return self.app(environ, start_response)
@@ -112,15 +127,35 @@ def main() -> None:
         logging.getLogger(name).setLevel(logging.ERROR)
 
     import oidc_provider_mock  # here, not at the top: bench.run imports BACK_CHANNEL without loading the provider
-    import werkzeug.serving
 
     if not args.import_key_per_token:
         sign_with_one_imported_key()
     provider = oidc_provider_mock.app(require_nonce=True, issue_refresh_token=False)
     app = CountingDelayingProvider(provider, delay_ms=args.delay_ms, delay_all=args.delay_all)
-    server = werkzeug.serving.make_server("127.0.0.1", args.port, app, threaded=True)
-    print(f"provider listening on http://127.0.0.1:{server.server_port}", flush=True)
-    server.serve_forever()
+    print(f"provider listening on http://127.0.0.1:{args.port}", flush=True)
+    ProviderServer(app, args.port).run()
+
+
+class ProviderServer(BaseApplication):  # type: ignore[misc]
+    """gunicorn in this process's terms: one gthread worker serving `app`, keeping idle connections open."""
+
+    def __init__(self, app: Callable[..., Iterable[bytes]], port: int) -> None:
+        self.application = app
+        self.port = port
+        super().__init__()
+
+    def load_config(self) -> None:
+        # Enough threads for every request of a concurrency-8 run waiting out its delay at once, with stock's three
+        # requests per login; idle connections wait in the worker's poller, not in a thread.
+        settings = {"bind": f"127.0.0.1:{self.port}", "workers": 1, "worker_class": "gthread", "threads": 64,
+                    "keepalive": 30, "timeout": 120, "loglevel": "warning", "accesslog": None,
+                    "control_socket_disable": True}
+        for name, value in settings.items():
+            if name in self.cfg.settings:
+                self.cfg.set(name, value)
+
+    def load(self) -> Callable[..., Iterable[bytes]]:
+        return self.application
 
 
 if __name__ == "__main__":

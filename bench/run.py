@@ -41,7 +41,7 @@ import requests
 from cryptography.fernet import Fernet
 
 from bench.phases import HEADER as PHASES_HEADER
-from bench.provider import BACK_CHANNEL
+from bench.provider import BACK_CHANNEL, NEW_CONNECTIONS
 from bench.querycount import HEADER as QUERIES_HEADER
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -187,7 +187,7 @@ class CpuMeter:
 
     def __init__(self, master: subprocess.Popen[bytes], provider_pid: int, database: str) -> None:
         self.master = psutil.Process(master.pid)
-        self.provider = psutil.Process(provider_pid)
+        self.provider = psutil.Process(provider_pid)  # a gunicorn master: its worker is a child
         self.database = database
 
     def _groups(self) -> dict[str, list[psutil.Process]]:
@@ -196,8 +196,8 @@ class CpuMeter:
             args = " ".join(process.info["cmdline"] or []).split()
             if process.info["name"] == "postgres" and self.database in args:
                 backends.append(process)
-        return {"app": [self.master, *self.master.children()], "provider": [self.provider], "db": backends,
-                "client": [psutil.Process()]}
+        return {"app": [self.master, *self.master.children()], "provider": [self.provider, *self.provider.children()],
+                "db": backends, "client": [psutil.Process()]}
 
     def snapshot(self) -> dict[str, dict[int, float]]:
         taken: dict[str, dict[int, float]] = {}
@@ -445,6 +445,7 @@ def figures(runs: list[RunResult], concurrencies: list[int]) -> dict[str, float]
     for path, name in BACK_CHANNEL.items():
         out[f"out_{name}"] = sum(run.hits.get(path, 0) for run in runs) / measured
     out["out_total"] = sum(out[f"out_{name}"] for name in BACK_CHANNEL.values())
+    out["new_connections"] = sum(run.hits.get(NEW_CONNECTIONS, 0) for run in runs) / measured
     for phase in CALLBACK_PHASES:
         measured_logins = [login for login in logins if login.phases]
         out[f"phase_{phase}"] = (
@@ -474,6 +475,7 @@ def rows(concurrencies: list[int]) -> list[tuple[str, str, str]]:
     for name in BACK_CHANNEL.values():
         table.append((f"out_{name}", f"outbound {name} requests per login", "{:.2f}"))
     table.append(("out_total", "outbound requests per login, total", "{:.2f}"))
+    table.append(("new_connections", "new connections to the provider per login", "{:.2f}"))
     table.append(("rss_mb", "peak RSS per worker (MB, largest worker)", "{:.1f}"))
     table.append(("phase_heading", "*where the callback's time goes (ms, mean)*", ""))
     for phase in CALLBACK_PHASES:

@@ -1,13 +1,20 @@
 """What a login asks of the provider: discovery and keys once per issuer (cached), then one request per login;
 keys refetched when Okta rotates them; every provider fault ends on a page, never a 500."""
 
+import json
 import socket
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 import pytest
 from cryptography.fernet import Fernet
+from django.conf import settings
 from django.test import override_settings
 
 from accounts.models import LoginEvent, User
+from inigo_sso.failures import LoginError
 from okta import http
 from tenants.models import Tenant
 from tests.conftest import Browser
@@ -164,3 +171,80 @@ def test_a_tenant_whose_secret_cannot_be_decrypted_is_refused_before_the_token_e
     assert response.status_code == 502
     assert LoginEvent.objects.get().reason == "tenant_no_secret"
     assert provider.token_requests == []
+
+
+
+
+class KeepAliveProvider(ThreadingHTTPServer):
+    """A provider's HTTP/1.1 server that keeps connections open, as Okta's do (the test provider's werkzeug server
+    closes every connection). Answers GET /small with a small JSON document and GET /large with a larger one than
+    Inigo reads; counts the connections it accepts."""
+
+    daemon_threads = True
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), _KeepAliveHandler)
+        self.connections = 0
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_port}"
+
+
+class _KeepAliveHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: KeepAliveProvider
+
+    def setup(self) -> None:  # once per connection
+        super().setup()
+        self.server.connections += 1
+
+    def do_GET(self) -> None:
+        size = 2 * settings.OIDC_MAX_RESPONSE_BYTES if self.path == "/large" else 0
+        body = json.dumps({"path": self.path, "padding": "x" * size}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def keepalive_provider() -> Iterator[KeepAliveProvider]:
+    http._session.close()  # no connection pooled by another test
+    server = KeepAliveProvider()
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+        http._session.close()
+
+
+def test_requests_to_a_provider_share_one_connection(keepalive_provider: KeepAliveProvider):
+    # A new connection to Okta is a TCP and a TLS handshake: two round trips before the request itself. A login's
+    # token request reuses the connection the last login (or discovery) opened.
+    for _ in range(3):
+        document, _response = http.get_json(f"{keepalive_provider.url}/small")
+        assert document["path"] == "/small"
+
+    assert keepalive_provider.connections == 1
+
+
+def test_a_connection_whose_answer_was_cut_off_is_never_reused(keepalive_provider: KeepAliveProvider):
+    # An answer Inigo stopped reading (larger than it reads) leaves its rest on the connection: that connection is
+    # closed, so the next request does not read the old answer's rest as its own.
+    http.get_json(f"{keepalive_provider.url}/small")
+    with pytest.raises(LoginError) as refused:
+        http.get_json(f"{keepalive_provider.url}/large")
+
+    document, _response = http.get_json(f"{keepalive_provider.url}/small")
+
+    assert refused.value.reason == "provider_bad_response"
+    assert document["path"] == "/small"
+    assert keepalive_provider.connections == 2
