@@ -1,0 +1,78 @@
+"""What a rule costs: inigo-sso with one rule of its login turned off, for the bench only, run as the `alt` column
+(`python -m bench --alt-settings bench.without.state_commit`). Never a setting of the product: each module here is
+a settings module of the bench, whose middleware patches the rule out on the first request, as bench/phases.py
+patches its timers in.
+
+- state_commit: the state entry's removal is not saved before the token exchange (RFC 6749 section 10.12, the
+  state is single use; mozilla-django-oidc saves it "before authenticating"). The sign-in's own transaction still
+  rewrites the session, so only the statement and the round trip before the exchange go.
+- login_event: a successful sign-in writes no login event (SPEC: every sign-in is an event with its reference, what
+  support staff read).
+- both: the two at once.
+"""
+
+import contextvars
+import threading
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+
+_in_callback: contextvars.ContextVar[bool] = contextvars.ContextVar("bench_without_in_callback", default=False)
+_patched = False
+_lock = threading.Lock()
+
+
+def _without_state_commit() -> None:
+    from inigo_sso.sessions import SessionStore
+
+    save = SessionStore.save
+
+    @wraps(save)
+    def save_unless_before_the_exchange(self: SessionStore, must_create: bool = False) -> None:
+        # The callback's only save of a session still without a signed-in person is the one before the exchange.
+        if _in_callback.get() and not must_create and not self._insert_on_save and "_auth_user_id" not in self._session:
+            return None
+        return save(self, must_create)
+
+    SessionStore.save = save_unless_before_the_exchange  # type: ignore[method-assign]
+
+
+def _without_login_event() -> None:
+    from accounts import services
+
+    record = services.login_event_record
+
+    @wraps(record)
+    def record_unless_a_sign_in(request: HttpRequest, *, reason: str, **kwargs: Any) -> Any:
+        if reason == "ok":
+            return None
+        return record(request, reason=reason, **kwargs)
+
+    services.login_event_record = record_unless_a_sign_in
+
+
+PATCHES = {"state_commit": _without_state_commit, "login_event": _without_login_event}
+
+
+class WithoutMiddleware:
+    """First in MIDDLEWARE of the settings modules here."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        global _patched
+        if not _patched:
+            with _lock:
+                if not _patched:
+                    for name in settings.BENCH_WITHOUT:
+                        PATCHES[name]()
+                    _patched = True
+        token = _in_callback.set(request.path.startswith("/oidc/callback/"))
+        try:
+            return self.get_response(request)
+        finally:
+            _in_callback.reset(token)
