@@ -93,9 +93,6 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    # Django's backend, with a health check of each persistent connection that reads its socket instead of
-    # sending SELECT 1 (one round trip per request less): inigo_sso/postgresql/base.py.
-    DATABASES["default"]["ENGINE"] = "inigo_sso.postgresql"
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
