@@ -5,6 +5,7 @@ import json
 import socket
 import threading
 from collections.abc import Iterator
+from contextlib import suppress
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -177,14 +178,16 @@ def test_a_tenant_whose_secret_cannot_be_decrypted_is_refused_before_the_token_e
 
 class KeepAliveProvider(ThreadingHTTPServer):
     """A provider's HTTP/1.1 server that keeps connections open, as Okta's do (the test provider's werkzeug server
-    closes every connection). Answers GET /small with a small JSON document and GET /large with a larger one than
-    Inigo reads; counts the connections it accepts."""
+    closes every connection). Answers GET /small with a small JSON document; GET /large announces an answer twice
+    as large as Inigo reads, sends just over what Inigo reads and holds the rest back until `rest` is set, so the
+    connection looks idle while its answer is unfinished. Counts the connections it accepts."""
 
     daemon_threads = True
 
     def __init__(self) -> None:
         super().__init__(("127.0.0.1", 0), _KeepAliveHandler)
         self.connections = 0
+        self.rest = threading.Event()
 
     @property
     def url(self) -> str:
@@ -200,13 +203,21 @@ class _KeepAliveHandler(BaseHTTPRequestHandler):
         self.server.connections += 1
 
     def do_GET(self) -> None:
-        size = 2 * settings.OIDC_MAX_RESPONSE_BYTES if self.path == "/large" else 0
-        body = json.dumps({"path": self.path, "padding": "x" * size}).encode()
+        body = json.dumps({"path": self.path}).encode()
+        if self.path == "/large":
+            body = b" " * (2 * settings.OIDC_MAX_RESPONSE_BYTES)
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
-        self.wfile.write(body)
+        if self.path == "/large":
+            sent = settings.OIDC_MAX_RESPONSE_BYTES + 1
+            self.wfile.write(body[:sent])
+            self.wfile.flush()
+            self.server.rest.wait(10)
+            body = body[sent:]
+        with suppress(OSError):  # the client may have closed the connection meanwhile
+            self.wfile.write(body)
 
     def log_message(self, format: str, *args: Any) -> None:
         pass
@@ -221,6 +232,7 @@ def keepalive_provider() -> Iterator[KeepAliveProvider]:
     try:
         yield server
     finally:
+        server.rest.set()
         server.shutdown()
         server.server_close()
         http._session.close()
@@ -237,8 +249,9 @@ def test_requests_to_a_provider_share_one_connection(keepalive_provider: KeepAli
 
 
 def test_a_connection_whose_answer_was_cut_off_is_never_reused(keepalive_provider: KeepAliveProvider):
-    # An answer Inigo stopped reading (larger than it reads) leaves its rest on the connection: that connection is
-    # closed, so the next request does not read the old answer's rest as its own.
+    # An answer Inigo stopped reading (larger than it reads) is unfinished on its connection: that connection is
+    # closed, so the next request cannot read the old answer's rest as its own answer. (urllib3 also drops a pooled
+    # connection with bytes waiting; here the rest is held back, so only closing it keeps it out of the pool.)
     http.get_json(f"{keepalive_provider.url}/small")
     with pytest.raises(LoginError) as refused:
         http.get_json(f"{keepalive_provider.url}/large")
