@@ -2,7 +2,7 @@
 as the `alt` column (`python -m bench --alt-settings bench.floor`). Settings module, URLs and views in one.
 
 Not a product and not safe: one fixed state and nonce, no session, no database, no user, no CSRF or PKCE, no
-tenant. Its callback does only what the issue calls the floor: the token request (one POST on a kept-alive
+tenant. Its callback does only what no login can do without: the token request (one POST on a kept-alive
 connection) and the ID token's RS256 check (PyJWT, with the keys fetched once per process). What a real callback
 adds on top of it is the price of everything that makes it a sign-in.
 """
@@ -32,7 +32,7 @@ ROOT_URLCONF = "bench.floor"
 DATABASES: dict[str, Any] = {}
 USE_TZ = True
 
-_session = requests.Session()  # one kept-alive connection to the provider per thread's turn, as okta.http pools
+_session = requests.Session()  # connections to the provider kept alive and pooled, as okta.http keeps them
 _documents: dict[str, Any] = {}
 _lock = threading.Lock()
 
