@@ -9,8 +9,12 @@ production request (autocommit, where it is a BEGIN / COMMIT) does not send as a
 added queries to every login; raise the budget only on purpose.
 """
 
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
+import psycopg
 import pytest
 from django.db import connection
 from django.test import Client
@@ -208,3 +212,62 @@ def test_a_warm_callback_reads_the_shared_cache_once(client, warm: Browser, prov
 
     assert response.status_code == 302
     assert reads == ["get_many"]
+
+
+@contextmanager
+def postgres_round_trips() -> Iterator[list[str]]:
+    """The round trips the default connection makes to PostgreSQL inside the block, from libpq's own protocol
+    trace (PQtrace): each time the client, after sending, waits for what the server sends back. Listed by the
+    first message sent in each (Query, Parse...), with the statement's first word where the trace shows it."""
+    connection.ensure_connection()
+    pgconn = connection.connection.pgconn
+    with tempfile.TemporaryFile("w+") as trace:
+        pgconn.trace(trace.fileno())
+        pgconn.set_trace_flags(psycopg.pq.Trace.SUPPRESS_TIMESTAMPS)
+        trips: list[str] = []
+        try:
+            yield trips
+        finally:
+            pgconn.untrace()
+        trace.seek(0)
+        sending = False
+        for line in trace:
+            direction, _length, message, *rest = [*line.rstrip("\n").split("\t"), ""]
+            words = " ".join(rest).split()
+            if direction == "F" and not sending:
+                sending = True
+                statement = next((w.strip('"').upper() for w in words if w.strip('"').isalpha()), "")
+                trips.append(f"{message} {statement}".strip())
+            elif direction == "B":
+                sending = False
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_returning_callback_makes_nine_round_trips_to_postgresql(postgres, client, provider, acme):
+    """Each round trip to PostgreSQL is on the person's wait: in production the database is a network hop away,
+    and at c=1 its backend has slept through the token exchange. The statements of the query budget above, and
+    the transaction control they need: the session writes before the exchange without a BEGIN and COMMIT of their
+    own (inigo_sso/sessions.py), the sign-in's three statements in one transaction. (Django's CONN_HEALTH_CHECKS
+    adds one SELECT 1 per request on a kept connection in production; the test client's request does not.)"""
+    browser = Browser(client)
+    browser.login(provider, "alice")
+    client.logout()
+    provider.set_user("alice", profile("alice"))
+    callback_url = provider.authorize(browser.start("/oidc/initiate/", {"iss": provider.issuer})["Location"], "alice")
+
+    with postgres_round_trips() as trips:
+        response = client.get(callback_url)
+
+    assert response.status_code == 302
+    assert browser.me().json()["email"] == "alice@acme.test"
+    assert trips == [
+        "Query SELECT",  # the session, with its state entry
+        "Query SELECT",  # the state entry's tenant
+        "Query UPDATE",  # the state entry's removal, before the token exchange
+        "Query SELECT",  # the user
+        "Query BEGIN",  # the sign-in: the old row read and deleted, the login event, the new row
+        "Query DELETE",
+        "Query INSERT",
+        "Query INSERT",
+        "Query COMMIT",
+    ]
