@@ -2,6 +2,7 @@
 
 import base64
 import hashlib
+import threading
 import time
 from typing import Any
 
@@ -234,25 +235,26 @@ def test_a_login_started_in_another_tab_during_the_token_exchange_survives_the_s
     client, browser, provider, other_provider, acme, globex, monkeypatch
 ):
     """The sign-in reads the session after the token exchange (inigo_sso.sessions, take_over), so a state entry
-    another tab wrote meanwhile is kept in the signed-in session, as mozilla-django-oidc's reload keeps it."""
-    from okta import exchange
+    another tab wrote meanwhile is kept in the signed-in session, as mozilla-django-oidc's reload keeps it. The
+    other tab starts while the callback waits for the token response (the state entry's removal is saved by then)."""
+    from okta.exchange import TokenExchange
 
     provider.set_user("alice", profile("alice"))
     other_provider.set_user("gina", profile("gina", domain="globex.test"))
     acme_tab = client.get("/oidc/initiate/", {"iss": provider.issuer})
     other_tab: dict[str, Any] = {}
-    real_token_request = exchange.token_request
+    real_result = TokenExchange.result
 
-    def token_request_while_another_tab_starts(*args: Any, **kwargs: Any) -> Any:
+    def result_while_another_tab_starts(self: TokenExchange) -> Any:
         tab = Client()
         tab.cookies = client.cookies  # the same browser
         other_tab["started"] = tab.get("/oidc/initiate/", {"iss": other_provider.issuer})
-        return real_token_request(*args, **kwargs)
+        return real_result(self)
 
-    monkeypatch.setattr(exchange, "token_request", token_request_while_another_tab_starts)
+    monkeypatch.setattr(TokenExchange, "result", result_while_another_tab_starts)
     assert client.get(provider.authorize(acme_tab["Location"], "alice")).status_code == 302
     assert browser.me().json()["tenant"] == "acme"
-    monkeypatch.setattr(exchange, "token_request", real_token_request)
+    monkeypatch.setattr(TokenExchange, "result", real_result)
 
     assert other_tab["started"].status_code == 302
     assert client.get(other_provider.authorize(other_tab["started"]["Location"], "gina")).status_code == 302
@@ -262,7 +264,8 @@ def test_a_login_started_in_another_tab_during_the_token_exchange_survives_the_s
 def test_a_session_ended_in_another_tab_during_the_callback_is_a_failure_page_not_a_500(client, provider, acme,
                                                                                       monkeypatch):
     """Signed out in another tab between the callback's read of the session and the state entry's removal: the
-    session row is gone, and the removal's UPDATE finds nothing to update."""
+    session row is gone, and the removal's UPDATE finds nothing to update. The token request was already on its
+    way (it is sent while the removal is saved): its answer is waited for and dropped, and nobody is signed in."""
     from django.contrib.sessions.models import Session
 
     provider.set_user("alice", profile("alice"))
@@ -279,6 +282,27 @@ def test_a_session_ended_in_another_tab_during_the_callback_is_a_failure_page_no
 
     assert response.status_code == 400
     assert LoginEvent.objects.get().reason == "state_missing"
-    assert provider.token_requests == []
+    assert len(provider.token_requests) == 1
+    assert not [thread for thread in threading.enumerate() if thread.name == "token-request"]
     assert not User.objects.exists()
     assert client.get("/api/me/").status_code == 401
+
+
+def test_a_login_goes_on_when_no_thread_can_be_started_for_the_token_request(client, browser, provider, acme,
+                                                                              monkeypatch, caplog):
+    """The token request is sent from a thread while the state entry's removal is saved; where the process can
+    start no thread, it is sent after the save, as before, and the person is signed in all the same."""
+    start = threading.Thread.start
+
+    def refused_for_the_token_request(thread: threading.Thread) -> None:
+        if thread.name == "token-request":
+            raise RuntimeError("can't start new thread")
+        start(thread)
+
+    monkeypatch.setattr(threading.Thread, "start", refused_for_the_token_request)
+    response = browser.login(provider, "alice")
+
+    assert response.status_code == 302
+    assert browser.me().json()["email"] == "alice@acme.test"
+    assert len(provider.token_requests) == 1
+    assert "no thread could be started" in caplog.text

@@ -18,6 +18,7 @@ from accounts.models import User
 from accounts.oidc.redirects import tenant_redirect_uri
 from inigo_sso.failures import LoginError
 from okta import exchange, http, provider
+from okta.exchange import TokenExchange
 from okta.provider import LoginDocuments, ProviderMetadata
 from okta.tokens import validate_id_token
 from tenants import crypto
@@ -28,6 +29,7 @@ logger = logging.getLogger(__name__)
 TENANT_ATTRIBUTE = "oidc_tenant"  # set on the request by the callback view, and only there
 RECHECK_ATTRIBUTE = "oidc_recheck_user"  # the signed-in person a prompt=none re-check is for
 DOCUMENTS_ATTRIBUTE = "oidc_documents"  # the provider's documents as this callback read them
+EXCHANGE_ATTRIBUTE = "oidc_token_exchange"  # the token request the callback view sent early
 ID_TOKEN_SESSION_KEY = "oidc_id_token_encrypted"  # noqa: S105 (a session key name)
 
 
@@ -39,6 +41,39 @@ def callback_documents(request: HttpRequest, tenant: Tenant) -> LoginDocuments:
         documents = provider.login_documents(tenant.issuer)
         setattr(request, DOCUMENTS_ATTRIBUTE, documents)
     return documents
+
+
+def token_exchange_start(
+    request: HttpRequest, tenant: Tenant, *, code: str, code_verifier: str
+) -> TokenExchange | None:
+    """Send this callback's token request now, from a thread, while mozilla-django-oidc saves the state entry's
+    removal: the removal's round trip to PostgreSQL then costs the person nothing. The form is the one the library
+    asks for after the save (get_token checks it is). None where authenticate() refuses the login before any
+    request (no decryptable secret): it is refused there, as before."""
+    if not tenant.client_secret:
+        return None
+    form = _token_form(request, tenant, {"grant_type": "authorization_code", "code": code,
+                                         **({"code_verifier": code_verifier} if code_verifier else {})})
+    metadata = callback_documents(request, tenant).metadata
+    try:
+        started = TokenExchange(metadata, client_id=tenant.client_id, client_secret=tenant.client_secret, form=form)
+    except RuntimeError:  # no thread to be had ("can't start new thread"): get_token sends it after the save
+        logger.warning("token request sent without overlap: no thread could be started")
+        return None
+    setattr(request, EXCHANGE_ATTRIBUTE, started)
+    return started
+
+
+def _token_form(request: HttpRequest, tenant: Tenant, payload: dict[str, Any]) -> dict[str, str]:
+    """The token request's form: the library's payload without the client's credentials (token_request sends those
+    as the provider asks), with the redirect URI of the authorization request. The library built its redirect_uri
+    from one global callback URL; a token request must send the one the authorization request sent (RFC 6749
+    section 4.1.3), which is this tenant's own (the mix-up defense of RFC 9700 section 4.4)."""
+    leave_out = ("client_id", "client_secret", "redirect_uri")
+    form = {name: value for name, value in payload.items() if name not in leave_out}
+    # The one the authorization request sent, kept in the state entry (the callback view hands it over).
+    form["redirect_uri"] = getattr(request, "oidc_redirect_uri", "") or tenant_redirect_uri(request, tenant.slug)
+    return form
 
 
 class TenantOIDCBackend(OIDCAuthenticationBackend):
@@ -70,14 +105,14 @@ class TenantOIDCBackend(OIDCAuthenticationBackend):
         )
 
     def get_token(self, payload: dict[str, Any]) -> dict[str, Any]:
-        """The token exchange. The library built `payload["redirect_uri"]` from one global callback URL; the
-        redirect URI of a token request must be the one the authorization request sent (RFC 6749 section 4.1.3),
-        which is this tenant's own (the mix-up defense of RFC 9700 section 4.4)."""
-        form = {name: value for name, value in payload.items() if name not in ("client_id", "client_secret")}
-        # The one the authorization request sent, kept in the state entry (the callback view hands it over).
-        form["redirect_uri"] = getattr(self.request, "oidc_redirect_uri", "") or tenant_redirect_uri(
-            self.request, self.tenant.slug
-        )
+        """The token exchange: the answer to the request the callback view sent early (token_exchange_start), which
+        must be the very request the library asks for here; else sent now."""
+        form = _token_form(self.request, self.tenant, payload)
+        started: TokenExchange | None = getattr(self.request, EXCHANGE_ATTRIBUTE, None)
+        if started is not None:
+            if started.form != form:  # a code is single use (RFC 6749 4.1.2): it cannot be sent a second time
+                raise RuntimeError("the token request sent early is not the one mozilla-django-oidc asks for")
+            return started.result()
         return exchange.token_request(
             self.metadata, client_id=self.tenant.client_id, client_secret=self.tenant.client_secret, form=form
         )

@@ -18,6 +18,7 @@ class PendingLogin:
     added_on: float
     redirect_uri: str  # as the authorization request sent it: the token request must send the same (RFC 6749 4.1.3)
     recheck: bool = False  # a re-check of a signed-in person with prompt=none, not a new sign-in
+    code_verifier: str = ""  # PKCE (RFC 7636 section 4.5): sent with the token request, as mozilla-django-oidc sends it
 
     @property
     def expired(self) -> bool:
@@ -45,7 +46,8 @@ def pending_login(session: SessionBase, state: str) -> PendingLogin | None:
     if not isinstance(entry, dict) or "tenant_id" not in entry:
         return None
     return PendingLogin(tenant_id=entry["tenant_id"], next_path=entry["next_path"], added_on=entry["added_on"],
-                        redirect_uri=entry.get("redirect_uri", ""), recheck=entry.get("recheck") is True)
+                        redirect_uri=entry.get("redirect_uri", ""), recheck=entry.get("recheck") is True,
+                        code_verifier=entry.get("code_verifier") or "")
 
 
 def discard(session: SessionBase, state: str) -> None:
