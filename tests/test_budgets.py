@@ -29,13 +29,12 @@ from tests.conftest import Browser, profile
 from tests.oidc_provider import ProviderHarness
 from tests.test_provider_requests import outbound
 
-# Callback of a returning login: the session read, the tenant of the state entry, the session saved before the
-# token exchange (the state entry is single use), the user read, then the sign-in's transaction: the session row
-# read again and deleted in one statement (a new key at sign-in; inigo_sso/sessions.py), the login event and the new
-# session row inserted; no last_login UPDATE (it
-# marks a person's first sign-in only, written by that sign-in's own INSERT; the last one is read from the login
-# events, accounts/signins.py). A first login adds the tenant row lock, a second read of the user, the owner check
-# and the insert; a changed profile adds one UPDATE.
+# Callback of a returning login: the session read, the tenant of the state entry, the session saved while the
+# token request is on its way (the state entry is single use), the user read, then the sign-in's transaction: the
+# session row read again and deleted in one statement (a new key at sign-in; inigo_sso/sessions.py), the login
+# event and the new session row inserted; no last_login UPDATE (it marks a person's first sign-in only, written by
+# that sign-in's own INSERT; the last one is read from the login events, accounts/signins.py). A first login adds
+# the tenant row lock, a second read of the user, the owner check and the insert; a changed profile adds one UPDATE.
 CALLBACK_QUERIES_FIRST_LOGIN = 11
 CALLBACK_QUERIES_RETURNING_LOGIN = 7
 CALLBACK_QUERIES_RETURNING_LOGIN_PROFILE_CHANGED = 8
@@ -266,7 +265,7 @@ def test_a_returning_callback_makes_nine_round_trips_to_postgresql(postgres, cli
     assert trips == [
         "Query SELECT",  # the session, with its state entry
         "Query SELECT",  # the state entry's tenant
-        "Query UPDATE",  # the state entry's removal, before the token exchange
+        "Query UPDATE",  # the state entry's removal, while the token request is on its way
         "Query SELECT",  # the user
         "Query BEGIN",  # the sign-in: the old row read and deleted, the login event, the new row
         "Query DELETE",
@@ -279,8 +278,8 @@ def test_a_returning_callback_makes_nine_round_trips_to_postgresql(postgres, cli
 def postgres_params() -> dict[str, Any]:
     """Where the test database is, for a connection of the test's own."""
     database = connection.settings_dict
-    return {"dbname": database["NAME"], "user": database["USER"], "host": database["HOST"],
-            "port": database["PORT"] or 5432}
+    return {"dbname": database["NAME"], "user": database["USER"], "password": database["PASSWORD"] or None,
+            "host": database["HOST"], "port": database["PORT"] or 5432, **database["OPTIONS"]}
 
 
 @pytest.mark.django_db(transaction=True)

@@ -207,6 +207,42 @@ def test_the_provider_error_description_is_escaped(client, provider, acme):
     assert b"&lt;script&gt;" in response.content
 
 
+def test_a_callback_with_a_code_and_repeated_errors_is_refused_before_the_code_is_sent(client, provider, acme):
+    provider.set_user("alice", profile("alice"))
+    callback = provider.authorize(client.get("/oidc/initiate/", {"iss": provider.issuer})["Location"], "alice")
+
+    response = client.get(f"{callback}&error=server_error&error=access_denied")
+
+    assert response.status_code == 400
+    assert LoginEvent.objects.get().reason == "callback_malformed"
+    assert provider.token_requests == []
+
+
+def test_the_token_request_sent_early_is_the_one_the_library_asks_for(browser: Browser, provider, acme,
+                                                                       monkeypatch):
+    """The callback view sends the token request before mozilla-django-oidc builds its payload (the save of the
+    state entry's removal runs meanwhile); the backend takes the answer only if the library's payload makes the
+    same form. A library upgrade that changes the payload fails here, not at every login in production."""
+    from accounts.oidc.backend import TenantOIDCBackend
+
+    payloads: list[dict[str, Any]] = []
+    get_token = TenantOIDCBackend.get_token
+
+    def recorded(self: TenantOIDCBackend, payload: dict[str, Any]) -> dict[str, Any]:
+        payloads.append(dict(payload))
+        return get_token(self, payload)
+
+    monkeypatch.setattr(TenantOIDCBackend, "get_token", recorded)
+    assert browser.login(provider, "alice").status_code == 302
+
+    assert sorted(payloads[0]) == ["client_id", "client_secret", "code", "code_verifier", "grant_type",
+                                   "redirect_uri"]
+    assert payloads[0]["grant_type"] == "authorization_code"
+    assert len(provider.token_requests) == 1
+    assert provider.token_requests[0].form["code"] == payloads[0]["code"]
+    assert provider.token_requests[0].form["code_verifier"] == payloads[0]["code_verifier"]
+
+
 def test_a_deactivated_user_is_not_signed_in(client, browser: Browser, provider, acme):
     browser.login(provider, "alice")
     client.logout()

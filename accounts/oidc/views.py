@@ -196,6 +196,8 @@ class CallbackView(OIDCAuthenticationCallbackView):
             _check_response_issuer(request, tenant)
             if error := _single(request.GET, "error"):
                 raise _provider_error(error, _single(request.GET, "error_description"))
+            if request.GET.getlist("error"):  # repeated: no one answer to act on, and no code is sent for it
+                raise LoginError("callback_malformed", "more than one error in the callback")
             if not tenant.is_active:
                 raise LoginError("tenant_inactive")
             if pending.expired:
@@ -226,7 +228,9 @@ class CallbackView(OIDCAuthenticationCallbackView):
                 raise LoginError("state_missing", "the session ended while this callback ran") from exc
             finally:
                 if started is not None:
-                    started.wait()  # never outlives this request, whatever ended it
+                    # Never outlives this request, whatever ended it: a failure page after the request went out
+                    # waits for the provider's answer (within okta.http's timeouts), as the sign-in would have.
+                    started.wait()
         except LoginError as error:
             matched = pending is not None
             if matched and pending.recheck:
