@@ -7,7 +7,6 @@ the milliseconds per phase in an `X-Bench-Phases` header (`name=ms;...`), which 
 remaining middleware, the view's own code, logging)."""
 
 import contextvars
-import threading
 import time
 from collections.abc import Callable
 from functools import wraps
@@ -15,11 +14,11 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 
+from bench.patching import once
+
 HEADER = "X-Bench-Phases"
 _timings: contextvars.ContextVar[dict[str, float] | None] = contextvars.ContextVar("bench_phases", default=None)
 _inside: contextvars.ContextVar[bool] = contextvars.ContextVar("bench_phase_running", default=False)
-_patched = False
-_patch_lock = threading.Lock()
 
 
 def _timed(name: str, function: Callable[..., Any]) -> Callable[..., Any]:
@@ -39,6 +38,7 @@ def _timed(name: str, function: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+@once
 def _patch() -> None:
     from django.contrib import auth
     from django.db.backends.base.base import BaseDatabaseWrapper
@@ -77,12 +77,7 @@ class PhaseMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        global _patched
-        if not _patched:
-            with _patch_lock:
-                if not _patched:
-                    _patch()
-                    _patched = True
+        _patch()
         timings: dict[str, float] = {}
         token = _timings.set(timings)
         began = time.perf_counter()

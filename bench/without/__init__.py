@@ -12,7 +12,6 @@ patches its timers in.
 """
 
 import contextvars
-import threading
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
@@ -20,9 +19,9 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
+from bench.patching import once
+
 _in_callback: contextvars.ContextVar[bool] = contextvars.ContextVar("bench_without_in_callback", default=False)
-_patched = False
-_lock = threading.Lock()
 
 
 def _without_state_commit() -> None:
@@ -57,6 +56,12 @@ def _without_login_event() -> None:
 PATCHES = {"state_commit": _without_state_commit, "login_event": _without_login_event}
 
 
+@once
+def _patch() -> None:
+    for name in settings.BENCH_WITHOUT:
+        PATCHES[name]()
+
+
 class WithoutMiddleware:
     """First in MIDDLEWARE of the settings modules here."""
 
@@ -64,13 +69,7 @@ class WithoutMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        global _patched
-        if not _patched:
-            with _lock:
-                if not _patched:
-                    for name in settings.BENCH_WITHOUT:
-                        PATCHES[name]()
-                    _patched = True
+        _patch()
         token = _in_callback.set(request.path.startswith("/oidc/callback/"))
         try:
             return self.get_response(request)
