@@ -33,9 +33,10 @@ from tenants.forms import TenantAdminForm
 from tenants.models import ConnectionCheckResult, SetupLink, Tenant
 from tenants.services import connection_check_record, tenant_connection_check
 
-# Each check makes up to three requests with (5, 10) s timeouts; more tenants than this would outlast the
-# request. Use `manage.py check_tenant` in a loop for a sweep.
-MAX_TENANTS_PER_CHECK = 10
+# Each check makes up to four requests, each bounded by okta.provider.request_seconds(); more tenants than this
+# would hold a server thread, one check after another, for minutes. Use `manage.py check_tenant` in a loop for a
+# sweep.
+MAX_TENANTS_PER_CHECK = 5
 
 
 @dataclass(frozen=True)
