@@ -10,6 +10,7 @@ from django.db.models.functions import Lower
 from django.http import HttpRequest
 from django.utils import timezone
 
+from accounts.events import kind_of
 from accounts.models import LoginEvent, Role, User
 from inigo_sso.client_ip import client_ip
 from inigo_sso.failures import SESSION_END_REASONS
@@ -164,6 +165,7 @@ def login_event_record(
         user=user,
         outcome=outcome,
         reason=reason,
+        kind=kind_of(reason),
         email=storable((user.email if user else "") or str(claims.get("email") or ""))[:254],
         typed_email=storable(typed_email)[:254],
         subject=storable(user.sub if user else str(claims.get("sub") or ""))[:255],

@@ -27,6 +27,7 @@ from scim.tokens import scim_token_issue
 from tenants import check_limits, links
 from tenants.forms import SetupForm
 from tenants.models import SetupLink, Tenant
+from tenants.services import connection_check_record
 from tenants.setup import LinkState, SetupLinkSpent, setup_link_lookup, tenant_setup_apply
 
 STEP_NAMES = {
@@ -124,6 +125,9 @@ def setup_page(request: HttpRequest, token: str) -> HttpResponse:
                                                 form_errors=["__all__"])
         return _form_page(request, link, form, report=report, status=400)
     setup_events.setup_completed_record(request=request, tenant=tenant, rotation=rotation)
+    # The values just checked are now the saved ones: that check is the tenant's last connection check. A failed
+    # attempt checked candidate values only, and stays an event of its setup (it says nothing of the saved ones).
+    connection_check_record(tenant=tenant, report=report)
     context = {
         "tenant": tenant, "rotation": rotation, "report_steps": _steps(report),
         "sign_in_url": links.tenant_sign_in_url(tenant.slug),
