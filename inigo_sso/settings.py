@@ -93,7 +93,14 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # A kept connection (CONN_MAX_AGE) the server has ended (a restart, a failover, pg_terminate_backend) is found
+    # by Django's SELECT 1 at the first statement of the next request, and replaced: it costs at most the request
+    # that was using it (a 503, inigo_sso.database_down). The check is one round trip per request; a socket poll
+    # instead misses a peer that vanished silently (commit 25419ab).
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # A database host that does not answer at all ends in the 503 page within seconds, not after the kernel's
+    # TCP retries (minutes) with the person and a server thread waiting. DATABASE_URL's ?connect_timeout= wins.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 3)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env_str("REDIS_URL")
