@@ -22,7 +22,7 @@ from django.urls import reverse
 from django.utils.http import urlencode
 
 from accounts import services
-from accounts.models import LoginEvent, User
+from accounts.models import DeactivatedBy, LoginEvent, User
 from inigo_sso.failures import FAILURES
 
 # The counters the session was made under, to tell after the fact which of them moved.
@@ -84,7 +84,7 @@ def session_check(request: HttpRequest) -> HttpResponse | None:
 
 def inactive_reason(user: User) -> str | None:
     if not user.is_active:
-        return "session_user_inactive"
+        return "session_user_removed_in_okta" if user.deactivated_by == DeactivatedBy.OKTA else "session_user_inactive"
     if user.tenant_id is not None and not user.tenant.is_active:
         return "session_tenant_inactive"
     return None

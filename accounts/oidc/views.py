@@ -17,6 +17,7 @@ from django.views.decorators.csrf import csrf_exempt
 from mozilla_django_oidc.views import OIDCAuthenticationCallbackView, OIDCAuthenticationRequestView
 
 from accounts import services
+from accounts.models import DeactivatedBy
 from accounts.oidc import states
 from accounts.oidc.backend import (
     ID_TOKEN_SESSION_KEY,
@@ -295,6 +296,11 @@ class CallbackView(OIDCAuthenticationCallbackView):
         raise AssertionError("unreachable")
 
     def login_failure(self) -> HttpResponse:
+        # The library calls this for a person authenticate() found inactive: the advice depends on who switched
+        # them off (Okta's administrator, or Inigo support).
+        user = getattr(self, "user", None)
+        if user is not None and user.deactivated_by == DeactivatedBy.OKTA:
+            raise LoginError("user_removed_in_okta", "the user was deactivated by Okta's provisioning")
         raise LoginError("user_inactive", "the user is deactivated in Inigo")
 
 
