@@ -38,7 +38,7 @@ SIGNIN_REASONS = (
 )
 
 SESSION_REASONS = (
-    *SESSION_END_REASONS,
+    *SESSION_END_REASONS, "session_switched",
     "universal_logout_unauthorized", "universal_logout_malformed", "universal_logout_unknown_user",
     "universal_logout_rate_limited",
 )

@@ -210,6 +210,13 @@ FAILURES.update({
                                        "in, and that check is overdue.", "Open any Inigo page to run it.",
         fix="A JSON request came while the session's re-check with Okta was overdue: any page navigation "
             "runs it."),
+    # Not an ending anyone imposed: the person chose "Sign out and continue" (SPEC "Who may switch the signed-in
+    # person"); no page shows these words, the sign-in it leads to goes on at once.
+    "session_switched": Failure(401, "You were signed out to sign in to another organisation",
+                                "You chose to sign out and continue to another organisation's sign-in.",
+                                _SIGN_IN_AGAIN,
+        fix="The person followed a sign-in link for another organisation while signed in, and chose \"Sign out "
+            "and continue\" on the page that asked: nothing to fix. The event's detail names the organisation."),
     # Okta Universal Logout calls (POST /oidc/global-token-revocation/): the answers Okta reads, in order.
     "universal_logout_unauthorized": Failure(401, "Universal Logout refused",
                                              "The request's token is missing or failed a check.", _ASK_SUPPORT,
