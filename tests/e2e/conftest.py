@@ -80,10 +80,12 @@ def identity_provider(app_port: int) -> Iterator[LocalIdentityProvider]:
 
 @pytest.fixture(scope="module")
 def inigo(
-    tmp_path_factory: pytest.TempPathFactory, app_port: int, identity_provider: LocalIdentityProvider
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, app_port: int,
+    identity_provider: LocalIdentityProvider,
 ) -> Iterator[Inigo]:
     """gunicorn with DEBUG off, as in production, but on plain http and loopback; a fresh database; one tenant
-    (the demo organisation) whose Okta is the local identity provider."""
+    (the demo organisation) whose Okta is the local identity provider. Two workers, or INIGO_WORKERS of the test
+    module (one: what a worker keeps in its own memory, without Redis, is what every page shows)."""
     folder = tmp_path_factory.mktemp("inigo")
     # Only what this server is told: nothing from the test run's own settings (DJANGO_SETTINGS_MODULE, a CI
     # DATABASE_URL) leaks in.
@@ -115,7 +117,7 @@ def inigo(
     with server.log.open("w") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py", "--bind", f"127.0.0.1:{app_port}",
-             "--workers", "2", "inigo_sso.wsgi"],
+             "--workers", str(getattr(request.module, "INIGO_WORKERS", 2)), "inigo_sso.wsgi"],
             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
         )
         try:
