@@ -7,6 +7,7 @@ from django.db.models import Q
 from django.db.models.functions import Lower, Upper
 from django.utils.crypto import salted_hmac
 
+from accounts.events import EventKind
 from inigo_sso.references import EVENT_REFERENCE_LENGTH, new_reference
 from tenants.models import Tenant
 
@@ -163,6 +164,9 @@ class LoginEvent(models.Model):
     )
     outcome = models.CharField(max_length=10, choices=Outcome.choices)
     reason = models.CharField(max_length=64, help_text="Reason code; 'ok' for a success.")
+    # What the event is about (accounts.events): sign-in figures count only `signin`. No default: every insert names
+    # it, from the reason (accounts.services.login_event_record).
+    kind = models.CharField(max_length=16, choices=EventKind.choices)
     email = models.CharField(max_length=254, blank=True, help_text="A signed-in user's, or from validated claims.")
     typed_email = models.CharField(
         "typed email (unverified)", max_length=254, blank=True,
@@ -181,12 +185,13 @@ class LoginEvent(models.Model):
         constraints = [
             # A constraint rather than unique=True: on PostgreSQL that would add a second (LIKE) index to write.
             models.UniqueConstraint(fields=["reference"], name="loginevent_reference_unique"),
+            models.CheckConstraint(condition=Q(kind__in=EventKind.values), name="loginevent_kind_known"),
         ]
         indexes = [
-            # Covering outcome and reason: the health panel, the tenants list's week and the counts of a filtered
-            # list are index-only scans on PostgreSQL (SQLite ignores INCLUDE).
+            # Covering outcome, reason and kind: the health panel, the tenants list's week and the counts of a
+            # filtered list are index-only scans on PostgreSQL (SQLite ignores INCLUDE).
             models.Index(
-                fields=["tenant", "-created_at"], name="loginevent_tenant_time", include=["outcome", "reason"]
+                fields=["tenant", "-created_at"], name="loginevent_tenant_time", include=["outcome", "reason", "kind"]
             ),
             models.Index(fields=["reason", "-created_at"], name="loginevent_reason_time"),  # the reason filter
             # A person's last sign-in (accounts.signins.last_sign_in): the first entry of their index range.

@@ -2,14 +2,17 @@
 
 import hashlib
 import logging
+from collections.abc import Collection
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q, Value
+from django.db.models import F, Q, QuerySet, Value
 from django.db.models.functions import Lower
 from django.http import HttpRequest
 from django.utils import timezone
 
+from accounts.events import kind_of
+from accounts.locks import people_lock, person_lock, tenant_lock
 from accounts.models import LoginEvent, Role, User
 from inigo_sso.client_ip import client_ip
 from inigo_sso.failures import SESSION_END_REASONS
@@ -54,46 +57,60 @@ def _first_sign_in(*, tenant: Tenant, identity: dict[str, Any], profile: dict[st
     # `one_owner_per_tenant` would let one through and fail the others with an error. Locking the tenant row
     # serialises the first sign-ins of that tenant's people (returning users never take this lock), so each sees
     # the owner of the one before it and becomes a member. People provisioned by SCIM are members until they sign
-    # in, so the claim is made here, at a first sign-in, not when a row is created; SCIM's POST takes the same lock.
-    Tenant.objects.select_for_update().filter(pk=tenant.pk).values_list("pk").first()
+    # in, so the claim is made here, at a first sign-in, not when a row is created. Every write that can change the
+    # owner or a person's activity takes the same lock first, then the person's (accounts.locks: one order, no
+    # deadlock).
+    tenant_lock(tenant.pk)
+    # The person is read here, under their row's lock, and only the fields this sign-in changes are saved: a
+    # deactivation (SCIM `active: false`, support staff) committed before this read wins, and the sign-in ends on
+    # user_inactive; one that comes later waits for this transaction, and ends the session it makes. Saving the
+    # whole row as read before the lock would switch a deactivated person back on.
     # One query: this identity, and whoever holds `user_name` as SCIM userName (compared as the unique index
-    # user_scim_user_name_unique does, lower-cased).
+    # user_scim_user_name_unique does, lower-cased): at most two rows, locked in id order.
     match = Q(**identity)
     if user_name:
         match |= Q(tenant=tenant, scim_user_name_lower=Lower(Value(user_name)))
-    candidates = list(User.objects.alias(scim_user_name_lower=Lower("scim_user_name")).filter(match)[:2])
+    candidates = people_lock(User.objects.alias(scim_user_name_lower=Lower("scim_user_name")).filter(match))
     user = next((c for c in candidates if c.sub == identity["sub"]), None)
     name_holder = next((c for c in candidates if c.scim_user_name.lower() == user_name.lower()), None)
+    changed = []
     if user is None and name_holder is not None and not name_holder.sub:
         # Provisioned without externalId: this sign-in links it (SPEC: by preferred_username, never by email).
         user, name_holder = name_holder, None
         user.issuer, user.sub = identity["issuer"], identity["sub"]
+        changed += ["issuer", "sub"]
     if user is not None and user.last_login is not None:  # the same person's other tab signed in while we waited
         user.tenant = tenant
         return _profile_update(user, profile)
     has_owner = User.objects.filter(tenant=tenant, role=Role.OWNER).exists()
     if user is None:
-        user = User(
-            username=_username(identity),
-            role=Role.MEMBER if has_owner else Role.OWNER,
-            # Okta's SCIM lookup (`userName eq`) finds people who arrived by sign-in; a name someone else holds
-            # in this tenant stays with them.
-            scim_user_name=user_name if name_holder is None else "",
-            **identity,
-            **profile,
-        )
-        user.set_unusable_password()  # Okta users never sign in with a password, and never reach the admin
-        user.last_login = timezone.now()  # "has signed in" (accounts.signins): in this INSERT, not an UPDATE after
-        user.save()
-        return user
+        return _person_create(identity=identity, profile=profile, role=Role.MEMBER if has_owner else Role.OWNER,
+                              scim_user_name=user_name if name_holder is None else "")
     user.tenant = tenant
     if user.is_active:  # an inactive person is refused after this (user_inactive): not signed in
         user.last_login = timezone.now()
+        changed.append("last_login")
         if not has_owner:
             user.role = Role.OWNER
-    for field, value in profile.items():
-        if value:
-            setattr(user, field, value)
+            changed.append("role")
+    changed += _profile_apply(user, profile)
+    if changed:
+        user.save(update_fields=[*changed, "updated_at"])
+    return user
+
+
+def _person_create(*, identity: dict[str, Any], profile: dict[str, str], role: str, scim_user_name: str) -> User:
+    user = User(
+        username=_username(identity),
+        role=role,
+        # Okta's SCIM lookup (`userName eq`) finds people who arrived by sign-in; a name someone else holds in this
+        # tenant stays with them.
+        scim_user_name=scim_user_name,
+        **identity,
+        **profile,
+    )
+    user.set_unusable_password()  # Okta users never sign in with a password, and never reach the admin
+    user.last_login = timezone.now()  # "has signed in" (accounts.signins): in this INSERT, not an UPDATE after
     user.save()
     return user
 
@@ -118,11 +135,19 @@ def _profile_from_claims(claims: dict[str, Any]) -> dict[str, str]:
     }
 
 
-def _profile_update(user: User, profile: dict[str, str]) -> User:
+def _profile_apply(user: User, profile: dict[str, str]) -> list[str]:
+    """Set the profile fields the claims change (an empty claim keeps what is stored); their names."""
     changed = [field for field, value in profile.items() if value and getattr(user, field) != value]
     for field in changed:
         setattr(user, field, profile[field])
-    if changed:
+    return changed
+
+
+def _profile_update(user: User, profile: dict[str, str]) -> User:
+    # A returning person: no tenant lock, no SELECT ... FOR UPDATE. An UPDATE of only the changed fields locks the
+    # person's row for that one statement, and leaves what others write meanwhile (is_active, the session
+    # counter, the role) as they wrote it.
+    if changed := _profile_apply(user, profile):
         user.save(update_fields=changed)
     return user
 
@@ -164,6 +189,7 @@ def login_event_record(
         user=user,
         outcome=outcome,
         reason=reason,
+        kind=kind_of(reason),
         email=storable((user.email if user else "") or str(claims.get("email") or ""))[:254],
         typed_email=storable(typed_email)[:254],
         subject=storable(user.sub if user else str(claims.get("sub") or ""))[:255],
@@ -224,6 +250,43 @@ def user_sessions_end(*, user: User, reason: str, request: HttpRequest | None = 
     )
 
 
+@transaction.atomic
+def people_sessions_end(
+    *, people: QuerySet[User], reason: str, request: HttpRequest | None = None, detail: str = ""
+) -> list[User]:
+    """End every session of each of these people (Sign out everywhere, Universal Logout), as user_sessions_end
+    does for one, in one transaction; the people, in id order. Only their rows are locked, in id order, never their
+    tenant's (accounts.locks): a first sign-in or a SCIM write of one of them waits, or is waited for, without a
+    circle."""
+    ended = people_lock(people.select_related("tenant").defer("tenant__client_secret"))
+    for person in ended:
+        user_sessions_end(user=person, reason=reason, request=request, detail=detail)
+    return ended
+
+
+@transaction.atomic
+def user_change(*, user: User, fields: Collection[str]) -> None:
+    """Save `fields` of `user`, a person of a tenant whom support staff changed in admin (activity, role), onto
+    their row as it is now; `user` then holds that row as saved.
+
+    The tenant's row and then the person's are locked (accounts.locks) and only these fields are written: a first
+    sign-in or a SCIM write committed since the admin page was read is kept, not overwritten by the page's copy of
+    the row; a first sign-in that comes later waits and sees the deactivation. The owner's role is never changed
+    here: a transfer may have made this person owner since the page was read, and ownership moves only by
+    transfer (`one_owner_per_tenant`)."""
+    current = person_lock(tenant_id=user.tenant_id, person=User.objects.filter(pk=user.pk))
+    if current is None:
+        return  # removed meanwhile: nothing left to change
+    changed = [field for field in fields if not (field == "role" and current.role == Role.OWNER)]
+    for field in changed:
+        setattr(current, field, getattr(user, field))
+    if changed:
+        current.save(update_fields=[*changed, "updated_at"])  # User.save ends their sessions if is_active changed
+    for field in User._meta.concrete_fields:
+        setattr(user, field.attname, getattr(current, field.attname))
+    user._loaded_is_active = current.is_active
+
+
 class OwnershipTransferError(ValueError):
     """The transfer cannot happen; the message says why, in words for support staff."""
 
@@ -232,15 +295,17 @@ class OwnershipTransferError(ValueError):
 def ownership_transfer(*, new_owner: User) -> None:
     """Make `new_owner` the owner of their tenant and the current owner an admin, in one transaction.
 
-    The tenant row is locked first, the same lock a first login takes in _first_sign_in: a first login cannot
-    claim ownership halfway through a transfer, and two transfers for one tenant run one after the other. The
-    old owner is demoted before the new one is promoted because `one_owner_per_tenant` is checked at each
-    statement: promoting first would hold two owners for a moment and fail."""
+    The tenant row is locked first, the same lock a first login takes in _first_sign_in, then the two people, in
+    id order (accounts.locks): a first login cannot claim ownership halfway through a transfer, and two transfers
+    for one tenant run one after the other. The old owner is demoted before the new one is promoted because
+    `one_owner_per_tenant` is checked at each statement: promoting first would hold two owners for a moment and
+    fail."""
     if new_owner.tenant_id is None:
         raise OwnershipTransferError(f"{new_owner} is a staff account, not a member of a customer organisation.")
-    Tenant.objects.select_for_update().filter(pk=new_owner.tenant_id).values_list("pk").first()
+    tenant_lock(new_owner.tenant_id)
     # Read again under the lock: the role we were handed may be stale.
-    user = User.objects.filter(pk=new_owner.pk, tenant_id=new_owner.tenant_id).first()
+    people = people_lock(User.objects.filter(Q(pk=new_owner.pk) | Q(role=Role.OWNER), tenant_id=new_owner.tenant_id))
+    user = next((person for person in people if person.pk == new_owner.pk), None)
     if user is None:
         raise OwnershipTransferError(f"{new_owner} no longer belongs to this organisation.")
     if user.role == Role.OWNER:

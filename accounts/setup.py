@@ -11,6 +11,8 @@ from tenants.setup import IssuedSetupLink, setup_link_create
 LINK_CREATED = "setup_link_created"
 CHECKS_FAILED = "setup_checks_failed"
 COMPLETED = "setup_completed"
+STEP_WORDS = {LINK_CREATED: "Setup link created", CHECKS_FAILED: "A setup attempt failed its checks",
+              COMPLETED: "Setup completed"}
 
 
 def setup_link_issue(

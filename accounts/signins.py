@@ -17,6 +17,7 @@ from django.db.models import OuterRef, Subquery
 from django.dispatch import receiver
 from django.http import HttpRequest
 
+from accounts.events import EventKind
 from accounts.models import LoginEvent, User
 
 
@@ -28,5 +29,7 @@ def _first_or_staff_last_login(sender: Any, request: HttpRequest | None, user: U
 
 def last_sign_in() -> Subquery:
     """The time of the user's (OuterRef("pk")) latest successful sign-in, for .annotate()."""
-    latest = LoginEvent.objects.filter(user=OuterRef("pk"), outcome=LoginEvent.Outcome.SUCCESS).order_by("-created_at")
+    latest = LoginEvent.objects.filter(
+        user=OuterRef("pk"), kind=EventKind.SIGNIN, outcome=LoginEvent.Outcome.SUCCESS
+    ).order_by("-created_at")
     return Subquery(latest.values("created_at")[:1])

@@ -14,7 +14,7 @@ from accounts.models import Role, User
 from accounts.oidc.ratelimits import login_limits
 from accounts.oidc.responses import login_failed
 from accounts.oidc.views import TenantAuthenticationRequestView
-from inigo_sso.failures import FAILURES, LoginError
+from inigo_sso.failures import DATABASE_RETRY_AFTER_SECONDS, FAILURES, LoginError
 from tenants.selectors import tenant_for_email
 
 EMAIL_MAX_LENGTH = 254
@@ -90,7 +90,9 @@ def healthz(request: HttpRequest) -> JsonResponse:
     cache_state = "ok" if _cache_answers() else "down"
     status = "down" if database == "down" else ("degraded" if cache_state == "down" else "ok")
     body = {"status": status, "database": database, "cache": cache_state}
-    return JsonResponse(body, status=503 if database == "down" else 200)
+    if database == "ok":
+        return JsonResponse(body)
+    return JsonResponse(body, status=503, headers={"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)})
 
 
 def _database_answers() -> bool:

@@ -116,7 +116,7 @@ def seed(*, tenants: int, users: int = 0, login_events: int = 0, tenant_prefix: 
         _copy(User, user_template, first_user, user_rows())
         progress(f"{users} users")
         if login_events:
-            event_template = LoginEvent(outcome=LoginEvent.Outcome.SUCCESS, reason="ok", created_at=now,
+            event_template = LoginEvent(kind="signin", outcome=LoginEvent.Outcome.SUCCESS, reason="ok", created_at=now,
                                         ip_address="127.0.0.1", user_agent="bench.seed")
             span = int(timedelta(days=90).total_seconds())
 

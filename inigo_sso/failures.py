@@ -267,6 +267,21 @@ FAILURES["rate_limited"] = Failure(
         "tenant). Behind a proxy, check `DJANGO_NUM_PROXIES`, or every person shares the proxy's address.",
 )
 
+# Not a login failure either: PostgreSQL cannot be reached (inigo_sso.database_down answers every request with this,
+# and /healthz/ says 503 meanwhile). No login event: there is nowhere to record it. Retry-After (RFC 9110 section
+# 10.2.3) carries the same minute the words promise.
+DATABASE_RETRY_AFTER_SECONDS = 60
+FAILURES["database_unreachable"] = Failure(
+    503, "Inigo is unavailable for a moment",
+    "Inigo cannot reach its database just now, so it can neither sign you in nor show or change anything. "
+    "Nothing was recorded.",
+    "Try again in a minute. If it keeps happening, contact Inigo support.",
+    fix="PostgreSQL refused or dropped the connection, or did not answer within the connect timeout (a restart, a "
+        "failover, the host down, max_connections reached). Check the database and that `DATABASE_URL`'s host is "
+        "reachable from the app servers; the log line `database unreachable` names the driver's error class and "
+        "SQLSTATE. `/healthz/` answers 503 meanwhile.",
+)
+
 
 class LoginError(Exception):
     """A login stops here. `reason` is a key of FAILURES; `detail` is for support staff and logs, and must

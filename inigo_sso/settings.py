@@ -93,7 +93,14 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # A kept connection (CONN_MAX_AGE) the server has ended (a restart, a failover, pg_terminate_backend) is found
+    # by Django's SELECT 1 at the first statement of the next request, and replaced: it costs at most the request
+    # that was using it (a 503, inigo_sso.database_down). The check is one round trip per request; a socket poll
+    # instead misses a peer that vanished silently (commit 25419ab).
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # A database host that does not answer at all ends in the 503 page within seconds, not after the kernel's
+    # TCP retries (minutes) with the person and a server thread waiting. DATABASE_URL's ?connect_timeout= wins.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 3)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env_str("REDIS_URL")
@@ -285,6 +292,13 @@ OIDC_PROVIDER_PATIENCE_SECONDS = {"discovery": 0.5, "keys": 2.0, "token": 2.0, "
 OIDC_RESPONSE_DEADLINE_SECONDS = 8
 OIDC_MAX_RESPONSE_BYTES = 512 * 1024
 OIDC_VERIFY_SSL = True
+# The breaker of each issuer (okta/breaker.py; README, "When a customer's Okta fails"): it opens when 3 requests in a
+# row failed, or half of at least 5 in a window of 30 s that begins at a failure; then it refuses that Okta's
+# sign-ins for 30 s, and one request probes. A failure is a timeout or a failed connection.
+OIDC_BREAKER = {"window_seconds": 30, "cooldown_seconds": 30, "min_requests": 5, "failure_ratio": 0.5,
+                "consecutive_failures": 3}
+# Connection checks (setup page, admin, check_tenant) running at once in one process; more are told to try again.
+OIDC_MAX_CHECKS_PER_PROCESS = 2
 
 # One JSON line per request and per login event, each with its request id (plain text for `make run`).
 LOG_FORMAT = env_choice("DJANGO_LOG_FORMAT", "plain" if DEBUG else "json", ("json", "plain"))

@@ -35,4 +35,5 @@ urlpatterns = [
 handler400 = "inigo_sso.errors.bad_request"
 handler403 = "inigo_sso.errors.permission_denied"
 handler404 = "inigo_sso.errors.page_not_found"
-handler500 = "inigo_sso.errors.server_error"
+# An unreachable database is a 503 (inigo_sso.database_down), any other uncaught error the 500 page.
+handler500 = "inigo_sso.database_down.server_error"

@@ -21,7 +21,10 @@ from inigo_sso.failures import LoginError
 from okta import exchange, http
 from okta.addresses import InternalAddressError, refuse_internal_host
 from okta.provider import (  # the same key rule sign-in applies
+    ProviderBusy,
     ProviderMetadata,
+    check_guarded,
+    check_slot,
     discovery_url,
     fetch_provider_metadata,
     is_rs256_signing_key,
@@ -56,10 +59,16 @@ class Finding:
     check: Check = Check.DISCOVERY
 
 
+MAX_CHECK_REQUESTS = 4  # discovery, its issuer read again on a mismatch, keys, token
+
+
 @dataclass
 class ConnectionReport:
     tenant: ProviderClient
     findings: list[Finding] = field(default_factory=list)
+    # Set when the check was not run because Inigo's requests to that Okta, or this server's checks, were all in
+    # flight: seconds to wait. Nothing was learnt about the values then, so it counts as no failed check.
+    busy_retry_in: int | None = None
 
     @property
     def problems(self) -> list[Finding]:
@@ -72,6 +81,8 @@ class ConnectionReport:
     @property
     def summary(self) -> str:
         name = f"{self.tenant.name} ({self.tenant.slug})"
+        if self.busy_retry_in is not None:
+            return f"Connection check for {name}: not finished, Inigo is busy; try again in {self.busy_retry_in} s."
         if self.ok:
             return f"Connection check for {name}: no problems found."
         count = len(self.problems)
@@ -87,6 +98,13 @@ class ConnectionReport:
     def failed(self, message: str, check: Check = Check.DISCOVERY) -> None:
         self.findings.append(Finding(ok=False, message=message, check=check))
 
+    def busy(self, retry_in: int) -> None:
+        self.busy_retry_in = retry_in
+        self.failed(
+            f"Inigo is busy with other requests to this Okta right now, so the check did not finish. Nothing says "
+            f"the values are wrong: try again in {retry_in} s."
+        )
+
 
 def connection_check(tenant: ProviderClient, *, client_secret: str, redirect_uri: str) -> ConnectionReport:
     """Discovery document, issuer, signing keys, token endpoint authentication, and the Client ID and Secret
@@ -99,15 +117,21 @@ def connection_check(tenant: ProviderClient, *, client_secret: str, redirect_uri
         )
         return report
     try:
-        metadata = _check_discovery(tenant, report)
-        if metadata is not None:
-            _check_keys(metadata, report)
-            method = _check_token_authentication(metadata, report)
-            if method is not None:
-                _check_credentials(
-                    metadata, report, client_id=tenant.client_id, client_secret=client_secret,
-                    redirect_uri=redirect_uri, method=method,
-                )
+        # Checks take the slots of sign-ins' requests to the same Okta, and few run at once in a process: ten checks
+        # against an Okta that answers a byte a second hold a few threads, never a server. They never move the
+        # issuer's breaker (okta.breaker says why), and are sent while it is open: a check shows when Okta is back.
+        with check_slot(MAX_CHECK_REQUESTS):
+            metadata = _check_discovery(tenant, report)
+            if metadata is not None:
+                _check_keys(metadata, report)
+                method = _check_token_authentication(metadata, report)
+                if method is not None:
+                    _check_credentials(
+                        metadata, report, client_id=tenant.client_id, client_secret=client_secret,
+                        redirect_uri=redirect_uri, method=method,
+                    )
+    except ProviderBusy as busy:
+        report.busy(busy.retry_in)
     except Exception:
         # Provider documents are outside input; whatever they hold, support staff get a sentence, not a trace.
         logger.exception("connection check for tenant %s stopped on an unexpected error", tenant.slug)
@@ -129,11 +153,12 @@ def _check_discovery(tenant: ProviderClient, report: ConnectionReport) -> Provid
         report.failed(f"Inigo did not contact {url}: {exc}")
         return None
     try:
-        metadata = fetch_provider_metadata(tenant.issuer)
+        with check_guarded(tenant.issuer, "discovery"):
+            metadata = fetch_provider_metadata(tenant.issuer)
     except LoginError as error:
         if error.reason == "discovery_issuer_mismatch":
             report.passed(f"Okta answers at {url}.")
-            stated = _stated_issuer(url)
+            stated = _stated_issuer(tenant.issuer, url)
             report.failed(
                 f"Issuer mismatch: Inigo has {tenant.issuer} on file, but Okta's discovery document says {stated}. "
                 "Every sign-in is refused until they match. If that is the customer's Okta org (ask them), enter "
@@ -153,11 +178,12 @@ def _check_discovery(tenant: ProviderClient, report: ConnectionReport) -> Provid
     return metadata
 
 
-def _stated_issuer(url: str) -> str:
+def _stated_issuer(issuer: str, url: str) -> str:
     """The issuer the document states. fetch_provider_metadata does not hand it back with the mismatch, so it is
     read once more; only this failure path pays the extra request."""
     try:
-        document, _response = http.get_json(url)
+        with check_guarded(issuer, "discovery"):
+            document, _response = http.get_json(url)
     except LoginError:
         return "an issuer Inigo could not read a second time"
     issuer = document.get("issuer") if isinstance(document, dict) else None
@@ -168,7 +194,8 @@ def _stated_issuer(url: str) -> str:
 
 def _check_keys(metadata: ProviderMetadata, report: ConnectionReport) -> None:
     try:
-        document, _response = http.get_json(metadata.jwks_uri)
+        with check_guarded(metadata.issuer, "keys"):
+            document, _response = http.get_json(metadata.jwks_uri)
     except LoginError as error:
         why = _why_unreachable(error) if error.reason == "provider_unreachable" else error.detail
         report.failed(f"Inigo cannot read Okta's signing keys at {metadata.jwks_uri}: {why}.", Check.KEYS)
@@ -260,7 +287,8 @@ def prove_credentials(
     else:
         payload.update(client_id=client_id, client_secret=client_secret)
     try:
-        response = http.send("POST", metadata.token_endpoint, data=payload, auth=auth)
+        with check_guarded(metadata.issuer, "token"):
+            response = http.send("POST", metadata.token_endpoint, data=payload, auth=auth)
     except LoginError as error:
         return CredentialsAnswer(Credentials.UNANSWERED, None, _why_unreachable(error))
     error = exchange.oauth_error(response)[:60]

@@ -8,14 +8,16 @@ from typing import Any, cast
 from requests.auth import HTTPBasicAuth
 
 from inigo_sso.failures import LoginError
-from okta import http, provider
+from okta import breaker, http, provider
 from okta.provider import ProviderMetadata
 
 
 def token_request(
-    metadata: ProviderMetadata, *, client_id: str, client_secret: str, form: dict[str, str]
+    metadata: ProviderMetadata, *, client_id: str, client_secret: str, form: dict[str, str],
+    reading: breaker.Reading | None = None,
 ) -> dict[str, Any]:
-    """POST the form to the token endpoint with the client's credentials; the token response as a dict.
+    """POST the form to the token endpoint with the client's credentials; the token response as a dict. `reading`:
+    the issuer's breaker as the callback read it (okta.provider.login_documents).
 
     The credentials go in an HTTP Basic header when the provider offers client_secret_basic (OIDC Discovery 1.0
     section 3: the default when it names none), else in the form (client_secret_post)."""
@@ -25,7 +27,7 @@ def token_request(
         auth = HTTPBasicAuth(client_id, client_secret)
     else:
         form.update(client_id=client_id, client_secret=client_secret)
-    with provider.guarded(metadata.issuer, "token"):
+    with provider.guarded(metadata.issuer, "token", reading=reading):
         response = http.send("POST", metadata.token_endpoint, data=form, auth=auth)
     if response.status_code != 200:
         error = oauth_error(response)
@@ -49,8 +51,12 @@ class TokenExchange:
     it, so that no request outlives the request that sent it. The thread runs in a copy of the caller's context
     (its log lines carry the request's id); it touches no database."""
 
-    def __init__(self, metadata: ProviderMetadata, *, client_id: str, client_secret: str, form: dict[str, str]) -> None:
+    def __init__(
+        self, metadata: ProviderMetadata, *, client_id: str, client_secret: str, form: dict[str, str],
+        reading: breaker.Reading | None = None,
+    ) -> None:
         self.form = dict(form)
+        self.reading = reading
         self._answer: dict[str, Any] | None = None
         self._error: BaseException | None = None
         self._thread = threading.Thread(
@@ -61,7 +67,8 @@ class TokenExchange:
 
     def _send(self, metadata: ProviderMetadata, client_id: str, client_secret: str) -> None:
         try:
-            self._answer = token_request(metadata, client_id=client_id, client_secret=client_secret, form=self.form)
+            self._answer = token_request(metadata, client_id=client_id, client_secret=client_secret, form=self.form,
+                                         reading=self.reading)
         except BaseException as exc:  # handed to result(), in the caller's thread
             self._error = exc
 

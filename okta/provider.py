@@ -10,7 +10,7 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -21,7 +21,7 @@ from django.conf import settings
 from django.core.cache import cache
 
 from inigo_sso.failures import LoginError
-from okta import http
+from okta import breaker, http
 
 logger = logging.getLogger(__name__)
 
@@ -66,6 +66,7 @@ class LoginDocuments:
 
     metadata: ProviderMetadata
     keys: list[dict[str, Any]] | None  # the cached signing keys (JWKs), None when none are cached
+    breaker: breaker.Reading  # the issuer's breaker, for the token request this callback sends
 
 
 def provider_metadata(issuer: str) -> ProviderMetadata:
@@ -80,20 +81,18 @@ def login_documents(issuer: str) -> LoginDocuments:
 
 
 def _documents(issuer: str, *, with_keys: bool) -> LoginDocuments:
-    key, unreachable = _cache_key("discovery", issuer), _cache_key("unreachable", issuer)
-    keys = _cache_key("jwks", issuer)
-    cached = cache.get_many([key, unreachable, keys] if with_keys else [key, unreachable])
-    if cached.get(unreachable):
-        # Every login of this issuer fails at once for a short while after one found it unreachable, also when
-        # its documents are cached (its token endpoint may be what hangs).
-        raise LoginError("provider_unreachable", f"{issuer} failed moments ago; not tried again yet")
+    key, keys = _cache_key("discovery", issuer), _cache_key("jwks", issuer)
+    cached = cache.get_many([key, *breaker.keys(issuer), *([keys] if with_keys else [])])
+    reading = breaker.reading_from(issuer, cached)
     if cached.get(key) is not None:
-        return LoginDocuments(ProviderMetadata(**cached[key]), cached.get(keys))
-    return LoginDocuments(_fetch_metadata(issuer, key), None)
+        # No request goes out for cached documents, so an open breaker refuses nothing here: the start at the Okta
+        # tile still redirects. The token request of the callback reads the breaker from this reading.
+        return LoginDocuments(ProviderMetadata(**cached[key]), cached.get(keys), reading)
+    return LoginDocuments(_fetch_metadata(issuer, key, reading), None, reading)
 
 
-def _fetch_metadata(issuer: str, key: str) -> ProviderMetadata:
-    with guarded(issuer, "discovery"):
+def _fetch_metadata(issuer: str, key: str, reading: breaker.Reading) -> ProviderMetadata:
+    with guarded(issuer, "discovery", reading=reading):
         if (document := cache.get(key)) is not None:  # fetched by the login we waited for
             return ProviderMetadata(**document)
         metadata = fetch_provider_metadata(issuer)
@@ -107,7 +106,23 @@ def _fetch_metadata(issuer: str, key: str) -> ProviderMetadata:
 # thread of a server. Token and userinfo requests (one per login) have slots of their own, more of them, so a healthy
 # burst of sign-ins is not refused for being a burst: a login waits for a slot only while the requests holding them
 # are younger than a healthy provider's answer takes (settings.OIDC_PROVIDER_PATIENCE_SECONDS), then gives up.
+# Connection checks take the same slots (a check is requests to the same Okta), and fewer of them run at once in a
+# process (settings.OIDC_MAX_CHECKS_PER_PROCESS): a flood of checks against a slow Okta cannot fill a server either.
 _SLOT_GROUPS = {"discovery": "documents", "keys": "documents", "token": "exchange", "userinfo": "exchange"}
+
+
+class ProviderBusy(Exception):
+    """A connection check was not sent: Inigo's requests to that Okta (or this server's checks) are all in flight.
+    Not "cannot reach Okta": nothing was tried. `retry_in`: seconds until the oldest of them has surely ended."""
+
+    def __init__(self, retry_in: float) -> None:
+        self.retry_in = max(1, int(retry_in + 0.999))
+        super().__init__(f"busy; try again in {self.retry_in} s")
+
+
+def request_seconds() -> float:
+    """The longest one request to a provider can take: connecting, then the whole response (okta.http)."""
+    return settings.OIDC_TIMEOUT[0] + settings.OIDC_RESPONSE_DEADLINE_SECONDS
 
 
 class _Slots:
@@ -117,14 +132,16 @@ class _Slots:
         self.changed = threading.Condition()
 
     @contextmanager
-    def hold(self, issuer: str, patience: float) -> Iterator[None]:
+    def hold(self, patience: float, refuse: Callable[[float], Exception]) -> Iterator[None]:
+        """A slot, waiting at most `patience` seconds past the start of the oldest request in flight; else
+        `refuse(oldest start)` is raised."""
         with self.changed:
             while len(self.started) >= self.size:
                 # A person is waiting. Once the requests in flight have taken longer than a healthy provider takes
                 # to answer, queueing behind them would only tie up this thread too: give up at once.
                 remaining = min(self.started) + patience - time.monotonic()
                 if remaining <= 0:
-                    raise LoginError("provider_unreachable", f"{issuer}: its earlier requests have not come back")
+                    raise refuse(min(self.started))
                 self.changed.wait(remaining)
             mine = time.monotonic()
             self.started.append(mine)
@@ -140,41 +157,93 @@ _slots: dict[tuple[str, str], _Slots] = {}
 _slots_lock = threading.Lock()
 
 
-@contextmanager
-def guarded(issuer: str, kind: str) -> Iterator[None]:
-    """Around every request to an issuer: a slot of its group, and the failure mark when it cannot be reached.
-    `kind`: 'discovery' (the first request of a login: a tarpit shows here), 'keys', 'token' or 'userinfo' (after
-    the provider has answered once in this login, so waiters are more patient)."""
-    group = _SLOT_GROUPS[kind]
+def _issuer_slots(issuer: str, group: str) -> _Slots:
     with _slots_lock:
         slots = _slots.get((issuer, group))
         if slots is None:
             slots = _slots[issuer, group] = _Slots(settings.OIDC_MAX_REQUESTS_PER_ISSUER[group])
-    with slots.hold(issuer, settings.OIDC_PROVIDER_PATIENCE_SECONDS[kind]):
+    return slots
+
+
+@contextmanager
+def guarded(issuer: str, kind: str, *, reading: breaker.Reading | None = None) -> Iterator[None]:
+    """Around every request of a sign-in to an issuer: its breaker (okta.breaker), and a slot of its group.
+    `kind`: 'discovery' (the first request of a login: a tarpit shows here), 'keys', 'token' or 'userinfo' (after
+    the provider has answered once in this login, so waiters are more patient). `reading`: the breaker as this
+    request read it already (login_documents), so that a healthy sign-in reads the cache no second time."""
+    if reading is None or reading.issuer != issuer:
+        reading = breaker.read(issuer)
+    probe = _admitted(reading)
+
+    def refuse(_oldest: float) -> LoginError:
+        return LoginError("provider_unreachable", f"{issuer}: its earlier requests have not come back")
+
+    with _issuer_slots(issuer, _SLOT_GROUPS[kind]).hold(settings.OIDC_PROVIDER_PATIENCE_SECONDS[kind], refuse):
         try:
             yield
         except LoginError as error:
-            note_failure(issuer, error)
+            # Only what ties up threads is evidence against the provider; an answer, however bad, is an answer.
+            if error.reason == "provider_unreachable":
+                breaker.failure_note(reading, probe=probe)
+            else:
+                breaker.success_note(reading, probe=probe)
             raise
+        breaker.success_note(reading, probe=probe)
 
 
-# --- one tenant's outage costs other tenants nothing --------------------------------------------------------------
-# When a provider cannot be reached, every login for it would wait out the timeouts again, each holding a server
-# thread. For a short while after a failure, logins for that issuer fail at once instead (the page says "try again
-# in a minute"); the mark lives in the shared cache, so every server learns it from the first one that waited.
-UNREACHABLE_TTL = 30
+def _admitted(reading: breaker.Reading) -> bool:
+    """Whether a request may go out under this breaker reading: True when it goes as the probe of a half-open
+    breaker, False when it goes as usual; refused with provider_unreachable while the breaker is open."""
+    now = time.time()
+    state = breaker.state(reading, now)
+    if state is breaker.State.CLOSED:
+        return False
+    if state is breaker.State.HALF_OPEN and breaker.probe_claim(reading.issuer):
+        return True
+    raise LoginError(
+        "provider_unreachable",
+        f"{reading.issuer}: not contacted, its breaker opened after {reading.opened_failures} failures; "
+        f"next try in {max(0, int(reading.retry_at - now))} s",
+    )
 
 
-def note_failure(issuer: str, error: LoginError) -> None:
-    """Remember that the issuer could not be reached (not that it answered badly: that is no stall)."""
-    if error.reason == "provider_unreachable":
-        cache.set(_cache_key("unreachable", issuer), 1, UNREACHABLE_TTL)
+@contextmanager
+def check_guarded(issuer: str, kind: str) -> Iterator[None]:
+    """Around every request of a connection check: a slot of the issuer's group, as a sign-in takes, but never its
+    breaker (read, tripped or closed; see okta.breaker). A busy slot raises ProviderBusy."""
+
+    def refuse(oldest: float) -> ProviderBusy:
+        return ProviderBusy(oldest + request_seconds() - time.monotonic())
+
+    with _issuer_slots(issuer, _SLOT_GROUPS[kind]).hold(settings.OIDC_PROVIDER_PATIENCE_SECONDS["discovery"], refuse):
+        yield
+
+
+_checks: dict[int, _Slots] = {}  # by size: one while the setting stays as it is
+
+
+@contextmanager
+def check_slot(requests: int) -> Iterator[None]:
+    """One of the few connection checks a process runs at once; ProviderBusy when they are all running. `requests`:
+    how many requests one check sends at most, for the time a person is told to wait."""
+    size = settings.OIDC_MAX_CHECKS_PER_PROCESS
+    with _slots_lock:
+        slots = _checks.get(size) or _checks.setdefault(size, _Slots(size))
+
+    def refuse(oldest: float) -> ProviderBusy:
+        return ProviderBusy(oldest + requests * request_seconds() - time.monotonic())
+
+    with slots.hold(0, refuse):
+        yield
 
 
 def forget(*issuers: str) -> None:
-    """Drop what is cached for these issuers (their tenant's values changed): documents, keys, failure marks."""
+    """Drop what is cached for these issuers (their tenant's values changed): documents, keys, breaker counts."""
     cache.delete_many([_cache_key(kind, issuer) for issuer in issuers if issuer
-                       for kind in ("discovery", "jwks", "jwks-refetch", "unreachable")])
+                       for kind in ("discovery", "jwks", "jwks-refetch")])
+    for issuer in issuers:
+        if issuer:
+            breaker.forget(issuer)
 
 
 def fetch_provider_metadata(issuer: str) -> ProviderMetadata:

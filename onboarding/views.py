@@ -2,8 +2,10 @@
 setup"). GET shows what to enter in Okta and the form; POST checks the values against their Okta, step by step,
 and saves them only when every check passes."""
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from functools import wraps
 from typing import Any
 
@@ -11,6 +13,7 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
@@ -21,9 +24,10 @@ from accounts.oidc.redirects import tenant_redirect_uri
 from okta.connection import Check, ConnectionReport, connection_check
 from scim.models import ProvisioningToken
 from scim.tokens import scim_token_issue
-from tenants import links
+from tenants import check_limits, links
 from tenants.forms import SetupForm
 from tenants.models import SetupLink, Tenant
+from tenants.services import connection_check_record
 from tenants.setup import LinkState, SetupLinkSpent, setup_link_lookup, tenant_setup_apply
 
 STEP_NAMES = {
@@ -92,12 +96,19 @@ def setup_page(request: HttpRequest, token: str) -> HttpResponse:
                                                 form_errors=sorted(form.errors))
         return _form_page(request, link, form, status=400)
     values = form.cleaned_data
+    scopes = check_limits.setup_link_scopes(link_pk=link.pk, tenant_pk=tenant.pk)
+    if (retry_at := check_limits.failed_checks_retry_at(scopes)) is not None:
+        # Nothing is sent to Okta: the typed secret is not tried again until the hour of failures has passed.
+        return _form_page(request, link, form, limited_until=retry_at, status=429)
     report = connection_check(
         Candidate(name=tenant.name, slug=tenant.slug, issuer=form.issuer, client_id=values["client_id"]),
         client_secret=values["client_secret"],
         redirect_uri=tenant_redirect_uri(request, tenant.slug),
     )
+    if report.busy_retry_in is not None:  # not run: nothing learnt of the values, nothing counted or recorded
+        return _form_page(request, link, form, report=report, status=503)
     if not report.ok:
+        check_limits.failed_check_note(scopes)
         setup_events.setup_checks_failed_record(request=request, tenant=tenant, report=report)
         return _form_page(request, link, form, report=report, status=400)
     rotation = not tenant.is_awaiting_setup
@@ -114,6 +125,9 @@ def setup_page(request: HttpRequest, token: str) -> HttpResponse:
                                                 form_errors=["__all__"])
         return _form_page(request, link, form, report=report, status=400)
     setup_events.setup_completed_record(request=request, tenant=tenant, rotation=rotation)
+    # The values just checked are now the saved ones: that check is the tenant's last connection check. A failed
+    # attempt checked candidate values only, and stays an event of its setup (it says nothing of the saved ones).
+    connection_check_record(tenant=tenant, report=report)
     context = {
         "tenant": tenant, "rotation": rotation, "report_steps": _steps(report),
         "sign_in_url": links.tenant_sign_in_url(tenant.slug),
@@ -152,16 +166,23 @@ def okta_values(request: HttpRequest, tenant: Tenant) -> list[OktaValue]:
 
 def _form_page(
     request: HttpRequest, link: SetupLink, form: SetupForm, *, report: ConnectionReport | None = None,
-    status: int = 200,
+    limited_until: datetime | None = None, status: int = 200,
 ) -> HttpResponse:
     tenant = link.tenant
     context = {
+        "limited_until": limited_until,
+        "limited_minutes": _minutes_until(limited_until) if limited_until else None,
+        "failed_checks_per_hour": check_limits.FAILED_CHECKS_PER_HOUR,
         "tenant": tenant, "form": form, "rotation": not tenant.is_awaiting_setup,
         "okta_values": okta_values(request, tenant), "report": report,
         "report_steps": _steps(report) if report is not None else [], "link": link,
         "credentials_failed": report is not None and Check.CREDENTIALS in report.failed_checks,
     }
     return render(request, "setup/page.html", context, status=status)
+
+
+def _minutes_until(moment: datetime) -> int:
+    return max(1, math.ceil((moment - timezone.now()).total_seconds() / 60))
 
 
 def _steps(report: ConnectionReport) -> list[dict[str, Any]]:

@@ -3,13 +3,15 @@
 Every function takes the tenant that the token picked and touches only that tenant's rows."""
 
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import QuerySet, Value
+from django.db.models import Q, QuerySet, Value
 from django.db.models.functions import Lower
 from django.utils import timezone
 
+from accounts.locks import people_lock, person_lock, tenant_lock
 from accounts.models import Role, TenantGroup, User
 from inigo_sso.text import is_storable
 from scim.errors import ScimError, invalid_value
@@ -32,10 +34,14 @@ def _plausible_id(scim_id: str) -> bool:
     return 0 < len(scim_id) <= 64 and is_storable(scim_id)
 
 
+def _user_not_found(scim_id: str) -> ScimError:
+    return ScimError(404, f"User {scim_id} not found.")
+
+
 def scim_user_get(*, tenant: Tenant, scim_id: str) -> User:
     user = scim_users(tenant).filter(scim_id=scim_id).first() if _plausible_id(scim_id) else None
     if user is None:
-        raise ScimError(404, f"User {scim_id} not found.")
+        raise _user_not_found(scim_id)
     return user
 
 
@@ -54,10 +60,16 @@ def _record(tenant: Tenant, action: str, *, user: User | None = None, resource_i
     )
 
 
-def _lock(tenant: Tenant) -> None:
-    # The lock a first sign-in takes (accounts.services._first_sign_in): a POST and that person's first sign-in
-    # never both create the same person.
-    Tenant.objects.select_for_update().filter(pk=tenant.pk).values_list("pk").first()
+def _user_lock(tenant: Tenant, scim_id: str) -> User:
+    """The tenant's row and then this user's locked (accounts.locks), and the user as committed now: a PUT, PATCH
+    or DELETE and that person's first sign-in run one after the other, each seeing what the other wrote, and a
+    deactivation is never overwritten by a copy of the row read before it."""
+    if not _plausible_id(scim_id):
+        raise _user_not_found(scim_id)
+    user = person_lock(tenant_id=tenant.pk, person=scim_users(tenant).filter(scim_id=scim_id))
+    if user is None:
+        raise _user_not_found(scim_id)
+    return user
 
 
 def _conflict(detail: str) -> ScimError:
@@ -78,20 +90,23 @@ def _apply(user: User, data: UserInput) -> list[str]:
 @transaction.atomic
 def scim_user_create(*, tenant: Tenant, data: UserInput, user_agent: str = "") -> User:
     """POST /Users. A person who already signed in (externalId = their sub) is adopted, not duplicated."""
-    _lock(tenant)
+    # The lock a first sign-in takes (accounts.services._first_sign_in), then the adopted person's (accounts.locks):
+    # a POST and that person's first sign-in never both create the same person.
+    tenant_lock(tenant.pk)
     holder = with_user_name(User.objects.filter(tenant=tenant), data.user_name).first()
     adoptee = None
     if data.external_id:
-        adoptee = User.objects.filter(tenant=tenant, issuer=tenant.issuer, sub=data.external_id).first()
+        found = people_lock(User.objects.filter(tenant=tenant, issuer=tenant.issuer, sub=data.external_id))
+        adoptee = found[0] if found else None
         if adoptee is not None and adoptee.provisioned_at is not None and adoptee.scim_user_name:
             raise _conflict(f"A user with externalId {data.external_id} exists.")
     if holder is not None and holder != adoptee:
         raise _conflict(f"The userName {data.user_name} is taken.")
     now = timezone.now()
     if adoptee is not None:
-        _apply(adoptee, data)
+        changed = _apply(adoptee, data)
         adoptee.provisioned_at = now
-        adoptee.save()
+        adoptee.save(update_fields=[*changed, "provisioned_at", "updated_at"])
         _record(tenant, Action.USER_ADOPTED, user=adoptee, detail=f"userName {data.user_name}", user_agent=user_agent)
         return adoptee
     user = User(
@@ -110,8 +125,12 @@ def scim_user_create(*, tenant: Tenant, data: UserInput, user_agent: str = "") -
 
 
 @transaction.atomic
-def scim_user_replace(*, tenant: Tenant, user: User, data: UserInput, user_agent: str = "") -> User:
-    """PUT /Users/{id}, and PATCH after its operations are applied to the resource."""
+def scim_user_replace(*, tenant: Tenant, scim_id: str, data_for: Callable[[User], UserInput],
+                      user_agent: str = "") -> User:
+    """PUT /Users/{id}, and PATCH: `data_for` is what the user becomes, from the user as they are under the lock
+    (a PATCH's operations are applied to that resource, RFC 7644 section 3.5.2, not to a copy read before)."""
+    user = _user_lock(tenant, scim_id)
+    data = data_for(user)
     was_active = user.is_active
     changed = _apply(user, data)
     if data.external_id and data.external_id != user.sub:
@@ -142,9 +161,10 @@ def scim_user_replace(*, tenant: Tenant, user: User, data: UserInput, user_agent
 
 
 @transaction.atomic
-def scim_user_delete(*, tenant: Tenant, user: User, user_agent: str = "") -> None:
+def scim_user_delete(*, tenant: Tenant, scim_id: str, user_agent: str = "") -> None:
     """DELETE /Users/{id}: gone for SCIM (RFC 7644 section 3.6: 404 afterwards, absent from lists, its userName
     free again); inside Inigo the person is deactivated and their row and sign-in history stay."""
+    user = _user_lock(tenant, scim_id)
     old_id, user_name = user.scim_id, user.scim_user_name
     user.is_active = False
     user.scim_user_name = ""
@@ -180,12 +200,22 @@ def member_ids(value: Any) -> list[str]:
     return ids
 
 
-def _tenant_members(tenant: Tenant, ids: list[str]) -> list[User]:
-    """The users of this tenant with these ids; an id of no user here (another tenant's included) is refused."""
-    if not ids:
-        return []
-    users = list(scim_users(tenant).filter(scim_id__in=set(ids)))
-    missing = set(ids) - {user.scim_id for user in users}
+def _members_lock(tenant: Tenant, ids: list[str], *, leaving: TenantGroup | None = None) -> list[User]:
+    """Lock the people whose membership this write changes, only them, in id order, never the tenant
+    (accounts.locks): the users of this tenant with these ids and, with `leaving`, that group's present members
+    (a replace of the member list, a removal of all, the group's deletion)."""
+    people = Q(scim_id__in=set(ids))
+    if leaving is not None:
+        people |= Q(pk__in=leaving.members.values("pk"))
+    return people_lock(User.objects.filter(tenant=tenant).filter(people))
+
+
+def _tenant_members(people: list[User], ids: list[str]) -> list[User]:
+    """The users among `people` (this tenant's) whom SCIM sees with these ids; an id of no user here (another
+    tenant's included) is refused."""
+    wanted = set(ids)
+    users = [user for user in people if user.scim_id in wanted and user.scim_user_name]
+    missing = wanted - {user.scim_id for user in users}
     if missing:
         raise invalid_value(f"No user of this organisation has the id {sorted(missing)[0]}.")
     return users
@@ -202,7 +232,8 @@ def scim_group_create(*, tenant: Tenant, body: dict[str, Any], user_agent: str =
         display_name=group_text(body.get("displayName"), "displayName", required=True),
         external_id=group_text(body.get("externalId"), "externalId"),
     )
-    members = _tenant_members(tenant, member_ids(body.get("members")))
+    ids = member_ids(body.get("members"))
+    members = _tenant_members(_members_lock(tenant, ids), ids)
     group.save()
     group.members.set(members)
     _record(tenant, Action.GROUP_CREATED, resource_id=group.scim_id,
@@ -215,7 +246,8 @@ def scim_group_replace(*, tenant: Tenant, group: TenantGroup, body: dict[str, An
     group.display_name = group_text(body.get("displayName"), "displayName", required=True)
     if "externalId" in body:
         group.external_id = group_text(body.get("externalId"), "externalId")
-    members = _tenant_members(tenant, member_ids(body.get("members")))
+    ids = member_ids(body.get("members"))
+    members = _tenant_members(_members_lock(tenant, ids, leaving=group), ids)
     group.save()
     group.members.set(members)
     _record(tenant, Action.GROUP_UPDATED, resource_id=group.scim_id,
@@ -279,7 +311,9 @@ def scim_group_patch(*, tenant: Tenant, group: TenantGroup, ops: list[dict[str, 
             display_name = group_text(value, "displayName", required=True)
         else:
             raise ScimError(400, f"The path {op['path']!r} is not supported.", "invalidPath")
-    added = _tenant_members(tenant, [*add, *(replace or [])])
+    leaving = group if replace is not None or remove_all else None
+    people = _members_lock(tenant, [*add, *remove, *(replace or [])], leaving=leaving)
+    added = _tenant_members(people, [*add, *(replace or [])])
     group.display_name, group.external_id = display_name, external_id
     group.save(update_fields=["display_name", "external_id", "updated_at"])
     if remove_all:
@@ -287,7 +321,7 @@ def scim_group_patch(*, tenant: Tenant, group: TenantGroup, ops: list[dict[str, 
     if replace is not None:
         group.members.set([user for user in added if user.scim_id in set(replace)])
     if remove:
-        group.members.remove(*scim_users(tenant).filter(scim_id__in=remove))
+        group.members.remove(*[user for user in people if user.scim_id in remove and user.scim_user_name])
     if add:
         group.members.add(*[user for user in added if user.scim_id in add])
     _record(tenant, Action.GROUP_UPDATED, resource_id=group.scim_id,
@@ -299,6 +333,7 @@ def scim_group_patch(*, tenant: Tenant, group: TenantGroup, ops: list[dict[str, 
 
 @transaction.atomic
 def scim_group_delete(*, tenant: Tenant, group: TenantGroup, user_agent: str = "") -> None:
+    _members_lock(tenant, [], leaving=group)
     _record(tenant, Action.GROUP_DELETED, resource_id=group.scim_id, detail=group.display_name,
             user_agent=user_agent)
     group.delete()

@@ -18,13 +18,21 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 
-from accounts.models import TenantGroup
+from accounts.models import TenantGroup, User
 from inigo_sso.text import is_storable
 from scim import discovery, services
 from scim.errors import CONTENT_TYPE, ScimError, error_response
 from scim.filters import GROUP_SCHEMA, USER_SCHEMA, parse_eq_filter
 from scim.patch import apply_user_patch, operations
-from scim.resources import LIST_SCHEMA, PATCH_SCHEMA, group_resource, json_object, user_input, user_resource
+from scim.resources import (
+    LIST_SCHEMA,
+    PATCH_SCHEMA,
+    UserInput,
+    group_resource,
+    json_object,
+    user_input,
+    user_resource,
+)
 from scim.tokens import tenant_for_token
 from tenants.models import Tenant
 
@@ -220,22 +228,29 @@ def users(request: HttpRequest, tenant: Tenant) -> HttpResponse:
 
 @scim_endpoint("GET", "PUT", "PATCH", "DELETE")
 def user(request: HttpRequest, tenant: Tenant, scim_id: str) -> HttpResponse:
-    found = services.scim_user_get(tenant=tenant, scim_id=scim_id)
-    agent = _user_agent(request)
     if request.method == "GET":
+        found = services.scim_user_get(tenant=tenant, scim_id=scim_id)
         return scim_response(_project(request, USER_SCHEMA)(user_resource(found, request)))
+    agent = _user_agent(request)
     if request.method == "DELETE":
-        services.scim_user_delete(tenant=tenant, user=found, user_agent=agent)
+        services.scim_user_delete(tenant=tenant, scim_id=scim_id, user_agent=agent)
         return HttpResponse(status=204)
-    body = _json_body(request)
-    if request.method == "PATCH":
-        patched = apply_user_patch(user_resource(found, request), operations(body, PATCH_SCHEMA),
-                                   schema=USER_SCHEMA, attributes=USER_PATCHABLE)
-        data = user_input(patched)
-    else:
+    # The body is read and checked before the service locks any row; the user is read under the lock.
+    data_for = _user_data(request, _json_body(request))
+    updated = services.scim_user_replace(tenant=tenant, scim_id=scim_id, data_for=data_for, user_agent=agent)
+    return scim_response(user_resource(updated, request))
+
+
+def _user_data(request: HttpRequest, body: dict[str, Any]) -> Callable[[User], UserInput]:
+    """What a PUT or a PATCH makes of the user as they are under the lock: a PUT's body replaces them (checked here,
+    before any row is locked); a PATCH's operations are applied to them (RFC 7644 section 3.5.2)."""
+    if request.method == "PUT":
         data = user_input(body)
-    services.scim_user_replace(tenant=tenant, user=found, data=data, user_agent=agent)
-    return scim_response(user_resource(found, request))
+        return lambda user: data
+    ops = operations(body, PATCH_SCHEMA)
+    return lambda user: user_input(
+        apply_user_patch(user_resource(user, request), ops, schema=USER_SCHEMA, attributes=USER_PATCHABLE)
+    )
 
 
 # --- Groups ---------------------------------------------------------------------------------------------------

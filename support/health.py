@@ -1,19 +1,24 @@
 """A tenant's sign-in health, for support staff: the last 30 days as a chart, this week's failure reasons, the last
-success and failure, the last connection check and the last call from Okta's provisioning.
+success and failure, the last connection check, the last step of its setup, the last call from Okta's provisioning
+and its Okta's breaker.
 
-Reads only, with a fixed number of queries whatever the number of events: every read of login events is a range
-of the (tenant, created_at) index (loginevent_tenant_time)."""
+The figures count sign-ins only (events of kind `signin`, accounts.events): a setup step or a sign-out is told on a
+line of its own, never as a sign-in. Reads only, with a fixed number of queries whatever the number of events: every
+read of login events is a range of the (tenant, created_at) index (loginevent_tenant_time, which covers the kind)."""
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from django.db.models import Count, Max, Q
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
+from accounts.events import EventKind
 from accounts.models import LoginEvent
+from accounts.setup import STEP_WORDS
 from inigo_sso.failures import FAILURES
+from okta import breaker
 from scim.models import ProvisioningToken
 from tenants.models import ConnectionCheckResult, Tenant
 
@@ -21,8 +26,9 @@ DAYS = 30
 WEEK = 7
 TOP_REASONS = 5
 
-_SUCCESS = Q(outcome=LoginEvent.Outcome.SUCCESS)
-_FAILURE = Q(outcome=LoginEvent.Outcome.FAILURE)
+_SIGNIN = Q(kind=EventKind.SIGNIN)
+_SUCCESS = _SIGNIN & Q(outcome=LoginEvent.Outcome.SUCCESS)
+_FAILURE = _SIGNIN & Q(outcome=LoginEvent.Outcome.FAILURE)
 
 
 @dataclass(frozen=True)
@@ -46,8 +52,14 @@ class TenantHealth:
     last_success: LoginEvent | None
     last_failure: LoginEvent | None
     last_check: ConnectionCheckResult | None
+    last_setup_step: LoginEvent | None
     provisioning_last_called: datetime | None
+    breaker: "BreakerHealth | None" = None
     chart: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def last_setup_words(self) -> str:
+        return STEP_WORDS.get(self.last_setup_step.reason, "") if self.last_setup_step else ""
 
     @property
     def successes(self) -> int:
@@ -71,15 +83,39 @@ class TenantHealth:
         return round(100 * self.week_failures / attempts) if attempts else None
 
 
+@dataclass(frozen=True)
+class BreakerHealth:
+    """The tenant's Okta is refused sign-ins for now (okta.breaker): since when, after how many failures."""
+
+    opened_at: datetime
+    failures: int
+    retry_at: datetime
+
+    @classmethod
+    def of(cls, reading: breaker.Reading) -> "BreakerHealth | None":
+        if reading.opened_at is None:
+            return None
+        return cls(datetime.fromtimestamp(reading.opened_at, tz=UTC), reading.opened_failures,
+                   datetime.fromtimestamp(reading.retry_at, tz=UTC))
+
+
+def breakers_open(tenants: list[Tenant]) -> dict[int, BreakerHealth]:
+    """The open breakers of these tenants' Okta orgs, from one read of the shared cache."""
+    issuers = {tenant.issuer for tenant in tenants if tenant.issuer}
+    readings = breaker.read_many(sorted(issuers))
+    opened = {issuer: BreakerHealth.of(reading) for issuer, reading in readings.items()}
+    return {tenant.pk: health for tenant in tenants if (health := opened.get(tenant.issuer)) is not None}
+
+
 def tenant_health(*, tenant: Tenant, now: datetime | None = None) -> TenantHealth:
-    """Four queries: the 30 days grouped by day, outcome and reason; the last success; the last failure; the last
-    connection check."""
+    """Five queries: the 30 days of sign-ins grouped by day, outcome and reason; the last success; the last failure;
+    the last setup step; the last connection check. And one read of the shared cache, for the breaker."""
     now = now or timezone.now()
     today = timezone.localdate(now)
     first_day = today - timedelta(days=DAYS - 1)
     start = timezone.make_aware(datetime.combine(first_day, datetime.min.time()))
     rows = (
-        LoginEvent.objects.filter(tenant=tenant, created_at__gte=start)
+        LoginEvent.objects.filter(_SIGNIN, tenant=tenant, created_at__gte=start)
         .annotate(day=TruncDate("created_at"))
         .values("day", "outcome", "reason")
         .annotate(count=Count("*"))  # COUNT(*): the index holds every column read
@@ -109,10 +145,12 @@ def tenant_health(*, tenant: Tenant, now: datetime | None = None) -> TenantHealt
         last_success=events.filter(_SUCCESS).first(),
         last_failure=events.filter(_FAILURE).first(),
         last_check=ConnectionCheckResult.objects.filter(tenant=tenant).order_by("-checked_at").first(),
+        last_setup_step=events.filter(kind=EventKind.SETUP).first(),
         # Okta's provisioning (SCIM) notes its calls on the tenant's token, a throttled write (scim.tokens).
         provisioning_last_called=ProvisioningToken.objects.filter(tenant=tenant).values_list(
             "last_used_at", flat=True).first(),
     )
+    health.breaker = breakers_open([tenant]).get(tenant.pk)
     health.chart = daily_chart(days)
     return health
 

@@ -20,6 +20,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 
 from accounts import policy
+from accounts.events import EventKind
 from accounts.models import LoginEvent, Role, User
 from accounts.oidc.redirects import tenant_redirect_uri
 from accounts.policy import Action
@@ -27,16 +28,17 @@ from accounts.setup import setup_link_issue
 from okta.connection import ConnectionReport
 from scim.models import ProvisioningToken
 from scim.tokens import scim_token_issue
-from support.health import RowHealth, tenant_health, tenants_week_health
+from support.health import BreakerHealth, RowHealth, breakers_open, tenant_health, tenants_week_health
 from support.user_admin import TenantUserInline
 from tenants import links
 from tenants.forms import TenantAdminForm
 from tenants.models import ConnectionCheckResult, SetupLink, Tenant
 from tenants.services import connection_check_record, tenant_connection_check
 
-# Each check makes up to three requests with (5, 10) s timeouts; more tenants than this would outlast the
-# request. Use `manage.py check_tenant` in a loop for a sweep.
-MAX_TENANTS_PER_CHECK = 10
+# Each check makes up to four requests, each bounded by okta.provider.request_seconds(); more tenants than this
+# would hold a server thread, one check after another, for minutes. Use `manage.py check_tenant` in a loop for a
+# sweep.
+MAX_TENANTS_PER_CHECK = 5
 
 
 @dataclass(frozen=True)
@@ -91,9 +93,9 @@ def scim_values(request: HttpRequest, tenant: Tenant) -> dict[str, Any]:
 def with_list_columns(queryset: QuerySet[Tenant]) -> QuerySet[Tenant]:
     """The list's computed columns in the same query: user count, owner, last successful sign-in, last check."""
     owner = User.objects.filter(tenant=OuterRef("pk"), role=Role.OWNER)
-    last_login = LoginEvent.objects.filter(tenant=OuterRef("pk"), outcome=LoginEvent.Outcome.SUCCESS).order_by(
-        "-created_at"
-    )  # served by the index loginevent_tenant_time
+    last_login = LoginEvent.objects.filter(
+        tenant=OuterRef("pk"), kind=EventKind.SIGNIN, outcome=LoginEvent.Outcome.SUCCESS
+    ).order_by("-created_at")  # served by the index loginevent_tenant_time
     last_check = ConnectionCheckResult.objects.filter(tenant=OuterRef("pk")).order_by("-checked_at")
     return queryset.annotate(
         users_count=Count("users"),
@@ -110,8 +112,10 @@ class TenantChangeList(ChangeList):
     def get_results(self, request: HttpRequest) -> None:
         super().get_results(request)
         week = tenants_week_health(tenant_ids=[tenant.pk for tenant in self.result_list])
+        breakers = breakers_open(list(self.result_list))
         for tenant in self.result_list:
             tenant.week_health = week.get(tenant.pk, RowHealth())
+            tenant.breaker = breakers.get(tenant.pk)
 
 
 @admin.register(Tenant)
@@ -214,7 +218,14 @@ class TenantAdmin(admin.ModelAdmin):
             query = urlencode({"tenant__id__exact": tenant.pk, "outcome__exact": "failure"})
             failed = format_html('<a class="health-bad" href="{}?{}">{} failed</a>', events_url, query,
                                  health.failures)
-        return format_html('<span class="health-ok">{} ok</span><br>{}', health.successes, failed)
+        signins = format_html('<span class="health-ok">{} ok</span><br>{}', health.successes, failed)
+        opened: BreakerHealth | None = getattr(tenant, "breaker", None)
+        if opened is None:
+            return signins
+        return format_html(
+            '{}<br><span class="health-bad">Okta refused since {:%H:%M} UTC ({} failures)</span>', signins,
+            opened.opened_at, opened.failures,
+        )
 
     @admin.display(description="last check", ordering="last_check_at")
     def last_check(self, tenant: Tenant) -> str:

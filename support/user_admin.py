@@ -30,7 +30,7 @@ from django.utils.timezone import localtime
 from accounts import policy
 from accounts.models import LoginEvent, Role, User
 from accounts.policy import Action, RoleChange
-from accounts.services import OwnershipTransferError, ownership_transfer, user_sessions_end
+from accounts.services import OwnershipTransferError, ownership_transfer, people_sessions_end, user_change
 from accounts.signins import last_sign_in
 from inigo_sso.failures import FAILURES
 from inigo_sso.references import EVENT_REFERENCE_LENGTH
@@ -293,7 +293,12 @@ class UserAdmin(DjangoUserAdmin):
         return super().user_change_password(request, id, form_url)
 
     def save_model(self, request: HttpRequest, obj: User, form: forms.ModelForm, change: bool) -> None:
-        super().save_model(request, obj, form, change)  # User.save ends the sessions when is_active changes
+        if change and self._from_okta(obj):
+            # Only the fields changed on this page, onto the person's row as it is now, locked after their tenant's
+            # (accounts.locks): a sign-in or a SCIM write committed since the page was read is kept.
+            user_change(user=obj, fields=form.changed_data)  # the save ends their sessions when is_active changes
+        else:
+            super().save_model(request, obj, form, change)  # User.save ends the sessions when is_active changes
         if change and "is_active" in form.changed_data:
             if obj.is_active:
                 outcome = f"{obj} is active again. Sessions from before stay ended: a new sign-in is needed."
@@ -316,9 +321,11 @@ class UserAdmin(DjangoUserAdmin):
         if len(selected) > self.MAX_SIGN_OUTS:
             self.message_user(request, f"Select at most {self.MAX_SIGN_OUTS} people at once.", messages.ERROR)
             return
+        # One transaction, locking only these people, in id order (accounts.locks).
+        people_sessions_end(people=User.objects.filter(pk__in=[user.pk for user in selected]),
+                            reason="session_revoked", request=request,
+                            detail=f"Sign out everywhere, by {request.user.get_username()}"[:500])
         for user in selected:
-            user_sessions_end(user=user, reason="session_revoked", request=request,
-                              detail=f"Sign out everywhere, by {request.user.get_username()}"[:500])
             self.log_change(request, user, "Signed out everywhere (every session ended).")
         names = ", ".join(str(user) for user in selected[:5]) + (" and others" if len(selected) > 5 else "")
         self.message_user(

@@ -53,8 +53,11 @@ def tenant_connection_check(tenant: Tenant, *, origin: str) -> ConnectionReport:
     )
 
 
-def connection_check_record(*, tenant: Tenant, report: ConnectionReport) -> ConnectionCheckResult:
-    """Keep the outcome of one connection check, for the tenant's health panel."""
+def connection_check_record(*, tenant: Tenant, report: ConnectionReport) -> ConnectionCheckResult | None:
+    """Keep the outcome of one connection check, for the tenant's health panel; a check that did not run (Inigo
+    was busy: report.busy_retry_in) says nothing of the tenant and is not kept."""
+    if report.busy_retry_in is not None:
+        return None
     return ConnectionCheckResult.objects.create(
         tenant=tenant,
         ok=report.ok,

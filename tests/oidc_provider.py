@@ -12,6 +12,7 @@ import hmac
 import io
 import json
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -80,6 +81,7 @@ class ProviderHarness:
         self.discovery_rewrite: Callable[[dict[str, Any]], dict[str, Any]] | None = None
         self.userinfo_rewrite: Callable[[dict[str, Any]], dict[str, Any]] | None = None
         self.token_response: tuple[int, dict[str, Any]] | None = None
+        self.token_delays: list[float] = []  # seconds the next token requests wait before answering, one each
         self.extra_keys: list[SigningKey] = []
         self.hide_provider_keys = False
         # The browser's session at the provider (Okta's session cookie), for prompt=none: who signed in last, or
@@ -170,8 +172,10 @@ class ProviderHarness:
         return f"http://{self.host}:{self.server.server_port}"
 
     @contextmanager
-    def serve(self) -> Iterator["ProviderHarness"]:
-        self.server = werkzeug.serving.make_server(self.host, 0, self, threaded=True)
+    def serve(self, port: int = 0) -> Iterator["ProviderHarness"]:
+        """Serve on `port` (any free one by default); a test that stops and serves again on the same port gets the
+        same issuer back, as an Okta org that was down and is up again."""
+        self.server = werkzeug.serving.make_server(self.host, port, self, threaded=True)
         thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
         thread.start()
         try:
@@ -194,6 +198,8 @@ class ProviderHarness:
             environ["wsgi.input"] = io.BytesIO(body)
             form = {k: v[0] for k, v in parse_qs(body.decode()).items()}
             self.token_requests.append(TokenRequest(form, environ.get("HTTP_AUTHORIZATION", "")))
+            if self.token_delays:
+                time.sleep(self.token_delays.pop(0))
             if self.token_response is not None:
                 status, document = self.token_response
                 return _json_response(start_response, document, status)

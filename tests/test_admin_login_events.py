@@ -26,11 +26,12 @@ def support(db):
 @pytest.fixture
 def events(acme: Tenant, globex: Tenant) -> dict[str, LoginEvent]:
     made = {
-        "alice": LoginEvent.objects.create(tenant=acme, outcome="success", reason="ok", email="Alice@Acme.test",
+        "alice": LoginEvent.objects.create(kind="signin", tenant=acme, outcome="success", reason="ok",
+                                           email="Alice@Acme.test",
                                            subject="00ualice", ip_address="203.0.113.7"),
-        "uma": LoginEvent.objects.create(tenant=acme, outcome="failure", reason="user_not_assigned",
+        "uma": LoginEvent.objects.create(kind="signin", tenant=acme, outcome="failure", reason="user_not_assigned",
                                          subject="00uuma", ip_address="2001:db8::15"),
-        "gina": LoginEvent.objects.create(tenant=globex, outcome="failure", reason="state_missing",
+        "gina": LoginEvent.objects.create(kind="signin", tenant=globex, outcome="failure", reason="state_missing",
                                           email="gina@globex.test", ip_address="198.51.100.1"),
     }
     LoginEvent.objects.filter(pk=made["gina"].pk).update(created_at=timezone.now() - timedelta(days=10))
@@ -191,7 +192,9 @@ def test_a_refused_callback_records_the_tenant_of_its_state(client, browser, pro
 
 def test_past_the_count_limit_the_list_says_more_than(support, acme, monkeypatch):
     monkeypatch.setattr("support.user_admin.BoundedCountPaginator.COUNT_LIMIT", 3)
-    LoginEvent.objects.bulk_create(LoginEvent(tenant=acme, outcome="success", reason="ok") for _ in range(5))
+    LoginEvent.objects.bulk_create(
+        LoginEvent(kind="signin", tenant=acme, outcome="success", reason="ok") for _ in range(5)
+    )
 
     page = page_text(support.get(EVENTS_URL))
 

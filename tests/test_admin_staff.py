@@ -102,7 +102,8 @@ def test_superusers_still_manage_groups_and_lockouts(admin_client):
 def test_dates_have_one_format_with_seconds_and_time_zone(support, acme):
     alice = person(acme, "alice", Role.OWNER)
     # Last sign-in of a person from Okta: their latest successful login event (accounts.signins).
-    event = LoginEvent.objects.create(outcome=LoginEvent.Outcome.SUCCESS, reason="ok", tenant=acme, user=alice)
+    event = LoginEvent.objects.create(kind="signin", outcome=LoginEvent.Outcome.SUCCESS, reason="ok", tenant=acme,
+                                      user=alice)
     LoginEvent.objects.filter(pk=event.pk).update(created_at="2026-12-01T11:04:05Z")
 
     page = page_text(support.get(USERS_URL))

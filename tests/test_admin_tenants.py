@@ -326,8 +326,8 @@ def _member(tenant: Tenant, sub: str, role: str = Role.MEMBER) -> User:
 def test_the_list_shows_people_owner_and_last_sign_in(support, acme, globex):
     owner = _member(acme, "alice", Role.OWNER)
     _member(acme, "bob")
-    LoginEvent.objects.create(tenant=acme, user=owner, outcome="success", reason="ok")
-    LoginEvent.objects.create(tenant=acme, outcome="failure", reason="state_missing")
+    LoginEvent.objects.create(kind="signin", tenant=acme, user=owner, outcome="success", reason="ok")
+    LoginEvent.objects.create(kind="signin", tenant=acme, outcome="failure", reason="state_missing")
 
     response = support.get(LIST_URL)
 
@@ -346,7 +346,7 @@ def test_the_list_costs_the_same_queries_for_one_tenant_or_many(support, db):
                                        client_id="c", client_secret="s")
         _member(tenant, "owner", Role.OWNER)
         _member(tenant, "member")
-        LoginEvent.objects.create(tenant=tenant, outcome="success", reason="ok")
+        LoginEvent.objects.create(kind="signin", tenant=tenant, outcome="success", reason="ok")
 
     tenant_with_people(1)
     support.get(LIST_URL)  # warm up sessions and content types

@@ -269,9 +269,11 @@ def test_ownership_transfer_rereads_the_role_it_was_handed(people):
 @pytest.fixture
 def events(acme: Tenant, globex: Tenant) -> list[LoginEvent]:
     made = [
-        LoginEvent.objects.create(tenant=acme, outcome="success", reason="ok", email="alice@acme.test"),
-        LoginEvent.objects.create(tenant=acme, outcome="failure", reason="user_not_assigned", subject="00u9xyz"),
-        LoginEvent.objects.create(tenant=globex, outcome="failure", reason="state_missing", email="gina@globex.test"),
+        LoginEvent.objects.create(kind="signin", tenant=acme, outcome="success", reason="ok", email="alice@acme.test"),
+        LoginEvent.objects.create(kind="signin", tenant=acme, outcome="failure", reason="user_not_assigned",
+                                  subject="00u9xyz"),
+        LoginEvent.objects.create(kind="signin", tenant=globex, outcome="failure", reason="state_missing",
+                                  email="gina@globex.test"),
     ]
     LoginEvent.objects.filter(pk=made[2].pk).update(created_at=timezone.now() - timedelta(days=10))
     return made

@@ -1,6 +1,9 @@
 """Twenty people of a brand-new tenant click the tile in the same second: exactly one owner, no error."""
 
 import threading
+from collections.abc import Callable
+from functools import partial
+from typing import Any
 
 import pytest
 from django.db import connection
@@ -12,24 +15,33 @@ from tests.conftest import profile
 PEOPLE = 20
 
 
-def finish_at_once(browsers: list[tuple[Client, str]]) -> list[int]:
-    """Each browser comes back to its callback URL in the same instant, on threads of its own; the statuses."""
-    barrier = threading.Barrier(len(browsers))
-    statuses: list[int] = []
+def at_once(calls: list[Callable[[], Any]]) -> list[Any]:
+    """Each call in the same instant, on a thread of its own; what each returned, in the order of `calls`, or the
+    exception it raised (a deadlock's OperationalError included: the test asserts on it)."""
+    barrier = threading.Barrier(len(calls))
+    results: list[Any] = [None] * len(calls)
 
-    def finish_login(client: Client, callback: str) -> None:
+    def run(index: int, call: Callable[[], Any]) -> None:
         try:
             barrier.wait(timeout=10)
-            statuses.append(client.get(callback).status_code)
+            results[index] = call()
+        except Exception as exc:  # handed to the test as the outcome of this call
+            results[index] = exc
         finally:
             connection.close()
 
-    threads = [threading.Thread(target=finish_login, args=browser) for browser in browsers]
+    threads = [threading.Thread(target=run, args=(index, call)) for index, call in enumerate(calls)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(60)
-    return statuses
+    return results
+
+
+def finish_at_once(browsers: list[tuple[Client, str]]) -> list[int]:
+    """Each browser comes back to its callback URL in the same instant, on threads of its own; the statuses."""
+    results = at_once([partial(client.get, callback) for client, callback in browsers])
+    return [getattr(result, "status_code", result) for result in results]
 
 
 @pytest.mark.django_db(transaction=True)

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -69,6 +70,18 @@ class Cluster:
     ports: tuple[int, int]
     redis: Redis
     provider: ProviderHarness
+    env: dict[str, str]
+    migrated: bool = False
+
+    def add_tenant(self, slug: str, issuer: str) -> None:
+        manage = [sys.executable, "manage.py"]
+        if not self.migrated:
+            subprocess.run([*manage, "migrate", "--no-input", "-v", "0"], cwd=ROOT, env=self.env, check=True,
+                           timeout=120)
+            self.migrated = True
+        subprocess.run([*manage, "add_tenant", slug, "--name", slug.capitalize(), "--okta-domain", issuer,
+                        "--client-id", f"inigo-{slug}"], input=f"{slug}-secret\n", text=True, cwd=ROOT, env=self.env,
+                       check=True, timeout=60, capture_output=True)
 
     def get(self, server: int, path: str, session: requests.Session, **params: str) -> requests.Response:
         return session.get(f"http://127.0.0.1:{self.ports[server]}{path}", params=params, headers={"Host": HOST},
@@ -86,8 +99,12 @@ class Cluster:
         return browser
 
 
-@pytest.fixture(scope="module")
-def cluster(_acme_provider: ProviderHarness) -> Iterator[Cluster]:
+@contextmanager
+def running_cluster(
+    provider: ProviderHarness, database: str, *, settings_module: str = "inigo_sso.settings"
+) -> Iterator[Cluster]:
+    """Two app servers (gunicorn, one worker each) on a database of their own named `database`, sharing a Redis
+    started for them, with the tenant acme on `provider`. Skips without PostgreSQL or a redis-server binary."""
     database_url = os.environ.get("DATABASE_URL", "")
     if not database_url.startswith(("postgres://", "postgresql://")):
         pytest.skip("needs PostgreSQL shared by two processes: set DATABASE_URL=postgres://...")
@@ -95,14 +112,14 @@ def cluster(_acme_provider: ProviderHarness) -> Iterator[Cluster]:
         pytest.skip("needs a redis-server binary (Debian package redis-server)")
     server = urlsplit(database_url)
     with psycopg.connect(database_url, autocommit=True) as admin:
-        admin.execute(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
-        admin.execute(f"CREATE DATABASE {DATABASE}")
+        admin.execute(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
+        admin.execute(f"CREATE DATABASE {database}")
     redis = Redis(_free_port())
     redis.start()
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "SSO_"))},
-        "DJANGO_SETTINGS_MODULE": "inigo_sso.settings",
-        "DATABASE_URL": server._replace(path=f"/{DATABASE}").geturl(),
+        "DJANGO_SETTINGS_MODULE": settings_module,
+        "DATABASE_URL": server._replace(path=f"/{database}").geturl(),
         "REDIS_URL": f"redis://127.0.0.1:{redis.port}/0",
         "DJANGO_DEBUG": "false",
         "DJANGO_SECRET_KEY": "multiprocess-test-" + "k" * 40,
@@ -111,25 +128,21 @@ def cluster(_acme_provider: ProviderHarness) -> Iterator[Cluster]:
         "SSO_ALLOW_INSECURE_ISSUERS": "true",
         "DJANGO_ALLOWED_HOSTS": HOST,
     }
-    manage = [sys.executable, "manage.py"]
-    subprocess.run([*manage, "migrate", "--no-input", "-v", "0"], cwd=ROOT, env=env, check=True, timeout=120)
-    subprocess.run([*manage, "add_tenant", "acme", "--name", "Acme", "--okta-domain", _acme_provider.issuer,
-                    "--client-id", "inigo-acme"], input="acme-secret\n", text=True, cwd=ROOT, env=env, check=True,
-                   timeout=60, capture_output=True)
-    ports = (_free_port(), _free_port())
+    cluster = Cluster((_free_port(), _free_port()), redis, provider, env)
+    cluster.add_tenant("acme", provider.issuer)
     servers = [
         subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py", "--bind", f"127.0.0.1:{port}",
              "--workers", "1", "inigo_sso.wsgi"],
             cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )
-        for port in ports
+        for port in cluster.ports
     ]
     try:
-        for port in ports:
+        for port in cluster.ports:
             _wait_for(lambda p=port: requests.get(f"http://127.0.0.1:{p}/healthz/", headers={"Host": HOST},
                                                   timeout=2).status_code == 200, f"app server on {port}")
-        yield Cluster(ports, redis, _acme_provider)
+        yield cluster
     finally:
         for process in servers:
             process.terminate()
@@ -137,7 +150,13 @@ def cluster(_acme_provider: ProviderHarness) -> Iterator[Cluster]:
             process.wait(15)
         redis.stop()
         with psycopg.connect(database_url, autocommit=True) as admin:
-            admin.execute(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
+            admin.execute(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
+
+
+@pytest.fixture(scope="module")
+def cluster(_acme_provider: ProviderHarness) -> Iterator[Cluster]:
+    with running_cluster(_acme_provider, DATABASE) as running:
+        yield running
 
 
 def test_a_login_started_on_one_server_finishes_on_the_other(cluster: Cluster):

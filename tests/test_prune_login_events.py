@@ -11,7 +11,7 @@ from accounts.models import LoginEvent
 
 
 def event_aged(days: float) -> LoginEvent:
-    event = LoginEvent.objects.create(outcome="success", reason="ok")
+    event = LoginEvent.objects.create(kind="signin", outcome="success", reason="ok")
     LoginEvent.objects.filter(pk=event.pk).update(created_at=timezone.now() - timedelta(days=days))
     return event
 

@@ -12,8 +12,10 @@ from scim.services import scim_users, with_user_name
 from tests.scim_helpers import deactivate, okta_user, scim_for
 from tests.test_budgets import statements
 
-# The token (one indexed lookup by digest, the tenant joined), the user by id, its UPDATE, the provisioning event.
-PATCH_DEACTIVATE_QUERIES = 4
+# The token (one indexed lookup by digest, the tenant joined), the tenant's row lock, the user by id under its own
+# lock (accounts.locks: a deactivation racing a first sign-in is never undone, and never deadlocks), its UPDATE,
+# the provisioning event.
+PATCH_DEACTIVATE_QUERIES = 5
 # The token and the user by userName.
 FILTER_QUERIES = 2
 TENANTS_AT_SCALE = 10_000

@@ -508,3 +508,40 @@ def test_a_first_setup_offers_provisioning_with_a_token_shown_once(client, provi
                          client_secret=secret)
     assert rotated.status_code == 200 and rotated.context["provisioning"] is None
     assert ProvisioningToken.objects.get(tenant__slug="newco").digest == stored.digest
+
+
+# --- checks are bounded: ten failures an hour, and a busy server says so -------------------------------------------
+def test_ten_failed_checks_an_hour_then_the_page_says_when_to_try_again(client, db):
+    from tenants.check_limits import FAILED_CHECKS_PER_HOUR
+    from tests.test_connection_check import closed_port
+
+    link = new_link()
+    values = {"okta_domain": f"http://127.0.0.1:{closed_port()}", "client_id": "id", "client_secret": "s"}
+    statuses = [client.post(link, values).status_code for _ in range(FAILED_CHECKS_PER_HOUR)]
+
+    limited = client.post(link, {**values, "okta_domain": "http://127.0.0.1:1"})
+
+    assert statuses == [400] * FAILED_CHECKS_PER_HOUR
+    assert limited.status_code == 429
+    page = " ".join(text(limited).split())
+    assert "too many failed checks" in page and "in 60 minutes" in page
+    # The eleventh was not sent: only the ten checks that ran are recorded.
+    assert LoginEvent.objects.filter(reason="setup_checks_failed").count() == FAILED_CHECKS_PER_HOUR
+    assert Tenant.objects.get(slug="newco").is_awaiting_setup
+
+
+@override_settings(OIDC_MAX_CHECKS_PER_PROCESS=1)
+def test_a_busy_server_says_try_again_and_counts_no_failed_check(client, provider, registered):
+    from okta.provider import check_slot
+
+    client_id, secret = registered
+    link = new_link()
+    with check_slot(requests=1):  # every check slot of this server is taken
+        busy = client.post(link, {"okta_domain": provider.issuer, "client_id": client_id, "client_secret": secret})
+
+    page = " ".join(text(busy).split())
+    assert busy.status_code == 503
+    assert "nothing says your values are wrong" in page and "Send the form again in" in page
+    assert "cannot reach" not in page
+    assert provider.hits["/.well-known/openid-configuration"] == 0
+    assert not LoginEvent.objects.filter(reason="setup_checks_failed").exists()

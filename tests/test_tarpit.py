@@ -6,6 +6,7 @@ the server has threads start logins for the tarpit tenant at once, while another
 /healthz/ is polled."""
 
 import os
+import re
 import socket
 import statistics
 import subprocess
@@ -14,6 +15,7 @@ import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 import psycopg
@@ -53,6 +55,10 @@ class Tarpit:
             except OSError:
                 continue
             self.held.append(conn)
+            self._answer(conn)
+
+    def _answer(self, conn: socket.socket) -> None:
+        """A tarpit never answers: the connection is only held."""
 
     def close(self) -> None:
         self.running = False
@@ -62,15 +68,42 @@ class Tarpit:
         self.listener.close()
 
 
+class Trickle(Tarpit):
+    """Answers every request with a valid answer, one byte a second, for at most ten seconds."""
+
+    ANSWER = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}"
+
+    def _answer(self, conn: socket.socket) -> None:
+        threading.Thread(target=self._trickle, args=(conn,), daemon=True).start()
+
+    def _trickle(self, conn: socket.socket) -> None:
+        for byte in self.ANSWER[:10]:
+            if not self.running:
+                return
+            try:
+                conn.sendall(bytes([byte]))
+            except OSError:
+                return
+            time.sleep(1)
+
+
+@dataclass
+class Served:
+    base: str  # the app server's URL
+    tarpit: Tarpit  # the slow tenant's Okta
+    trickle: Trickle  # an Okta that answers a byte a second
+    setup_path: str  # a setup link of the tenant newco, awaiting setup
+
+
 @pytest.fixture(scope="module")
-def server(_acme_provider: ProviderHarness, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Tarpit]]:
+def server(_acme_provider: ProviderHarness, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     database_url = os.environ.get("DATABASE_URL", "")
     if not database_url.startswith(("postgres://", "postgresql://")):
         pytest.skip("needs PostgreSQL for a threaded gunicorn server: set DATABASE_URL=postgres://...")
     with psycopg.connect(database_url, autocommit=True) as admin:
         admin.execute(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
         admin.execute(f"CREATE DATABASE {DATABASE}")
-    tarpit = Tarpit()
+    tarpit, trickle = Tarpit(), Trickle()
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "SSO_", "REDIS_"))},
         # Production settings with the static files collected into a folder of this test (the pages need them).
@@ -89,6 +122,8 @@ def server(_acme_provider: ProviderHarness, tmp_path_factory: pytest.TempPathFac
                                 "--client-id", f"inigo-{slug}"], input="secret\n", text=True, cwd=ROOT, env=env,
                                check=False, timeout=60, capture_output=True)
         assert added.returncode == 0, added.stderr[-2000:]
+    link = subprocess.run([*manage, "setup_link", "newco", "--name", "NewCo"], text=True, cwd=ROOT, env=env,
+                          check=True, timeout=60, capture_output=True)
     port = _free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py", "--bind", f"127.0.0.1:{port}",
@@ -98,12 +133,13 @@ def server(_acme_provider: ProviderHarness, tmp_path_factory: pytest.TempPathFac
     base = f"http://127.0.0.1:{port}"
     try:
         _wait_for(lambda: requests.get(f"{base}/healthz/", timeout=2).status_code == 200, "app server")
-        yield base, tarpit
+        yield Served(base, tarpit, trickle, link.stdout.strip().splitlines()[-1])
     finally:
         process.terminate()
         process.wait(15)
         log.close()
         tarpit.close()
+        trickle.close()
         with psycopg.connect(database_url, autocommit=True) as admin:
             admin.execute(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
 
@@ -119,8 +155,8 @@ def _sign_in(base: str, provider: ProviderHarness, sub: str) -> float:
     return time.perf_counter() - began
 
 
-def test_a_hanging_provider_stalls_nobody_else(server, _acme_provider: ProviderHarness):
-    base, tarpit = server
+def test_a_hanging_provider_stalls_nobody_else(server: Served, _acme_provider: ProviderHarness):
+    base, tarpit = server.base, server.tarpit
     _acme_provider.reset()
     people = [f"person{n}" for n in range(12)]
     for sub in people:
@@ -155,3 +191,46 @@ def test_a_hanging_provider_stalls_nobody_else(server, _acme_provider: ProviderH
     assert len(tarpit.held) >= 1  # the tarpit really was contacted (and held the connection)
     print(f"\nother tenant's sign-in p50 {statistics.median(logins) * 1000:.0f} ms, p95 {p95_login * 1000:.0f} ms; "
           f"/healthz/ max {max(health) * 1000:.0f} ms; tarpit connections held {len(tarpit.held)}")
+
+
+def test_a_flood_of_setup_checks_against_a_trickling_okta_stalls_nobody_else(
+    server: Served, _acme_provider: ProviderHarness
+):
+    """Ten setup POSTs whose Okta answers a byte a second: each process runs a few checks and tells the rest to try
+    again; /healthz/ and another tenant's sign-in answer within 1 s meanwhile."""
+    base, url = server.base, f"{server.base}{server.setup_path}"
+    _acme_provider.reset()
+    people = [f"flood{n}" for n in range(6)]
+    for sub in people:
+        _acme_provider.set_user(sub, profile(sub))
+    _sign_in(base, _acme_provider, people[0])  # warm
+
+    def setup_post(_: int) -> tuple[int, float]:
+        browser = requests.Session()
+        page = browser.get(url, timeout=30).text
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)
+        assert token, page[:300]
+        began = time.perf_counter()
+        response = browser.post(url, data={"csrfmiddlewaretoken": token.group(1), "okta_domain": server.trickle.url,
+                                           "client_id": "id", "client_secret": "s"}, timeout=60)
+        return response.status_code, time.perf_counter() - began
+
+    with ThreadPoolExecutor(10) as pool:
+        posts = [pool.submit(setup_post, n) for n in range(10)]
+        time.sleep(1.0)  # every POST has reached the server: a few checks run, the others were told to wait
+        health, logins = [], []
+        for sub in people[1:]:
+            began = time.perf_counter()
+            assert requests.get(f"{base}/healthz/", timeout=10).status_code == 200
+            health.append(time.perf_counter() - began)
+            logins.append(_sign_in(base, _acme_provider, sub))
+        answers = [future.result() for future in posts]
+
+    statuses = [status for status, _took in answers]
+    assert max(logins) <= 1.0, f"another tenant's sign-in took up to {max(logins):.3f} s"
+    assert max(health) <= 1.0, f"/healthz/ took up to {max(health):.3f} s"
+    # A check that ran failed (400: the answer never came whole); the others were refused as busy (503); none 500.
+    assert set(statuses) <= {400, 503} and 400 in statuses and 503 in statuses, statuses
+    print(f"\nsetup checks run {statuses.count(400)}, told to try again {statuses.count(503)}; longest "
+          f"{max(took for _status, took in answers):.1f} s; sign-in max {max(logins) * 1000:.0f} ms, /healthz/ max "
+          f"{max(health) * 1000:.0f} ms")

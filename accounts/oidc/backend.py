@@ -54,9 +54,10 @@ def token_exchange_start(
         return None
     form = _token_form(request, tenant, {"grant_type": "authorization_code", "code": code,
                                          **({"code_verifier": code_verifier} if code_verifier else {})})
-    metadata = callback_documents(request, tenant).metadata
+    documents = callback_documents(request, tenant)
     try:
-        started = TokenExchange(metadata, client_id=tenant.client_id, client_secret=tenant.client_secret, form=form)
+        started = TokenExchange(documents.metadata, client_id=tenant.client_id, client_secret=tenant.client_secret,
+                                form=form, reading=documents.breaker)
     except RuntimeError:  # no thread to be had ("can't start new thread"): get_token sends it after the save
         logger.warning("token request sent without overlap: no thread could be started")
         return None
@@ -114,7 +115,8 @@ class TenantOIDCBackend(OIDCAuthenticationBackend):
                 raise RuntimeError("the token request sent early is not the one mozilla-django-oidc asks for")
             return started.result()
         return exchange.token_request(
-            self.metadata, client_id=self.tenant.client_id, client_secret=self.tenant.client_secret, form=form
+            self.metadata, client_id=self.tenant.client_id, client_secret=self.tenant.client_secret, form=form,
+            reading=self.documents.breaker,
         )
 
     def verify_token(self, token: str, **kwargs: Any) -> dict[str, Any]:
@@ -154,7 +156,7 @@ class TenantOIDCBackend(OIDCAuthenticationBackend):
         """Userinfo, only when the ID token lacks email or name (thin ID tokens)."""
         if not self.OIDC_OP_USER_ENDPOINT or not isinstance(access_token, str):
             return {}
-        with provider.guarded(self.tenant.issuer, "userinfo"):
+        with provider.guarded(self.tenant.issuer, "userinfo", reading=self.documents.breaker):
             userinfo, _response = http.get_json(
                 self.OIDC_OP_USER_ENDPOINT, headers={"Authorization": f"Bearer {access_token}"}
             )

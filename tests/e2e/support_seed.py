@@ -8,6 +8,7 @@ from datetime import timedelta
 from django.contrib.auth.models import Group
 from django.utils import timezone
 
+from accounts.events import kind_of
 from accounts.models import LoginEvent, Role, User
 from devidp import demo
 from tenants.models import ConnectionCheckResult, Tenant
@@ -69,7 +70,7 @@ def _event(rng: random.Random, tenant: Tenant, now, days_ago: int, reason: str) 
     person = rng.choice(["ada", "grace", "alan", "katherine", "dorothy", "mary"])
     ok = reason == "ok"
     return LoginEvent(
-        tenant=tenant, outcome="success" if ok else "failure", reason=reason,
+        tenant=tenant, outcome="success" if ok else "failure", reason=reason, kind=kind_of(reason),
         email=f"{person}@{tenant.slug}.example" if ok or reason == "user_not_assigned" else "",
         subject=f"00u{person}{tenant.pk}",
         ip_address=f"203.0.113.{rng.randint(1, 254)}", user_agent="Mozilla/5.0",

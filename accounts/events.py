@@ -1,0 +1,55 @@
+"""The kind of each event a tenant's people and its setup leave (accounts.models.LoginEvent.kind).
+
+Figures about sign-ins (support's health panel, the tenants list, "last successful sign-in") count only events of
+kind `signin`. Every reason is listed here by name: a new reason has no kind until someone gives it one, and
+recording it fails loudly in the tests (tests/test_event_kinds.py walks every reason of inigo_sso.failures) instead
+of reaching the sign-in figures unnoticed.
+"""
+
+from django.db import models
+
+from inigo_sso.failures import SESSION_END_REASONS, TOKEN_REASONS
+
+
+class EventKind(models.TextChoices):
+    SIGNIN = "signin", "Sign-in"
+    SESSION = "session", "Session"  # a session ended, whatever the reason, and Universal Logout calls
+    SETUP = "setup", "Setup"  # setup links and connection checks of candidate values
+    PROVISIONING = "provisioning", "Provisioning"  # Okta's SCIM calls (scim.models.ProvisioningEvent)
+    CONSOLE = "console", "Console"  # changes made by a customer's admins
+
+
+SETUP_REASONS = ("setup_link_created", "setup_checks_failed", "setup_completed")
+
+# Every outcome of a sign-in attempt: from the start (/oidc/initiate/, /login/, /oidc/authenticate/) to the session.
+SIGNIN_REASONS = (
+    "ok",
+    "issuer_missing", "issuer_malformed", "issuer_unknown", "issuer_mismatch", "tenant_unknown", "tenant_inactive",
+    "tenant_awaiting_setup", "tenant_no_secret", "target_link_invalid", "email_domain_unknown",
+    "state_missing", "state_expired", "callback_tenant_mismatch", "callback_iss_mismatch", "callback_legacy_url",
+    "callback_malformed", "access_denied", "user_not_assigned", "provider_error", "user_inactive",
+    "provider_unreachable", "provider_address_refused", "provider_bad_response", "discovery_issuer_mismatch",
+    "token_rejected", "client_rejected",
+    *TOKEN_REASONS,
+)
+
+SESSION_REASONS = (
+    *SESSION_END_REASONS,
+    "universal_logout_unauthorized", "universal_logout_malformed", "universal_logout_unknown_user",
+)
+
+_KINDS: dict[str, EventKind] = {
+    **{reason: EventKind.SIGNIN for reason in SIGNIN_REASONS},
+    **{reason: EventKind.SESSION for reason in SESSION_REASONS},
+    **{reason: EventKind.SETUP for reason in SETUP_REASONS},
+}
+
+# Reasons that have words on a page but never an event: recording each would let a flood write to the database.
+NEVER_RECORDED = ("rate_limited", "universal_logout_rate_limited")
+
+
+def kind_of(reason: str) -> EventKind:
+    try:
+        return _KINDS[reason]
+    except KeyError:
+        raise ValueError(f"the event reason {reason!r} has no kind: add it to accounts.events") from None

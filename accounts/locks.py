@@ -1,0 +1,42 @@
+"""Row locks for writes to people: one order everywhere, so that two writers never wait for each other in a circle.
+
+- A write that can make or change a tenant's owner, or a person's activity (a first sign-in; SCIM's create,
+  update, deactivation and delete; support staff's deactivation; an ownership transfer) locks the tenant's row
+  first, then the person's: `person_lock`. Each such write of one tenant waits for the one before it, and sees
+  what it committed.
+- A write that touches many people (group membership, Sign out everywhere, Universal Logout) locks only those
+  people, in id order, and never the tenant: `people_lock`. A tenant-first write that holds two people (a first
+  sign-in linking a provisioned person, a transfer) locks them in id order too, so people are always locked in
+  the same order, and the tenant's row is only ever taken first, before any person.
+- A returning sign-in's profile update is an UPDATE of only the fields that changed: a lock on the person's row
+  alone, held for one statement.
+
+Every lock is FOR NO KEY UPDATE, never FOR UPDATE. Inserting a row that points at a tenant or a person (a login
+event, a provisioning event, a group membership) takes FOR KEY SHARE on that row through its foreign key. FOR
+UPDATE conflicts with KEY SHARE: a SCIM update holding the person and inserting its event waited for a first sign-in
+holding the tenant FOR UPDATE, which waited for that person: a deadlock, answered 500. NO KEY UPDATE does not
+conflict with KEY SHARE, and still conflicts with itself, so the writers above stay in line (PostgreSQL
+documentation, "Explicit Locking", row-level lock modes). Every function here must run inside transaction.atomic().
+"""
+
+from django.db.models import QuerySet
+
+from accounts.models import User
+from tenants.models import Tenant
+
+
+def tenant_lock(tenant_id: int) -> None:
+    """Lock the tenant's row until the transaction ends."""
+    Tenant.objects.select_for_update(no_key=True).filter(pk=tenant_id).values_list("pk").first()
+
+
+def person_lock(*, tenant_id: int, person: QuerySet[User]) -> User | None:
+    """Lock the tenant, then the one person `person` selects, and return that person as committed now (None when
+    there is no such person any more). What was read before the lock may be stale: use what this returns."""
+    tenant_lock(tenant_id)
+    return person.select_for_update(no_key=True, of=("self",)).filter(tenant_id=tenant_id).first()
+
+
+def people_lock(people: QuerySet[User]) -> list[User]:
+    """Lock these people, in id order, without their tenant, and return them as committed now."""
+    return list(people.select_for_update(no_key=True, of=("self",)).order_by("pk"))
