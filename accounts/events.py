@@ -28,14 +28,19 @@ SIGNIN_REASONS = (
     "tenant_awaiting_setup", "tenant_no_secret", "target_link_invalid", "email_domain_unknown",
     "state_missing", "state_expired", "callback_tenant_mismatch", "callback_iss_mismatch", "callback_legacy_url",
     "callback_malformed", "access_denied", "user_not_assigned", "provider_error", "user_inactive",
+    "user_removed_in_okta",
     "provider_unreachable", "provider_address_refused", "provider_bad_response", "discovery_issuer_mismatch",
     "token_rejected", "client_rejected",
     *TOKEN_REASONS,
+    # Refusals that have words on a page but are never recorded (a flood must not write to the database; a
+    # database that is down cannot): a sign-in attempt, should their page ever record one.
+    "rate_limited", "database_unreachable",
 )
 
 SESSION_REASONS = (
-    *SESSION_END_REASONS,
+    *SESSION_END_REASONS, "session_switched",
     "universal_logout_unauthorized", "universal_logout_malformed", "universal_logout_unknown_user",
+    "universal_logout_rate_limited",
 )
 
 _KINDS: dict[str, EventKind] = {
@@ -43,9 +48,6 @@ _KINDS: dict[str, EventKind] = {
     **{reason: EventKind.SESSION for reason in SESSION_REASONS},
     **{reason: EventKind.SETUP for reason in SETUP_REASONS},
 }
-
-# Reasons that have words on a page but never an event: recording each would let a flood write to the database.
-NEVER_RECORDED = ("rate_limited", "universal_logout_rate_limited")
 
 
 def kind_of(reason: str) -> EventKind:

@@ -24,6 +24,11 @@ def new_scim_id() -> str:
     return str(uuid.uuid4())
 
 
+class DeactivatedBy(models.TextChoices):
+    OKTA = "okta", "Okta (provisioning)"
+    SUPPORT = "support", "Inigo support"
+
+
 class User(AbstractUser):
     """A person. Tenant users come from Okta and are identified by (tenant, issuer, sub), never by email;
     staff users (tenant empty) sign in to the admin with a password."""
@@ -48,9 +53,16 @@ class User(AbstractUser):
         null=True, blank=True, help_text="When Okta's provisioning (SCIM) created or adopted this person."
     )
     updated_at = models.DateTimeField(auto_now=True)
+    # Who switched the person off: Okta (SCIM `active: false` or DELETE) or Inigo support (admin). Okta sends
+    # `active: true` with every profile push, so only a deactivation by Okta is undone by it; support's stays until
+    # support reactivates. Empty while the person is active.
+    deactivated_by = models.CharField(max_length=8, choices=DeactivatedBy.choices, blank=True, editable=False)
 
     class Meta:
         constraints = [
+            models.CheckConstraint(
+                condition=Q(is_active=True, deactivated_by="") | Q(is_active=False), name="user_active_not_deactivated"
+            ),
             # People provisioned by SCIM without an externalId have no sub until their first sign-in links them.
             models.UniqueConstraint(
                 fields=["tenant", "issuer", "sub"], condition=Q(tenant__isnull=False) & ~Q(sub=""),
@@ -81,6 +93,14 @@ class User(AbstractUser):
             return self.email or self.name or f"sub {self.sub}"
         return self.email or self.username
 
+    @property
+    def status(self) -> str:
+        """Active, or who switched the person off, in words for every list of people."""
+        if self.is_active:
+            return "Active"
+        return {DeactivatedBy.OKTA: "Deactivated in Okta", DeactivatedBy.SUPPORT: "Deactivated by Inigo support"}.get(
+            self.deactivated_by, "Deactivated")
+
     def save(self, *args: Any, **kwargs: Any) -> None:
         # Switching a person off (or on again) ends every session they had: a session that slept through a
         # deactivation must not come back to life when the person is reactivated. The signed-in request checks
@@ -88,10 +108,14 @@ class User(AbstractUser):
         loaded = getattr(self, "_loaded_is_active", None)
         if loaded is not None and loaded != self.is_active:
             self.session_epoch += 1
-            self.session_end_reason = "session_user_inactive"
+            self.session_end_reason = (
+                "session_user_removed_in_okta" if self.deactivated_by == DeactivatedBy.OKTA else "session_user_inactive"
+            )
+            if self.is_active:
+                self.deactivated_by = ""
             update_fields = kwargs.get("update_fields")
             if update_fields is not None:
-                kwargs["update_fields"] = {*update_fields, "session_epoch", "session_end_reason"}
+                kwargs["update_fields"] = {*update_fields, "session_epoch", "session_end_reason", "deactivated_by"}
         super().save(*args, **kwargs)
         self._loaded_is_active = self.is_active
 

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from accounts.events import kind_of
 from accounts.locks import people_lock, person_lock, tenant_lock
-from accounts.models import LoginEvent, Role, User
+from accounts.models import DeactivatedBy, LoginEvent, Role, User
 from inigo_sso.client_ip import client_ip
 from inigo_sso.failures import SESSION_END_REASONS
 from inigo_sso.references import new_reference
@@ -280,6 +280,9 @@ def user_change(*, user: User, fields: Collection[str]) -> None:
     changed = [field for field in fields if not (field == "role" and current.role == Role.OWNER)]
     for field in changed:
         setattr(current, field, getattr(user, field))
+    if "is_active" in changed and not current.is_active:
+        current.deactivated_by = DeactivatedBy.SUPPORT  # stays off when Okta next sends `active: true`
+        changed.append("deactivated_by")
     if changed:
         current.save(update_fields=[*changed, "updated_at"])  # User.save ends their sessions if is_active changed
     for field in User._meta.concrete_fields:

@@ -22,8 +22,10 @@ from django.urls import reverse
 from django.utils.http import urlencode
 
 from accounts import services
-from accounts.models import LoginEvent, User
+from accounts.models import DeactivatedBy, LoginEvent, User
 from inigo_sso.failures import FAILURES
+from inigo_sso.redaction import kept_path
+from tenants.models import Tenant
 
 # The counters the session was made under, to tell after the fact which of them moved.
 SESSION_EPOCHS_KEY = "inigo_session_epochs"
@@ -32,7 +34,13 @@ CHECKED_AT_KEY = "inigo_okta_checked_at"
 NOTICE_TAG = "signed-out"
 # Requests that go on, signed out, instead of being redirected: a new sign-in, the way out, and the probes.
 # The setup page too: its token is in the path, which a re-check would keep in the session as where to return.
-_PASS_THROUGH_PREFIXES = ("/oidc/", "/login/", "/healthz/", "/static/", "/setup/")
+# Each with the words a login event keeps instead of its path (a sign-in's path names a tenant, a setup link's is
+# its credential).
+_PASS_THROUGH = {
+    "/oidc/": "a sign-in step", "/login/": "the login page", "/healthz/": "the health check",
+    "/static/": "a static file", "/setup/": "a setup page",
+}
+_PASS_THROUGH_PREFIXES = tuple(_PASS_THROUGH)
 
 
 @receiver(auth.user_logged_in)
@@ -84,7 +92,7 @@ def session_check(request: HttpRequest) -> HttpResponse | None:
 
 def inactive_reason(user: User) -> str | None:
     if not user.is_active:
-        return "session_user_inactive"
+        return "session_user_removed_in_okta" if user.deactivated_by == DeactivatedBy.OKTA else "session_user_inactive"
     if user.tenant_id is not None and not user.tenant.is_active:
         return "session_tenant_inactive"
     return None
@@ -94,12 +102,7 @@ def session_end(
     request: HttpRequest, *, reason: str, user: User | None, detail: str = "", notify: bool = True
 ) -> HttpResponse:
     """Sign this request out, record why, and answer: JSON 401 for the API, else a redirect with the notice."""
-    auth.logout(request)
-    services.login_event_record(
-        request, reason=reason, tenant=user.tenant if user is not None and user.tenant_id else None, user=user,
-        detail=detail or f"session ended at {request.method} {request.path[:200]}",
-        outcome=LoginEvent.Outcome.SIGNED_OUT,
-    )
+    _sign_out(request, reason=reason, user=user, detail=detail or f"session ended at {_where(request)}")
     failure = FAILURES[reason]
     if request.path.startswith("/api/"):
         return JsonResponse({"error": "signed_out", "reason": reason, "detail": failure.title}, status=401)
@@ -108,6 +111,31 @@ def session_end(
     if request.path.startswith("/admin/"):
         return HttpResponseRedirect(reverse("admin:login") + "?" + urlencode({"next": request.path}))
     return HttpResponseRedirect(reverse("login"))
+
+
+def switch_sign_out(request: HttpRequest, *, to: Tenant) -> None:
+    """SPEC "Who may switch the signed-in person": the person chose, on the page of accounts.oidc.switch, to sign out
+    and sign in to another organisation. Recorded as every sign-out is; the sign-in that follows has its own event."""
+    user = request.user
+    _sign_out(request, reason="session_switched", user=user if user.is_authenticated else None,
+              detail=f"signed out to sign in to {to.slug}")
+
+
+def _sign_out(request: HttpRequest, *, reason: str, user: User | None, detail: str) -> None:
+    auth.logout(request)
+    services.login_event_record(
+        request, reason=reason, tenant=user.tenant if user is not None and user.tenant_id else None, user=user,
+        detail=detail, outcome=LoginEvent.Outcome.SIGNED_OUT,
+    )
+
+
+def _where(request: HttpRequest) -> str:
+    """Where a session ended, as its login event keeps it: the path as the logs show it (inigo_sso.redaction), and for
+    the pages that pass through, only which kind of page it was."""
+    for prefix, words in _PASS_THROUGH.items():
+        if request.path.startswith(prefix):
+            return f"{request.method} of {words}"
+    return f"{request.method} {kept_path(request.path, 200)}"
 
 
 def passes_through(request: HttpRequest) -> bool:

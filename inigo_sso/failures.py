@@ -129,10 +129,16 @@ FAILURES: dict[str, Failure] = {
                               fix="Okta sent another OAuth error (RFC 6749 section 4.1.2.1); the login event's detail "
                                   "holds its code and description."),
     "user_inactive": Failure(403, "Your Inigo account is switched off",
-                             "Okta signed you in, but your account in Inigo has been deactivated.",
-                             "Ask the owner of your organisation in Inigo, or Inigo support, to reactivate it.",
-                             fix="The person's Inigo account is switched off in admin (Users): reactivate it if they "
-                                 "should have access."),
+                             "Okta signed you in, but Inigo support has deactivated your account in Inigo.",
+                             "Ask your Okta administrator to contact Inigo support if you should have access.",
+                             fix="Support staff switched the person off in admin (Users): reactivate them there if "
+                                 "they should have access. Okta's `active: true` does not undo it."),
+    "user_removed_in_okta": Failure(403, "Your access to Inigo was removed in Okta",
+                                    "Your organisation's Okta administrator has removed your access to Inigo.",
+                                    "Ask your Okta administrator to give you access to Inigo again.",
+                                    fix="Okta's provisioning deactivated the person (SCIM `active: false` or "
+                                        "DELETE): the customer's Okta admin reassigns the app; Okta's next "
+                                        "`active: true` reactivates them."),
     # Talking to Okta.
     "provider_unreachable": Failure(502, "Okta cannot be reached",
                                     "Inigo could not reach your organisation's Okta to finish the sign-in.",
@@ -170,11 +176,18 @@ FAILURES: dict[str, Failure] = {
 _SIGN_IN_AGAIN = "Sign in again from your Okta dashboard or the Inigo login page."
 FAILURES.update({
     "session_user_inactive": Failure(401, "You were signed out: your Inigo account is switched off",
-                                     "Your account in Inigo has been deactivated, which ends every session.",
-                                     "Ask the owner of your organisation in Inigo, or Inigo support, to "
-                                     "reactivate it.",
-        fix="The user was deactivated (admin, SCIM or code): their sessions ended at their next request. "
+                                     "Inigo support has deactivated your account in Inigo, which ends every "
+                                     "session.",
+                                     "Ask your Okta administrator to contact Inigo support if you should have "
+                                     "access.",
+        fix="Support staff deactivated the user (admin, or code): their sessions ended at their next request. "
             "Reactivate them if that was a mistake."),
+    "session_user_removed_in_okta": Failure(401, "You were signed out: your access was removed in Okta",
+                                            "Your organisation's Okta administrator has removed your access to "
+                                            "Inigo, which ends every session.",
+                                            "Ask your Okta administrator to give you access to Inigo again.",
+        fix="Okta's provisioning deactivated the user (SCIM `active: false` or DELETE): their sessions ended at "
+            "their next request."),
     "session_tenant_inactive": Failure(401, "You were signed out: sign-in is switched off for your organisation",
                                        "Single sign-on for your organisation is no longer active in Inigo, "
                                        "which ends every session.", _ASK_SUPPORT,
@@ -197,6 +210,13 @@ FAILURES.update({
                                        "in, and that check is overdue.", "Open any Inigo page to run it.",
         fix="A JSON request came while the session's re-check with Okta was overdue: any page navigation "
             "runs it."),
+    # Not an ending anyone imposed: the person chose "Sign out and continue" (SPEC "Who may switch the signed-in
+    # person"); no page shows these words, the sign-in it leads to goes on at once.
+    "session_switched": Failure(401, "You were signed out to sign in to another organisation",
+                                "You chose to sign out and continue to another organisation's sign-in.",
+                                _SIGN_IN_AGAIN,
+        fix="The person followed a sign-in link for another organisation while signed in, and chose \"Sign out "
+            "and continue\" on the page that asked: nothing to fix. The event's detail names the organisation."),
     # Okta Universal Logout calls (POST /oidc/global-token-revocation/): the answers Okta reads, in order.
     "universal_logout_unauthorized": Failure(401, "Universal Logout refused",
                                              "The request's token is missing or failed a check.", _ASK_SUPPORT,
@@ -215,8 +235,8 @@ FAILURES.update({
         fix="Too many refused Universal Logout calls from one address: check who is calling."),
 })
 SESSION_END_REASONS = (
-    "session_user_inactive", "session_tenant_inactive", "session_revoked", "universal_logout",
-    "session_recheck_failed", "session_recheck_overdue",
+    "session_user_inactive", "session_user_removed_in_okta", "session_tenant_inactive", "session_revoked",
+    "universal_logout", "session_recheck_failed", "session_recheck_overdue",
 )
 
 # ID token and userinfo checks (OIDC Core 3.1.3.7, 5.3.2): the proof of identity did not hold.

@@ -21,7 +21,7 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 
-from inigo_sso.redaction import redact_path
+from inigo_sso.redaction import kept_path, redact_path
 from inigo_sso.references import reference_from_request_id
 
 request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
@@ -83,12 +83,13 @@ class RequestLogMiddleware:
         try:
             response = self.get_response(request)
             response["X-Request-ID"] = request_id
+            path = kept_path(request.path)
             request_logger.info(
-                "%s %s %s", request.method, redact_path(request.path[:500]), response.status_code,
+                "%s %s %s", request.method, path, response.status_code,
                 extra={
                     "event": "request",
                     "method": request.method,
-                    "path": redact_path(request.path[:500]),
+                    "path": path,
                     "status": response.status_code,
                     "duration_ms": round((time.monotonic() - started) * 1000, 1),
                     "tenant": getattr(request, "log_tenant", None),

@@ -20,6 +20,7 @@ urlpatterns = [
     path("oidc/initiate/", oidc_views.InitiateLoginView.as_view(), name="oidc_initiate"),
     path("oidc/initiate/<slug:slug>/", oidc_views.InitiateLoginView.as_view(), name="oidc_initiate_tenant"),
     path("oidc/authenticate/", oidc_views.AuthenticateView.as_view(), name="oidc_authentication_init"),
+    path("oidc/switch/<slug:slug>/", oidc_views.SwitchView.as_view(), name="oidc_switch"),
     path("oidc/callback/<slug:slug>/", oidc_views.CallbackView.as_view(), name="oidc_authentication_callback"),
     path("oidc/callback/", oidc_views.LegacyCallbackView.as_view(), name="oidc_callback_legacy"),
     path("oidc/logout/", SignOutView.as_view(), name="oidc_logout"),

@@ -9,6 +9,7 @@ from datetime import datetime
 from functools import wraps
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -26,6 +27,7 @@ from scim.models import ProvisioningToken
 from scim.tokens import scim_token_issue
 from tenants import check_limits, links
 from tenants.forms import SetupForm
+from tenants.issuers import CUSTOM_DOMAIN_REFUSED, is_okta_domain
 from tenants.models import SetupLink, Tenant
 from tenants.services import connection_check_record
 from tenants.setup import LinkState, SetupLinkSpent, setup_link_lookup, tenant_setup_apply
@@ -90,6 +92,8 @@ def setup_page(request: HttpRequest, token: str) -> HttpResponse:
     if request.method == "GET":
         return _form_page(request, link, SetupForm(tenant=tenant))
     form = SetupForm(request.POST, tenant=tenant)
+    if form.is_valid():
+        _refuse_custom_domain(form)
     if not form.is_valid():
         # Refused before anything was contacted: a paste gone wrong, or hostile input.
         setup_events.setup_checks_failed_record(request=request, tenant=tenant, report=None,
@@ -134,6 +138,14 @@ def setup_page(request: HttpRequest, token: str) -> HttpResponse:
         "provisioning": _provisioning_offer(request, tenant),
     }
     return render(request, "setup/done.html", context)
+
+
+def _refuse_custom_domain(form: SetupForm) -> None:
+    """SPEC "Secrets stay with their issuer": anyone who holds a link could otherwise point the tenant at a provider of
+    their own. Only Okta's own domains here (any issuer in local development and tests); custom URL domains are
+    entered by support staff. A tenant already set up keeps the domain it has (the field is not editable)."""
+    if form.tenant.is_awaiting_setup and not settings.SSO_ALLOW_INSECURE_ISSUERS and not is_okta_domain(form.issuer):
+        form.add_error("okta_domain", CUSTOM_DOMAIN_REFUSED)
 
 
 def _provisioning_offer(request: HttpRequest, tenant: Tenant) -> dict[str, str] | None:

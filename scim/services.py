@@ -12,7 +12,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from accounts.locks import people_lock, person_lock, tenant_lock
-from accounts.models import Role, TenantGroup, User
+from accounts.models import DeactivatedBy, Role, TenantGroup, User
 from inigo_sso.text import is_storable
 from scim.errors import ScimError, invalid_value
 from scim.filters import GROUP_SCHEMA, parse_member_path
@@ -79,8 +79,13 @@ def _conflict(detail: str) -> ScimError:
 def _apply(user: User, data: UserInput) -> list[str]:
     changes = {"scim_user_name": data.user_name, "first_name": data.given_name, "last_name": data.family_name,
                "name": data.display_name, "email": data.email}
-    if "active" in data.present:
-        changes["is_active"] = data.active
+    if "active" in data.present and data.active != user.is_active:
+        if not data.active:
+            changes.update(is_active=False, deactivated_by=DeactivatedBy.OKTA)
+        elif user.deactivated_by != DeactivatedBy.SUPPORT:
+            # SPEC: Okta sends `active: true` with every profile push; a person support staff switched off stays
+            # off until support switch them on, and the answer says `active: false`.
+            changes["is_active"] = True
     changed = [name for name, value in changes.items() if getattr(user, name) != value]
     for name in changed:
         setattr(user, name, changes[name])
@@ -166,10 +171,11 @@ def scim_user_delete(*, tenant: Tenant, scim_id: str, user_agent: str = "") -> N
     free again); inside Inigo the person is deactivated and their row and sign-in history stay."""
     user = _user_lock(tenant, scim_id)
     old_id, user_name = user.scim_id, user.scim_user_name
-    user.is_active = False
+    if user.is_active:
+        user.is_active, user.deactivated_by = False, DeactivatedBy.OKTA
     user.scim_user_name = ""
     user.scim_id = str(uuid.uuid4())  # the old id never answers again, even if Okta creates the person anew
-    user.save(update_fields=["is_active", "scim_user_name", "scim_id", "updated_at"])
+    user.save(update_fields=["is_active", "deactivated_by", "scim_user_name", "scim_id", "updated_at"])
     _record(tenant, Action.USER_DELETED, user=user, resource_id=old_id, detail=f"userName {user_name}",
             user_agent=user_agent)
 

@@ -228,7 +228,7 @@ def tenants_week_health(*, tenant_ids: list[int], now: datetime | None = None) -
         return {}
     since = (now or timezone.now()) - timedelta(days=WEEK)
     rows = (
-        LoginEvent.objects.filter(tenant_id__in=tenant_ids, created_at__gte=since)
+        LoginEvent.objects.filter(_SIGNIN, tenant_id__in=tenant_ids, created_at__gte=since)
         .values("tenant_id")
         .annotate(
             successes=Count("created_at", filter=_SUCCESS),  # a column the index holds

@@ -103,8 +103,8 @@ class TenantUserInline(admin.TabularInline):
     model = User
     fk_name = "tenant"
     form = TenantUserInlineForm
-    fields = ("email", "name", "role", "signed_in")
-    readonly_fields = ("email", "name", "signed_in")
+    fields = ("email", "name", "role", "status", "signed_in")
+    readonly_fields = ("email", "name", "status", "signed_in")
     extra = 0
     can_delete = False
     show_change_link = True
@@ -179,7 +179,7 @@ class UserKindFilter(admin.SimpleListFilter):
 class UserAdmin(DjangoUserAdmin):
     form = UserAdminChangeForm
     add_form = StaffAccountCreationForm
-    list_display = ("who", "kind", "tenant_name", "role", "is_active", "signed_in")
+    list_display = ("who", "kind", "tenant_name", "role", "status", "signed_in")
     list_filter = (UserKindFilter, TenantAutocompleteFilter, "role", "is_active")
     list_select_related = ("tenant",)
     search_fields = ("email", "name", "username")
@@ -189,7 +189,7 @@ class UserAdmin(DjangoUserAdmin):
 
     okta_user_fieldsets = (
         (None, {"fields": ("kind", "tenant", "email", "name", "first_name", "last_name")}),
-        ("In Inigo", {"fields": ("role", "is_active", "is_staff")}),
+        ("In Inigo", {"fields": ("role", "is_active", "status", "is_staff")}),
         (
             "Identity at Okta",
             {
@@ -211,7 +211,7 @@ class UserAdmin(DjangoUserAdmin):
     )
     okta_user_readonly_fields = (
         "kind", "tenant", "email", "name", "first_name", "last_name", "issuer", "sub", "signed_in", "date_joined",
-        "scim_user_name", "scim_id", "provisioned_at",
+        "scim_user_name", "scim_id", "provisioned_at", "status",
     )
 
     class Media:

@@ -12,6 +12,16 @@ _LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
 _HOSTNAME = re.compile(rf"^(?=.{{1,253}}$){_LABEL}(\.{_LABEL})*$")
 
 
+# Okta's own domains (SPEC "Secrets stay with their issuer"): what the self-service setup page accepts. A custom URL
+# domain can be anyone's, so support staff enter those in admin.
+OKTA_DOMAINS = ("okta.com", "oktapreview.com", "okta-emea.com", "okta-gov.com", "okta.mil")
+CUSTOM_DOMAIN_REFUSED = (
+    "This is not an Okta domain (an address ending in okta.com, oktapreview.com, okta-emea.com, okta-gov.com or "
+    "okta.mil). Custom URL domains are entered by Inigo support: enter your organisation's Okta address here, for "
+    "example acme.okta.com, or ask Inigo support to set up your custom domain."
+)
+
+
 class IssuerError(ValueError):
     """The value cannot be an Okta issuer; the message says why, in words for support staff."""
 
@@ -53,6 +63,12 @@ def issuer_from_okta_domain(okta_domain: str, *, allow_insecure: bool) -> str:
     if ":" in host:  # an IPv6 literal
         netloc = f"[{host}]" if port is None else f"[{host}]:{port}"
     return f"{scheme}://{netloc}{path}"
+
+
+def is_okta_domain(issuer: str) -> bool:
+    """The issuer's host is an org under one of Okta's own domains (`acme.okta.com`, not `okta.com` itself)."""
+    host = (urlsplit(issuer).hostname or "").lower()
+    return any(host.endswith("." + domain) for domain in OKTA_DOMAINS)
 
 
 def refuse_private_host(issuer: str) -> None:

@@ -8,8 +8,10 @@ from django.test import Client, override_settings
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.conftest import profile
+
 ENDPOINTS = ["/oidc/initiate/", "/oidc/initiate/acme/", "/oidc/callback/", "/oidc/callback/acme/", "/login/",
-             "/oidc/authenticate/"]
+             "/oidc/authenticate/", "/oidc/switch/acme/"]
 NAMES = ["iss", "login_hint", "target_link_uri", "state", "code", "error", "error_description", "email", "tenant",
          "next", "session_state"]
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "HEAD"]
@@ -104,3 +106,21 @@ def test_a_nul_byte_in_a_providers_error_is_refused_at_the_door(hostile_client, 
     assert response.status_code == 400
     assert b"held a character Inigo does not accept" in response.content
     assert not LoginEvent.objects.exists()
+
+
+@hypothesis_settings
+@given(endpoint=st.sampled_from(["/oidc/initiate/acme/", "/oidc/authenticate/?tenant=acme"]),
+       method=st.sampled_from(METHODS), query=params, body=params)
+def test_the_page_that_asks_before_a_switch_never_answers_500_and_never_switches(
+    client, browser, other_provider, globex, provider, acme, endpoint, method, query, body
+):
+    """Gina is signed in to Globex; whatever comes with a link to Acme's sign-in, she stays herself."""
+    if browser.me().status_code != 200:
+        browser.login(other_provider, "gina", claims=profile("gina", domain="globex.test"))
+    separator = "&" if "?" in endpoint else "?"
+    path = f"{endpoint}{separator}{urlencode(query)}" if query else endpoint
+    with override_settings(SSO_RATE_LIMIT="off"):
+        response = client.generic(method, path, urlencode(body), content_type="application/x-www-form-urlencoded")
+
+    assert_safe(response, provider.issuer)
+    assert browser.me().json()["email"] == "gina@globex.test"

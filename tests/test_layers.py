@@ -17,7 +17,7 @@ FORBIDDEN = {
     "onboarding": {"support"},
 }
 HELPERS = {"inigo_sso.env", "inigo_sso.client_ip", "inigo_sso.failures", "inigo_sso.text", "inigo_sso.commands",
-           "inigo_sso.references"}
+           "inigo_sso.references", "inigo_sso.redaction"}
 
 
 def imported_modules(path: Path) -> set[str]:

@@ -11,6 +11,9 @@ from accounts.oidc import ratelimits
     ("get", "/oidc/initiate/", {"iss": "https://unknown.okta.com"}),
     ("get", "/oidc/callback/acme/", {"state": "x", "code": "y"}),
     ("post", "/login/", {"email": "jane@unknown.test"}),
+    ("get", "/oidc/authenticate/", {"tenant": "nobody"}),
+    ("get", "/oidc/callback/", {"state": "x", "code": "y"}),  # the shared callback of earlier releases
+    ("post", "/oidc/switch/nobody/", {"next": "/"}),
 ])
 def test_it_answers_429_after_the_per_ip_limit(client, db, method, path, data):
     statuses = [getattr(client, method)(path, data).status_code for _ in range(4)]

@@ -365,6 +365,42 @@ def test_an_internal_address_is_refused_before_anything_is_contacted(client, pro
     assert Tenant.objects.get(slug="newco").is_awaiting_setup
 
 
+class Checked(Exception):
+    """The connection check was reached (raised by the stand-in for it)."""
+
+
+@pytest.fixture
+def check_reached(monkeypatch: pytest.MonkeyPatch) -> None:
+    from onboarding import views
+
+    def connection_check(candidate, **kwargs):
+        raise Checked(candidate.issuer)
+
+    monkeypatch.setattr(views, "connection_check", connection_check)
+
+
+@override_settings(SSO_ALLOW_INSECURE_ISSUERS=False)
+@pytest.mark.parametrize("domain", ["login.acme.example", "https://sso.acme.example/oauth2/default", "okta.com",
+                                    "acme.okta.com.evil.example"])
+def test_a_custom_url_domain_is_refused_and_left_to_support(client, db, public_dns, check_reached, domain):
+    link = new_link()
+
+    response = client.post(link, {"okta_domain": domain, "client_id": "id", "client_secret": "s"})
+
+    assert response.status_code == 400  # before the connection check: nothing is fetched from it
+    assert "Custom URL domains are entered by Inigo support" in text(response)
+    assert Tenant.objects.get(slug="newco").is_awaiting_setup
+    assert LoginEvent.objects.get(reason="setup_checks_failed").detail == "refused fields: okta_domain"
+
+
+@override_settings(SSO_ALLOW_INSECURE_ISSUERS=False)
+def test_an_okta_domain_goes_on_to_the_connection_check(client, db, public_dns, check_reached):
+    link = new_link()
+
+    with pytest.raises(Checked, match=r"^https://acme\.okta\.com$"):
+        client.post(link, {"okta_domain": "acme.okta.com", "client_id": "id", "client_secret": "s"})
+
+
 def test_a_client_id_another_tenant_uses_is_refused(client, provider, acme):
     link = new_link()
 

@@ -9,7 +9,7 @@ from django.db import connection
 from django.test import override_settings
 
 from tenants import crypto
-from tenants.issuers import IssuerError, issuer_from_okta_domain
+from tenants.issuers import IssuerError, is_okta_domain, issuer_from_okta_domain
 from tenants.models import Tenant
 from tenants.selectors import tenant_for_email
 
@@ -45,6 +45,18 @@ def test_it_refuses_what_is_not_an_issuer(pasted, message):
 
 def test_it_allows_http_loopback_issuers_only_when_insecure_issuers_are_allowed():
     assert issuer_from_okta_domain("http://127.0.0.1:9400/", allow_insecure=True) == "http://127.0.0.1:9400"
+
+
+@pytest.mark.parametrize(("issuer", "okta"), [
+    ("https://acme.okta.com", True), ("https://acme.oktapreview.com", True), ("https://acme.okta-emea.com", True),
+    ("https://acme.okta-gov.com", True), ("https://acme.okta.mil", True), ("https://ACME.OKTA.COM", True),
+    ("https://acme.okta.com/oauth2/default", True), ("https://eu.acme.okta.com:443", True),
+    ("https://okta.com", False), ("https://login.acme.example", False), ("https://acme.okta.com.evil.example", False),
+    ("https://evilokta.com", False), ("https://acme-okta.com", False), ("https://acme.okta.co", False),
+    ("http://127.0.0.1:9400", False), ("", False),
+])
+def test_only_oktas_own_domains_are_okta_domains(issuer, okta):
+    assert is_okta_domain(issuer) is okta
 
 
 def test_the_client_secret_is_encrypted_in_the_database(db):

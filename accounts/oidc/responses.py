@@ -7,6 +7,7 @@ from django.template.response import TemplateResponse
 
 from accounts import services
 from inigo_sso.failures import LoginError
+from inigo_sso.redaction import redact_path
 from tenants.models import Tenant
 
 
@@ -21,7 +22,7 @@ def login_failed(
 ) -> HttpResponse:
     event = services.login_event_record(
         request, reason=error.reason, tenant=tenant, claims=claims, typed_email=typed_email,
-        detail=error.detail,
+        detail=redact_path(error.detail),  # a detail may quote what was sent (an `iss` path), as the logs do not
     )
     context = {"failure": error.failure, "reason": error.reason, "tenant": tenant,
                "provider_message": provider_message, "event": event}

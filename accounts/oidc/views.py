@@ -10,14 +10,17 @@ from django.contrib.sessions.backends.base import UpdateError
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils.decorators import method_decorator
+from django.utils.http import urlencode
 from django.views import View
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from mozilla_django_oidc.views import OIDCAuthenticationCallbackView, OIDCAuthenticationRequestView
 
 from accounts import services
-from accounts.oidc import states
+from accounts.models import DeactivatedBy
+from accounts.oidc import navigation, states
 from accounts.oidc.backend import (
     ID_TOKEN_SESSION_KEY,
     RECHECK_ATTRIBUTE,
@@ -29,7 +32,8 @@ from accounts.oidc.navigation import same_origin_path
 from accounts.oidc.ratelimits import callback_limits, initiate_limits
 from accounts.oidc.redirects import tenant_redirect_uri
 from accounts.oidc.responses import login_failed
-from accounts.sessions import recheck_done, session_end
+from accounts.oidc.switch import signed_in_elsewhere, switch_page
+from accounts.sessions import recheck_done, session_end, switch_sign_out
 from inigo_sso.failures import LoginError
 from okta import provider
 from tenants.issuers import IssuerError, issuer_from_okta_domain
@@ -55,15 +59,20 @@ class TenantAuthenticationRequestView(OIDCAuthenticationRequestView):
     def start(
         self, request: HttpRequest, tenant: Tenant, *, login_hint: str = "", next_path: str = "/"
     ) -> HttpResponse:
-        if tenant.is_awaiting_setup:
-            raise LoginError("tenant_awaiting_setup")  # no Okta to send anyone to yet
-        if not tenant.is_active:
-            raise LoginError("tenant_inactive")
+        self.prepare(request, tenant, login_hint=login_hint)
+        return self.send(request, tenant, next_path=next_path)
+
+    def prepare(self, request: HttpRequest, tenant: Tenant, *, login_hint: str = "") -> None:
+        """What can fail before any state is made: a tenant that cannot sign in, an Okta that cannot be reached."""
+        refuse_unstartable(tenant)
         metadata = provider.provider_metadata(tenant.issuer)
         self.OIDC_OP_AUTH_ENDPOINT = metadata.authorization_endpoint
         self.OIDC_RP_CLIENT_ID = tenant.client_id
         self.login_hint = login_hint[:LOGIN_HINT_MAX_LENGTH]
         self.redirect_uri = tenant_redirect_uri(request, tenant.slug)
+
+    def send(self, request: HttpRequest, tenant: Tenant, *, next_path: str) -> HttpResponse:
+        """The state entry, bound to the tenant, and the redirect to the authorize endpoint (after prepare)."""
         response = super().get(request)
         state = parse_qs(urlsplit(response["Location"]).query)["state"][0]
         states.bind_tenant(request.session, state, tenant_id=tenant.pk, next_path=next_path,
@@ -82,6 +91,22 @@ class TenantAuthenticationRequestView(OIDCAuthenticationRequestView):
         params.update(self.extra_params)
         return params
 
+    def start_or_ask(self, request: HttpRequest, tenant: Tenant, *, login_hint: str, next_path: str) -> HttpResponse:
+        """A login start from a link (SPEC "Who may switch the signed-in person"): for the organisation this browser
+        is signed in to, or with nobody signed in, the flow of OIDC Core 4 as it is; for another one, the page that
+        asks first. A tenant that cannot sign in is refused either way, before anyone is asked."""
+        refuse_unstartable(tenant)
+        if signed_in_elsewhere(request, tenant):
+            return switch_page(request, tenant, login_hint=login_hint[:LOGIN_HINT_MAX_LENGTH], next_path=next_path)
+        return self.start(request, tenant, login_hint=login_hint, next_path=next_path)
+
+
+def refuse_unstartable(tenant: Tenant) -> None:
+    if tenant.is_awaiting_setup:
+        raise LoginError("tenant_awaiting_setup")  # no Okta to send anyone to yet
+    if not tenant.is_active:
+        raise LoginError("tenant_inactive")
+
 
 @initiate_limits
 @method_decorator([csrf_exempt, never_cache], name="dispatch")
@@ -89,7 +114,8 @@ class InitiateLoginView(TenantAuthenticationRequestView):
     """Third-party-initiated login (OIDC Core 4): the Okta dashboard tile. Okta sends GET; POST is allowed.
 
     No CSRF token can come from Okta; a forged initiation only starts a login in the victim's own browser,
-    and the state entry it creates is bound to that browser's session."""
+    and the state entry it creates is bound to that browser's session. With someone of another organisation
+    signed in, it only asks (accounts.oidc.switch)."""
 
     http_method_names = ["get", "post"]
 
@@ -101,13 +127,16 @@ class InitiateLoginView(TenantAuthenticationRequestView):
             if tenant is None:
                 return _organisation_picker(request, params)
             next_path = same_origin_path(request, _single(params, "target_link_uri"))
-            return self.start(request, tenant, login_hint=_single(params, "login_hint"), next_path=next_path)
+            return self.start_or_ask(request, tenant, login_hint=_single(params, "login_hint"), next_path=next_path)
         except LoginError as error:
             # The tenant a refusal concerns, where one is known, so support sees it on the login event.
             tenant = tenant or getattr(error, "tenant", None)
             return login_failed(request, error, tenant=tenant, typed_email=_single(params, "login_hint"))
 
-    post = get
+    def post(self, request: HttpRequest, slug: str | None = None) -> HttpResponse:
+        if settings.SESSION_COOKIE_NAME not in request.COOKIES:
+            return _again_by_get(request)
+        return self.get(request, slug)
 
     def _tenant(self, request: HttpRequest, params: QueryDict, slug: str | None) -> Tenant | None:
         """The tenant this initiation is for; None when several active tenants share the issuer."""
@@ -135,6 +164,23 @@ class InitiateLoginView(TenantAuthenticationRequestView):
         return candidates[0]
 
 
+# What a POSTed initiation forwards to its GET, each cut where no valid value is longer (an issuer is at most about 340
+# characters; login_hint is cut to its length by the start anyway): the GET's address stays short, and a value cut
+# short is refused there, as it would have been here.
+_FORWARDED = {"iss": 512, "login_hint": LOGIN_HINT_MAX_LENGTH, "target_link_uri": navigation.MAX_LENGTH + 1}
+
+
+def _again_by_get(request: HttpRequest) -> HttpResponse:
+    """A POST that carries no session cookie: the browser may still hold one, which SameSite=Lax keeps from a
+    cross-site POST (Okta's, or a page's that auto-submits), while the answer's new session cookie would replace
+    it: the person signed in would be switched without ever being asked. The same start again by GET (303, RFC 9110
+    section 15.4.4), a top-level navigation that carries the cookie, so that the initiation sees who is signed in."""
+    params = request.POST
+    forwarded = {name: value[:limit] for name, limit in _FORWARDED.items() if (value := _single(params, name))}
+    query = urlencode(forwarded)
+    return HttpResponseRedirect(request.path + (f"?{query}" if query else ""), status=303)
+
+
 def _about(error: LoginError, tenant: Tenant | None) -> LoginError:
     error.tenant = tenant  # type: ignore[attr-defined]
     return error
@@ -151,6 +197,7 @@ def _organisation_picker(request: HttpRequest, params: QueryDict) -> HttpRespons
     return render(request, "accounts/pick_organisation.html", context)
 
 
+@initiate_limits  # a login start like the initiation, counted with it
 @method_decorator(never_cache, name="dispatch")
 class AuthenticateView(TenantAuthenticationRequestView):
     """SP-initiated login for a known tenant: /oidc/authenticate/?tenant=<slug>[&next=/path]."""
@@ -163,9 +210,38 @@ class AuthenticateView(TenantAuthenticationRequestView):
             if tenant is None:
                 raise LoginError("tenant_unknown", f"slug {slug[:63]!r}")
             next_path = same_origin_path(request, _single(request.GET, "next"))
-            return self.start(request, tenant, next_path=next_path)
+            return self.start_or_ask(request, tenant, login_hint="", next_path=next_path)
         except LoginError as error:
             return login_failed(request, error, tenant=tenant)
+
+
+@initiate_limits
+@method_decorator(never_cache, name="dispatch")
+class SwitchView(TenantAuthenticationRequestView):
+    """/oidc/switch/<slug>/: the form of the page that asks (accounts.oidc.switch). A POST, under Django's CSRF check,
+    so no other site can send it: signs out whoever is signed in (a login event) and starts the sign-in the link
+    asked for. A GET is the link itself again: /oidc/authenticate/, which asks."""
+
+    http_method_names = ["get", "post"]
+
+    def get(self, request: HttpRequest, slug: str) -> HttpResponse:
+        return HttpResponseRedirect(reverse("oidc_authentication_init") + "?" + urlencode({"tenant": slug}))
+
+    def post(self, request: HttpRequest, slug: str) -> HttpResponse:
+        tenant = None
+        login_hint = _single(request.POST, "login_hint")
+        try:
+            tenant = tenant_by_slug(slug)
+            if tenant is None:
+                raise LoginError("tenant_unknown", f"slug {slug[:63]!r}")
+            next_path = same_origin_path(request, _single(request.POST, "next"))
+            # Okta unreachable, the tenant switched off since the page: refused with the person still signed in.
+            self.prepare(request, tenant, login_hint=login_hint)
+            if request.user.is_authenticated:
+                switch_sign_out(request, to=tenant)
+            return self.send(request, tenant, next_path=next_path)
+        except LoginError as error:
+            return login_failed(request, error, tenant=tenant, typed_email=login_hint)
 
 
 @callback_limits
@@ -295,6 +371,11 @@ class CallbackView(OIDCAuthenticationCallbackView):
         raise AssertionError("unreachable")
 
     def login_failure(self) -> HttpResponse:
+        # The library calls this for a person authenticate() found inactive: the advice depends on who switched
+        # them off (Okta's administrator, or Inigo support).
+        user = getattr(self, "user", None)
+        if user is not None and user.deactivated_by == DeactivatedBy.OKTA:
+            raise LoginError("user_removed_in_okta", "the user was deactivated by Okta's provisioning")
         raise LoginError("user_inactive", "the user is deactivated in Inigo")
 
 
@@ -312,6 +393,7 @@ def _check_response_issuer(request: HttpRequest, tenant: Tenant) -> None:
         raise LoginError("callback_iss_mismatch", "the provider promises iss in responses, and sent none")
 
 
+@initiate_limits  # it writes a login event per request: counted with the login starts, whose budget it shares
 @method_decorator(never_cache, name="dispatch")
 class LegacyCallbackView(View):
     """The shared /oidc/callback/ of earlier releases. Answering it would reopen the mix-up attack (it cannot tell

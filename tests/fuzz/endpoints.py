@@ -1,9 +1,9 @@
 """Every entry point the fuzz suite drives, one line each. A new URL, admin page or management command is one more
 line here (tests/fuzz/test_coverage.py fails while a URL has none).
 
-Paths may name fixtures' values: {slug}, {tenant_pk}, {user_pk}, {event_pk}, {setup_token}, {scim_token},
-{scim_user}, {scim_group}. `params` are the names
-the endpoint reads; the suite sends them (repeated, missing, hostile, or with a known good value from `good` or the
+Paths may name fixtures' values: {slug}, {other_slug} (a second tenant with its own Okta), {tenant_pk},
+{user_pk}, {event_pk}, {setup_token}, {scim_token}, {scim_user}, {scim_group}. `params` are the names the endpoint
+reads; the suite sends them (repeated, missing, hostile, or with a known good value from `good` or the
 suite's GOOD) plus stray ones. Whatever the seed, it first sends every parameter good but one, which holds NUL or "abc".
 `as_` is who sends the request: anonymous, member (a person signed in through Okta), support (staff in the
 Support group) or superuser."""
@@ -66,6 +66,10 @@ ENDPOINTS: list[Endpoint] = [
     Endpoint("/oidc/initiate/{slug}/", ("GET", "POST"), INITIATE),
     Endpoint("/oidc/initiate/", ("POST",), INITIATE, body="json", examples=10),  # a JSON body is not a form
     Endpoint("/oidc/authenticate/", ("GET",), ("tenant", "next")),
+    # Signed in to another organisation: the page that asks before a switch, and its form's URL.
+    Endpoint("/oidc/initiate/{other_slug}/", ("GET", "POST"), INITIATE, as_="member"),
+    Endpoint("/oidc/switch/{other_slug}/", ("GET", "POST"), ("login_hint", "next"), as_="member"),
+    Endpoint("/oidc/switch/{slug}/", ("GET", "POST"), ("login_hint", "next")),
     Endpoint("/oidc/callback/", ("GET",), CALLBACK),
     Endpoint("/oidc/callback/", ("GET",), CALLBACK, as_="member"),
     Endpoint("/oidc/callback/{slug}/", ("GET",), CALLBACK),

@@ -71,15 +71,15 @@ def encoded(pairs: list[tuple[str, str]]) -> str:
 
 
 @pytest.fixture
-def known(acme: Tenant, provider: Any) -> dict[str, str]:
+def known(acme: Tenant, provider: Any, globex: Tenant) -> dict[str, str]:
     member = User.objects.create(username="fuzz-member", tenant=acme, issuer=acme.issuer, sub="fuzz-member",
                                  email="ada@acme.test", role=Role.OWNER)
     event = LoginEvent.objects.create(kind="signin", tenant=acme, outcome="failure", reason="issuer_unknown")
     setup_token = setup_link_create(tenant=tenant_awaiting_create(slug="newco", name="NewCo")).token
     group = TenantGroup.objects.create(tenant=acme, display_name="Fuzzers")
-    return {"issuer": provider.issuer, "slug": acme.slug, "tenant_pk": str(acme.pk), "user_pk": str(member.pk),
-            "event_pk": str(event.pk), "setup_token": setup_token, "scim_token": scim_token_issue(tenant=acme),
-            "scim_user": member.scim_id, "scim_group": group.scim_id}
+    return {"issuer": provider.issuer, "slug": acme.slug, "other_slug": globex.slug, "tenant_pk": str(acme.pk),
+            "user_pk": str(member.pk), "event_pk": str(event.pk), "setup_token": setup_token,
+            "scim_token": scim_token_issue(tenant=acme), "scim_user": member.scim_id, "scim_group": group.scim_id}
 
 
 def signed_in(persona: str) -> Client:
