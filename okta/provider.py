@@ -261,11 +261,15 @@ def fetch_provider_metadata(issuer: str) -> ProviderMetadata:
         endpoints[name] = _endpoint(document, name, required=True)
     for name in ("userinfo_endpoint", "end_session_endpoint"):
         endpoints[name] = _endpoint(document, name, required=False)
-    # The browser is sent to these two: they must stay on the issuer's own host, or a discovery document could
-    # make Inigo an open redirector to any site.
-    for name in ("authorization_endpoint", "end_session_endpoint"):
-        if endpoints[name] and _origin(endpoints[name]) != _origin(issuer):
-            raise LoginError("provider_bad_response", f"{name} is not on the issuer's host")
+    # Every endpoint stays on the issuer's own origin (scheme, host and port; RFC 6454 section 4). The browser is
+    # sent to the first two, so another origin would make Inigo an open redirector. The back channel sends the
+    # Client Secret (token), the access token (userinfo) and trusts what it reads (keys), so another origin there
+    # would hand the customer's credentials, or a forger's keys, to whoever a discovery document names (SPEC
+    # "Secrets stay with their issuer").
+    issuer_origin = _origin(issuer)
+    for name in ("authorization_endpoint", "end_session_endpoint", "token_endpoint", "userinfo_endpoint", "jwks_uri"):
+        if endpoints[name] and _origin(endpoints[name]) != issuer_origin:
+            raise LoginError("provider_bad_response", f"{name} is not on the issuer's origin")
     # Inigo appends its own query to the authorization endpoint (RFC 6749 section 3.1); one that carries a query or
     # a fragment already would garble the request, or slip a state of the provider's choosing into it.
     parts = urlsplit(endpoints["authorization_endpoint"])
@@ -283,9 +287,21 @@ def fetch_provider_metadata(issuer: str) -> ProviderMetadata:
     )
 
 
-def _origin(url: str) -> tuple[str, str]:
-    parts = urlsplit(url)
-    return parts.scheme.lower(), parts.netloc.lower()
+_DEFAULT_PORTS = {"https": 443, "http": 80}
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    """(scheme, host, port) of a URL, the port made explicit (`https://acme.okta.com:443` is
+    `https://acme.okta.com`). A URL that carries a user name or password has no origin Inigo sends anything to."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        raise LoginError("provider_bad_response", "the discovery document names an unreadable URL") from exc
+    if parts.username is not None or parts.password is not None:
+        raise LoginError("provider_bad_response", "the discovery document names a URL with a user name in it")
+    scheme = parts.scheme.lower()
+    return scheme, (parts.hostname or "").lower(), port if port is not None else _DEFAULT_PORTS.get(scheme)
 
 
 def _endpoint(document: dict[str, Any], name: str, *, required: bool) -> str:

@@ -1,6 +1,5 @@
 """Admin for customer organisations: where support staff enter a customer's Okta app and check that it works."""
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
@@ -20,9 +19,11 @@ from django.utils.timezone import localtime
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 
+from accounts import policy
 from accounts.events import EventKind
 from accounts.models import LoginEvent, Role, User
 from accounts.oidc.redirects import tenant_redirect_uri
+from accounts.policy import Action
 from accounts.setup import setup_link_issue
 from okta.connection import ConnectionReport
 from scim.models import ProvisioningToken
@@ -85,6 +86,7 @@ def scim_values(request: HttpRequest, tenant: Tenant) -> dict[str, Any]:
         "base_url": request.build_absolute_uri(reverse("scim:root")),
         "token": token,
         "token_url": reverse("admin:tenants_tenant_scim_token", args=[tenant.pk]),
+        "may_issue": policy.allowed(request.user, Action.SCIM_TOKEN_ISSUE, tenant),
     }
 
 
@@ -152,6 +154,43 @@ class TenantAdmin(admin.ModelAdmin):
 
     def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
         return TenantChangeList
+
+    # --- who may do what (accounts.policy) ----------------------------------------------------------------------
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return super().has_add_permission(request) and policy.allowed(request.user, Action.TENANT_CREATE)
+
+    def has_check_permission(self, request: HttpRequest) -> bool:
+        """The "Check connection" action of the list."""
+        return self.has_view_permission(request) and policy.allowed(request.user, Action.CONNECTION_CHECK)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Tenant | None = None) -> Any:
+        """The Okta values the policy does not let this person change are shown, not editable: a set-up tenant's
+        Okta domain is its issuer, which only a superuser changes (SPEC "Who may do what")."""
+        fields = [*super().get_readonly_fields(request, obj), "secret_stored"]
+        if not policy.allowed(request.user, policy.domain_action(obj), obj):
+            fields.append("okta_domain")
+        if not self._may_rotate(request, obj):
+            fields.append("client_id")
+        return fields
+
+    def get_fieldsets(self, request: HttpRequest, obj: Tenant | None = None) -> Any:
+        if self._may_rotate(request, obj):
+            return super().get_fieldsets(request, obj)
+        # A read-only field shows its value, and the value of this one is the decrypted secret: whoever may not
+        # replace the secret sees only whether one is stored.
+        return [(name, {**options, "fields": ["secret_stored" if field == "client_secret" else field
+                                              for field in options["fields"]]})
+                for name, options in super().get_fieldsets(request, obj)]
+
+    def _may_rotate(self, request: HttpRequest, obj: Tenant | None) -> bool:
+        if obj is None:
+            return self.has_add_permission(request)
+        return self.has_change_permission(request, obj) and policy.allowed(
+            request.user, Action.CREDENTIALS_ROTATE, obj)
+
+    @admin.display(description="Client secret")
+    def secret_stored(self, tenant: Tenant) -> str:
+        return "A secret is stored." if tenant.has_client_secret else "No secret is stored."
 
     @admin.display(description="name", ordering="name")
     def name_and_slug(self, tenant: Tenant) -> str:
@@ -226,6 +265,15 @@ class TenantAdmin(admin.ModelAdmin):
     def save_model(self, request: HttpRequest, obj: Tenant, form: TenantAdminForm, change: bool) -> None:
         previous_issuer = Tenant.objects.filter(pk=obj.pk).values_list("issuer", flat=True).first() if change else None
         super().save_model(request, obj, form, change)
+        if obj.secret_cleared_from:
+            # Recorded apart from the form's own entry (which names the fields typed), with who saved it.
+            self.log_change(request, obj, f"Cleared the Client secret: it belonged to {obj.secret_cleared_from}.")
+            self.message_user(
+                request,
+                f"The stored Client Secret was for {obj.secret_cleared_from} and has been cleared: enter the Client "
+                f"Secret of the Okta app at {obj.issuer}. Until then nobody of {obj.name} can sign in.",
+                messages.WARNING,
+            )
         if change and "is_active" in form.changed_data:
             people = User.objects.filter(tenant=obj).count()
             if obj.is_active:
@@ -279,7 +327,7 @@ class TenantAdmin(admin.ModelAdmin):
         (a message would keep the token in the session)."""
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])
-        tenant = self._tenant_for_post(request, object_id, self.has_change_permission)
+        tenant = self._tenant_for_post(request, object_id, Action.SETUP_LINK_CREATE)
         issued = setup_link_issue(tenant=tenant, created_by=request.user.get_username(), request=request)
         context = {
             **self.admin_site.each_context(request),
@@ -299,7 +347,7 @@ class TenantAdmin(admin.ModelAdmin):
     def check_connection_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])
-        tenant = self._tenant_for_post(request, object_id, self.has_view_permission)
+        tenant = self._tenant_for_post(request, object_id, Action.CONNECTION_CHECK)
         report = tenant_connection_check(tenant, origin=links.origin_of(request))
         connection_check_record(tenant=tenant, report=report)
         self._show_report(request, report, prefix="", problems_only=False)
@@ -311,8 +359,9 @@ class TenantAdmin(admin.ModelAdmin):
         message (messages live in cookies or sessions) or shown again. The earlier token stops working."""
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])
-        tenant = self._tenant_for_post(request, object_id, self.has_change_permission)
+        tenant = self._tenant_for_post(request, object_id, Action.SCIM_TOKEN_ISSUE)
         token = scim_token_issue(tenant=tenant, detail=f"issued in admin by {request.user.get_username()}"[:500])
+        self.log_change(request, tenant, "Issued a new SCIM token (the earlier one stopped working).")
         context = {
             **self.admin_site.each_context(request),
             "title": f"SCIM token for {tenant.name}",
@@ -324,19 +373,17 @@ class TenantAdmin(admin.ModelAdmin):
         }
         return TemplateResponse(request, "admin/tenants/tenant/scim_token.html", context)
 
-    def _tenant_for_post(
-        self, request: HttpRequest, object_id: str, allowed: Callable[[HttpRequest, Tenant], bool]
-    ) -> Tenant:
+    def _tenant_for_post(self, request: HttpRequest, object_id: str, action: Action) -> Tenant:
         """The tenant a button on its page acts on (staff only, CSRF-protected, behind admin_view): 404 when it does
-        not exist, 403 without the permission the button needs."""
+        not exist, 403 when the policy does not let this person do the button's action."""
         tenant = self.get_object(request, unquote(object_id))
         if tenant is None:
             raise Http404("No such tenant.")
-        if not allowed(request, tenant):
+        if not (self.has_view_permission(request, tenant) and policy.allowed(request.user, action, tenant)):
             raise PermissionDenied
         return tenant
 
-    @admin.action(description="Check connection", permissions=["view"])
+    @admin.action(description="Check connection", permissions=["check"])
     def check_connection(self, request: HttpRequest, queryset: QuerySet[Tenant]) -> None:
         tenants = list(queryset[: MAX_TENANTS_PER_CHECK + 1])
         if len(tenants) > MAX_TENANTS_PER_CHECK:

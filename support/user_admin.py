@@ -27,7 +27,9 @@ from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 from django.utils.timezone import localtime
 
+from accounts import policy
 from accounts.models import LoginEvent, Role, User
+from accounts.policy import Action, RoleChange
 from accounts.services import OwnershipTransferError, ownership_transfer, people_sessions_end, user_change
 from accounts.signins import last_sign_in
 from inigo_sso.failures import FAILURES
@@ -49,6 +51,7 @@ OWNER_ROLE_HELP = (
     "The owner stays owner until ownership moves to someone else: in the user list, select the new owner and "
     "choose the action \u201cTransfer ownership\u201d."
 )
+DEACTIVATED_ADMIN_MESSAGE = "A deactivated person cannot be made admin: reactivate them first."
 OWNER_CHOICE_MESSAGE = (
     "Choose Admin or Member. To make someone the owner, select them in the user list and choose the action "
     "\u201cTransfer ownership\u201d."
@@ -70,6 +73,15 @@ def _limit_role_field(form: forms.ModelForm) -> None:
     field.error_messages["invalid_choice"] = OWNER_CHOICE_MESSAGE
 
 
+def _refuse_deactivated_admin(form: forms.ModelForm) -> None:
+    """SPEC "Who may do what": a deactivated person cannot be made admin by hand (whoever edits the role)."""
+    role = form.cleaned_data.get("role")
+    if "role" not in form.changed_data or role is None or form.instance.tenant_id is None:
+        return
+    if not policy.no_admin_while_deactivated(None, RoleChange(form.instance, role)):
+        form.add_error("role", DEACTIVATED_ADMIN_MESSAGE)
+
+
 class TenantUserInlineForm(forms.ModelForm):
     class Meta:
         model = User
@@ -78,6 +90,11 @@ class TenantUserInlineForm(forms.ModelForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         _limit_role_field(self)
+
+    def clean(self) -> dict[str, Any]:
+        cleaned_data = super().clean()
+        _refuse_deactivated_admin(self)
+        return cleaned_data
 
 
 class TenantUserInline(admin.TabularInline):
@@ -108,6 +125,12 @@ class TenantUserInline(admin.TabularInline):
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        # Roles are a superuser's to change in admin (SPEC "Who may do what"); others see them.
+        if policy.allowed(request.user, Action.ROLE_CHANGE, obj):
+            return self.readonly_fields
+        return (*self.readonly_fields, "role")
+
 
 class UserAdminChangeForm(UserChangeForm):
     class Meta(UserChangeForm.Meta):
@@ -128,6 +151,7 @@ class UserAdminChangeForm(UserChangeForm):
             for name in ("is_staff", "is_superuser"):
                 if cleaned_data.get(name) and name in self.fields:
                     self.add_error(name, NOT_STAFF_MESSAGE)
+        _refuse_deactivated_admin(self)
         return cleaned_data
 
 
@@ -233,20 +257,30 @@ class UserAdmin(DjangoUserAdmin):
 
     def get_readonly_fields(self, request: HttpRequest, obj: User | None = None) -> Any:
         if self._from_okta(obj):
-            return self.okta_user_readonly_fields
+            # The role only as the policy lets this person set it (SPEC "Who may do what": superusers, in admin).
+            if policy.allowed(request.user, Action.ROLE_CHANGE, obj):
+                return self.okta_user_readonly_fields
+            return (*self.okta_user_readonly_fields, "role")
         return super().get_readonly_fields(request, obj)
 
     def has_change_permission(self, request: HttpRequest, obj: User | None = None) -> bool:
         # Whoever may change a staff account may give it, or their own, any permission and set its password:
         # staff accounts are for superusers to manage. Support staff see them read-only.
-        if obj is not None and obj.tenant_id is None and not request.user.is_superuser:
+        if obj is not None and obj.tenant_id is None and not policy.allowed(request.user, Action.STAFF_MANAGE):
             return False
         return super().has_change_permission(request, obj)
 
     def has_delete_permission(self, request: HttpRequest, obj: User | None = None) -> bool:
-        if obj is not None and obj.tenant_id is None and not request.user.is_superuser:
+        if obj is not None and obj.tenant_id is None and not policy.allowed(request.user, Action.STAFF_MANAGE):
             return False
         return super().has_delete_permission(request, obj)
+
+    def has_transfer_permission(self, request: HttpRequest) -> bool:
+        """The action "Transfer ownership": a superuser's in admin (SPEC "Who may do what")."""
+        return self.has_change_permission(request) and policy.allowed(request.user, Action.OWNERSHIP_TRANSFER)
+
+    def has_sign_out_permission(self, request: HttpRequest) -> bool:
+        return self.has_change_permission(request) and policy.allowed(request.user, Action.SIGN_OUT)
 
     def user_change_password(self, request: HttpRequest, id: str, form_url: str = "") -> HttpResponse:
         user = self.get_object(request, unquote(id))
@@ -273,7 +307,7 @@ class UserAdmin(DjangoUserAdmin):
                            "every server) and they cannot sign in.")
             self.message_user(request, outcome, messages.WARNING)
 
-    @admin.action(description="Sign out everywhere", permissions=["change"])
+    @admin.action(description="Sign out everywhere", permissions=["sign_out"])
     def sign_out_everywhere(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
         """End every session of the selected people, staff accounts included: each is signed out at their next
         request, on every server, and must sign in again. A superuser's account only by a superuser: support staff
@@ -299,7 +333,7 @@ class UserAdmin(DjangoUserAdmin):
             "again.", messages.SUCCESS,
         )
 
-    @admin.action(description="Transfer ownership to the selected person", permissions=["change"])
+    @admin.action(description="Transfer ownership to the selected person", permissions=["transfer"])
     def transfer_ownership(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
         selected = list(queryset.select_related("tenant")[:2])
         if len(selected) != 1:
@@ -309,6 +343,8 @@ class UserAdmin(DjangoUserAdmin):
             )
             return
         [new_owner] = selected
+        if not policy.allowed(request.user, Action.OWNERSHIP_TRANSFER, new_owner):
+            raise PermissionDenied
         previous = None
         if new_owner.tenant_id is not None:
             previous = User.objects.filter(tenant_id=new_owner.tenant_id, role=Role.OWNER).first()

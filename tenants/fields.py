@@ -8,7 +8,13 @@ from tenants import crypto
 SERIALIZED_PREFIX = "fernet:"
 
 
-class UndecryptableSecret(str):
+class StoredSecret(str):
+    """A secret as read from the database: its type tells the model that nobody typed or assigned it since, so it
+    is still the secret of the issuer it was saved with (tenants.models.Tenant.save clears it when that issuer
+    changes). Any value assigned in code or typed in a form is a plain str: a secret entered for the new issuer."""
+
+
+class UndecryptableSecret(StoredSecret):
     """What a stored secret reads as when no configured key decrypts it: empty (no usable secret), but it keeps
     the ciphertext so that saving the tenant for another reason does not wipe a secret the right key could
     still read."""
@@ -33,7 +39,7 @@ class EncryptedSecretField(models.TextField):
         if not value:
             return ""
         plaintext = crypto.decrypt(value)
-        return UndecryptableSecret(value) if plaintext is None else plaintext
+        return UndecryptableSecret(value) if plaintext is None else StoredSecret(plaintext)
 
     def value_to_string(self, obj: Any) -> str:
         # dumpdata and other serialisers get the ciphertext, never the plaintext; to_python reads it back.

@@ -23,6 +23,11 @@ AWAITING_HELP = (
     "lets the customer's Okta administrator enter them."
 )
 EMPTY_DOMAIN_MESSAGE = "Enter the customer's Okta domain, for example acme.okta.com."
+ISSUER_CHANGE_HELP = (
+    "Another Okta org (another issuer) clears the stored Client Secret, which belongs to this one: type the new "
+    "org's Client Secret below in the same save. The same org written another way (acme.okta.com, "
+    "https://acme.okta.com/) keeps it."
+)
 
 MAX_RECHECK_MINUTES = 24 * 60  # a session lasts 12 hours: a longer period would never be due
 
@@ -61,7 +66,6 @@ class TenantAdminForm(forms.ModelForm):
         # model_to_dict put the decrypted secret into the initial values; nothing reads it from there, and
         # without it "changed" means "a new secret was typed", which is what the admin log should record.
         self.initial.pop("client_secret", None)
-        self.fields["okta_domain"].error_messages["required"] = EMPTY_DOMAIN_MESSAGE
         recheck = self.fields["session_recheck_minutes"]
         recheck.required = False  # empty means off
         recheck.max_value = MAX_RECHECK_MINUTES
@@ -70,16 +74,21 @@ class TenantAdminForm(forms.ModelForm):
         # A new tenant, or one still awaiting setup, may be saved with none of the three Okta values (the customer
         # enters them on the setup page); one that has them cannot lose them here.
         self.may_await_setup = self.instance.pk is None or self.instance.is_awaiting_setup
-        if not self.may_await_setup:
-            self.fields["okta_domain"].required = True
+        # The admin leaves out the fields its policy shows read-only to this person (support.tenant_admin).
+        if domain := self.fields.get("okta_domain"):
+            domain.error_messages["required"] = EMPTY_DOMAIN_MESSAGE
+            domain.required = not self.may_await_setup
+            if not self.may_await_setup:
+                domain.help_text = f"{domain.help_text} {ISSUER_CHANGE_HELP}"
+        if not self.may_await_setup and "client_id" in self.fields:
             self.fields["client_id"].required = True
-        field = self.fields["client_secret"]
+        if field := self.fields.get("client_secret"):
+            field.help_text = self._secret_help()
+
+    def _secret_help(self) -> str:
         if self.instance.pk is None:
-            field.help_text = NEW_HELP + " " + AWAITING_HELP
-        elif self.instance.has_client_secret:
-            field.help_text = STORED_HELP
-        else:
-            field.help_text = MISSING_HELP
+            return NEW_HELP + " " + AWAITING_HELP
+        return STORED_HELP if self.instance.has_client_secret else MISSING_HELP
 
     def clean_session_recheck_minutes(self) -> int:
         return self.cleaned_data.get("session_recheck_minutes") or 0

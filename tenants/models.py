@@ -7,7 +7,7 @@ from django.db.models import Q
 
 from okta import provider
 from tenants.domains import parse_email_domains
-from tenants.fields import EncryptedSecretField
+from tenants.fields import EncryptedSecretField, StoredSecret
 from tenants.issuers import IssuerError, issuer_from_okta_domain
 
 
@@ -69,6 +69,9 @@ class Tenant(models.Model):
             ),
         ]
 
+    # Set by save() when it cleared the secret of an issuer the tenant left: that issuer, for the admin to say so.
+    secret_cleared_from: str | None = None
+
     def __str__(self) -> str:
         return f"{self.name} ({self.slug})"
 
@@ -88,8 +91,22 @@ class Tenant(models.Model):
         domains = parse_email_domains(self.email_domains)
         self.email_domains = ",".join(domains)
         previous = Tenant.objects.filter(pk=self.pk).values_list("issuer", flat=True).first() if self.pk else None
+        self.secret_cleared_from = None
+        if self._secret_left_with(previous):
+            # SPEC "Secrets stay with their issuer": the stored secret was given to Inigo for `previous` only. Sent
+            # to a new issuer (a connection check, a sign-in) it would hand the customer's credentials to whoever
+            # runs that server, so it is forgotten and must be entered again for the new one.
+            self.client_secret = ""
+            self.secret_cleared_from = previous
+        if kwargs.get("update_fields") is not None and "okta_domain" in kwargs["update_fields"]:
+            # The derived issuer, and the secret cleared for it, are written with the domain that changed them.
+            cleared = {"client_secret"} if self.secret_cleared_from else set()
+            kwargs["update_fields"] = {*kwargs["update_fields"], "issuer", *cleared}
         with transaction.atomic():
             super().save(*args, **kwargs)
+            if "client_secret" not in self.get_deferred_fields() and self.client_secret:
+                # Written now, so from now on it is the stored secret of this issuer, as if read back.
+                self.client_secret = StoredSecret(self.client_secret)
             # The tenant's values changed: what was cached about its provider (documents, keys, a recent failure)
             # is forgotten once they are written, so the next sign-in sees the provider as it is now.
             transaction.on_commit(lambda: provider.forget(self.issuer, previous or ""))
@@ -99,6 +116,16 @@ class Tenant(models.Model):
             TenantEmailDomain.objects.bulk_create(
                 TenantEmailDomain(tenant=self, domain=domain) for domain in domains if domain not in existing
             )
+
+    def _secret_left_with(self, previous_issuer: str | None) -> bool:
+        """Whether the secret about to be saved is the one stored for `previous_issuer`, which is no longer this
+        tenant's issuer. The same issuer spelt another way (`acme.okta.com`, `https://acme.okta.com/`) derives the
+        same issuer, so it is no change. A secret assigned since the row was read is a new one (StoredSecret)."""
+        if not previous_issuer or previous_issuer == self.issuer:
+            return False
+        if "client_secret" in self.get_deferred_fields():
+            return True  # not read, so certainly not replaced
+        return isinstance(self.client_secret, StoredSecret)
 
     @classmethod
     def from_db(cls, *args: Any, **kwargs: Any) -> "Tenant":

@@ -248,13 +248,13 @@ def test_it_keeps_the_stored_secret_when_the_field_is_left_empty_and_people_stil
     assert entry.get_change_message() == "Changed Name."
 
 
-def test_it_replaces_the_secret_and_logs_the_field_name_not_the_value(support, acme, caplog):
-    data = change_form_data(support.get(change_url(acme)))
+def test_it_replaces_the_secret_and_logs_the_field_name_not_the_value(admin_client, acme, caplog):
+    data = change_form_data(admin_client.get(change_url(acme)))
     data["client_secret"] = NEW_SECRET
     data["okta_domain"] = acme.okta_domain + "/"
 
     with caplog.at_level(logging.DEBUG):
-        response = support.post(change_url(acme), data)
+        response = admin_client.post(change_url(acme), data)
 
     assert response.status_code == 302
     acme.refresh_from_db()
@@ -284,11 +284,11 @@ def test_the_secret_never_appears_in_the_list_change_page_or_history(support, ac
     assert "Client secret" in page_text(pages["history"])  # the history does record the change
 
 
-def test_a_refused_form_does_not_echo_the_typed_secret(support, acme):
-    data = change_form_data(support.get(change_url(acme)))
+def test_a_refused_form_does_not_echo_the_typed_secret(admin_client, acme):
+    data = change_form_data(admin_client.get(change_url(acme)))
     data.update(client_secret=NEW_SECRET, okta_domain="https://acme.okta.com/app/UserHome")
 
-    response = support.post(change_url(acme), data)
+    response = admin_client.post(change_url(acme), data)
 
     assert "okta_domain" in errors_of(response)
     assert NEW_SECRET not in page_text(response)
@@ -303,12 +303,14 @@ def test_the_typed_secret_is_hidden_from_error_reports(support, acme):
     assert "client_secret" in response.wsgi_request.sensitive_post_parameters
 
 
-def test_it_warns_when_a_new_issuer_leaves_people_behind(support, browser: Browser, provider, other_provider, acme):
+def test_it_warns_when_a_new_issuer_leaves_people_behind(
+    admin_client, browser: Browser, provider, other_provider, acme
+):
     browser.login(provider, "alice")
-    data = change_form_data(support.get(change_url(acme)))
+    data = change_form_data(admin_client.get(change_url(acme)))
     data["okta_domain"] = other_provider.issuer
 
-    response = support.post(change_url(acme), data, follow=True)
+    response = admin_client.post(change_url(acme), data, follow=True)
 
     assert f"The issuer changed from {provider.issuer} to {other_provider.issuer}. The 1 people" in page_text(
         response
@@ -389,28 +391,28 @@ def test_the_tenant_page_lists_its_people_and_adds_none(support, acme, globex):
     assert "gina@globex.test" not in page_text(response)
 
 
-def test_a_role_edited_on_the_tenant_page_cannot_make_a_second_owner(support, acme):
+def test_a_role_edited_on_the_tenant_page_cannot_make_a_second_owner(admin_client, acme):
     _member(acme, "alice", Role.OWNER)
     bob = _member(acme, "bob")
-    data = change_form_data(support.get(change_url(acme)))
+    data = change_form_data(admin_client.get(change_url(acme)))
     [bob_field] = [name for name, value in data.items() if name.endswith("-id") and value == str(bob.pk)]
 
     data[bob_field.replace("-id", "-role")] = Role.OWNER
-    response = support.post(change_url(acme), data)
+    response = admin_client.post(change_url(acme), data)
 
     assert response.status_code == 200
     assert "Transfer ownership" in page_text(response)
     assert User.objects.filter(tenant=acme, role=Role.OWNER).get().sub == "alice"
 
 
-def test_a_role_edited_on_the_tenant_page_is_saved(support, acme):
+def test_a_role_edited_on_the_tenant_page_is_saved(admin_client, acme):
     _member(acme, "alice", Role.OWNER)
     bob = _member(acme, "bob")
-    data = change_form_data(support.get(change_url(acme)))
+    data = change_form_data(admin_client.get(change_url(acme)))
     [bob_field] = [name for name, value in data.items() if name.endswith("-id") and value == str(bob.pk)]
 
     data[bob_field.replace("-id", "-role")] = Role.ADMIN
-    response = support.post(change_url(acme), data)
+    response = admin_client.post(change_url(acme), data)
 
     assert response.status_code == 302
     bob.refresh_from_db()

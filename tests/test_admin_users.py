@@ -141,24 +141,24 @@ def test_it_refuses_to_make_a_person_from_okta_staff_and_says_why(support, peopl
     assert bob.is_staff is False
 
 
-def test_it_changes_the_role_of_a_person_and_nothing_okta_owns(support, people):
+def test_it_changes_the_role_of_a_person_and_nothing_okta_owns(admin_client, people):
     carol = people["carol"]
-    data = change_form_data(support.get(change_url(carol)))
+    data = change_form_data(admin_client.get(change_url(carol)))
     data.update(role=Role.ADMIN, email="mallory@evil.test", sub="alice")
 
-    response = support.post(change_url(carol), data)
+    response = admin_client.post(change_url(carol), data)
 
     assert response.status_code == 302
     carol.refresh_from_db()
     assert (carol.role, carol.email, carol.sub) == (Role.ADMIN, "carol@acme.test", "carol")
 
 
-def test_editing_a_role_cannot_make_a_second_owner(support, people):
+def test_editing_a_role_cannot_make_a_second_owner(admin_client, people):
     carol = people["carol"]
-    data = change_form_data(support.get(change_url(carol)))
+    data = change_form_data(admin_client.get(change_url(carol)))
     data["role"] = Role.OWNER
 
-    response = support.post(change_url(carol), data)
+    response = admin_client.post(change_url(carol), data)
 
     [error] = response.context["adminform"].form.errors["role"]
     assert "Transfer ownership" in error
@@ -196,8 +196,8 @@ def test_the_user_list_filters_by_tenant_and_role_and_searches_by_email(support,
 
 
 # --- ownership transfer -------------------------------------------------------------------------------------------
-def test_it_transfers_ownership_and_keeps_exactly_one_owner(support, people):
-    response = transfer(support, people["carol"])
+def test_it_transfers_ownership_and_keeps_exactly_one_owner(admin_client, people):
+    response = transfer(admin_client, people["carol"])
 
     assert "carol@acme.test is now the owner of Acme; alice@acme.test is now an admin." in messages_in(response)
     assert owners(people["carol"].tenant) == ["carol"]
@@ -209,12 +209,12 @@ def test_it_transfers_ownership_and_keeps_exactly_one_owner(support, people):
     }
 
 
-def test_the_new_owner_sees_the_members_page(client, browser: Browser, provider, acme, support):
+def test_the_new_owner_sees_the_members_page(client, browser: Browser, provider, acme, admin_client):
     browser.login(provider, "alice")
     client.logout()
     browser.login(provider, "bob")
 
-    transfer(support, User.objects.get(sub="bob"))
+    transfer(admin_client, User.objects.get(sub="bob"))
 
     assert browser.me().json()["role"] == "owner"
     assert b"Members of Acme" in client.get("/").content
@@ -224,23 +224,23 @@ def test_the_new_owner_sees_the_members_page(client, browser: Browser, provider,
     (["bob", "carol"], "Select exactly one person: the new owner. The current owner becomes an admin."),
     (["alice"], "alice@acme.test is already the owner of Acme."),
 ])
-def test_it_refuses_a_transfer_to_the_wrong_selection_in_plain_words(support, people, selected, message):
-    response = transfer(support, *[people[name] for name in selected])
+def test_it_refuses_a_transfer_to_the_wrong_selection_in_plain_words(admin_client, people, selected, message):
+    response = transfer(admin_client, *[people[name] for name in selected])
 
     assert message in messages_in(response)
     assert owners(people["alice"].tenant) == ["alice"]
 
 
-def test_it_refuses_a_transfer_to_a_staff_account_or_a_deactivated_person(support, people):
+def test_it_refuses_a_transfer_to_a_staff_account_or_a_deactivated_person(admin_client, support, people):
     staff = User.objects.get(username="sam.support")
     people["carol"].is_active = False
     people["carol"].save()
 
     assert "sam.support is a staff account, not a member of a customer organisation." in messages_in(
-        transfer(support, staff)
+        transfer(admin_client, staff)
     )
     assert "carol@acme.test is deactivated; reactivate them before making them the owner." in messages_in(
-        transfer(support, people["carol"])
+        transfer(admin_client, people["carol"])
     )
     assert owners(people["alice"].tenant) == ["alice"]
 

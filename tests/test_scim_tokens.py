@@ -39,22 +39,21 @@ def test_the_command_refuses_an_unknown_tenant(db):
         call_command("scim_token", "nope", stdout=StringIO())
 
 
-def test_the_tenant_page_issues_a_token_once_and_shows_the_okta_values(acme):
-    support = support_client()
-    page = support.get(change_url(acme)).content.decode()
+def test_the_tenant_page_issues_a_token_once_and_shows_the_okta_values(admin_client, acme):
+    page = admin_client.get(change_url(acme)).content.decode()
     assert "http://testserver/scim/v2/" in page and "HTTP Header" in page and "never" in page
 
-    issued = support.post(f"/admin/tenants/tenant/{acme.pk}/scim-token/")
+    issued = admin_client.post(f"/admin/tenants/tenant/{acme.pk}/scim-token/")
     assert issued.status_code == 200
     assert "no-store" in issued["Cache-Control"] or "no-cache" in issued["Cache-Control"]
     token = issued.context["token"]
     assert token in issued.content.decode()
-    assert token not in support.get(change_url(acme)).content.decode()
+    assert token not in admin_client.get(change_url(acme)).content.decode()
 
     assert scim_get(token).status_code == 200
-    page = support.get(change_url(acme)).content.decode()
+    page = admin_client.get(change_url(acme)).content.decode()
     assert "Provisioning last called" in page and "never" not in page.split("Provisioning last called")[1][:200]
-    assert support.get(f"/admin/tenants/tenant/{acme.pk}/scim-token/").status_code == 405
+    assert admin_client.get(f"/admin/tenants/tenant/{acme.pk}/scim-token/").status_code == 405
 
 
 def test_last_called_is_written_at_most_once_a_minute(acme):
