@@ -53,7 +53,8 @@ class ProviderMetadata:
 
 
 def _cache_key(kind: str, issuer: str) -> str:
-    return f"oidc:{kind}:v2:{hashlib.sha256(issuer.encode()).hexdigest()[:40]}"
+    # v3: documents cached before every back-channel endpoint had to share the issuer's origin are not reused.
+    return f"oidc:{kind}:v3:{hashlib.sha256(issuer.encode()).hexdigest()[:40]}"
 
 
 def discovery_url(issuer: str) -> str:
