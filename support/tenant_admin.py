@@ -223,8 +223,8 @@ class TenantAdmin(admin.ModelAdmin):
         if opened is None:
             return signins
         return format_html(
-            '{}<br><span class="health-bad">Okta refused since {:%H:%M} UTC ({} failures)</span>', signins,
-            opened.opened_at, opened.failures,
+            '{}<br><span class="health-bad">Okta refused since {} UTC ({} failures)</span>', signins,
+            f"{opened.opened_at:%H:%M}", opened.failures,
         )
 
     @admin.display(description="last check", ordering="last_check_at")
