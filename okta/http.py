@@ -6,15 +6,23 @@ Every request here
 - has timeouts that fit a person waiting: for connecting and for each read (settings.OIDC_TIMEOUT), and for the
   whole response, whose size is capped too (a provider that answers a byte at a time, or without end, is cut off);
 - follows no redirects and uses no proxy from the environment (either would bypass the address check);
-- fails as LoginError('provider_unreachable' | 'provider_address_refused' | 'provider_bad_response'), never a 500.
+- fails as LoginError('provider_unreachable' | 'provider_address_refused' | 'provider_bad_response'), never a 500:
+  whatever requests, urllib3, http.client, ssl or the socket raise is mapped to a Fault (see `fault`), which names
+  the reason and the words for support staff and the connection check.
 """
 
+import enum
 import logging
+import socket
+import ssl
 import time
+from collections.abc import Iterator
+from http.client import HTTPException
 from http.cookiejar import DefaultCookiePolicy
 from typing import Any
 
 import requests
+import urllib3.exceptions
 from django.conf import settings
 from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
@@ -61,6 +69,14 @@ class _CheckedConnectionMixin:
             except OSError as exc:
                 error = exc
         raise NewConnectionError(self, f"Failed to establish a new connection: {error}")  # type: ignore[arg-type]
+
+
+class ResponseTooSlow(TimeoutError):
+    """The answer did not arrive in full within the response deadline."""
+
+
+class ResponseTooLarge(Exception):
+    """The answer is larger than settings.OIDC_MAX_RESPONSE_BYTES."""
 
 
 class _CheckedHTTPConnection(_CheckedConnectionMixin, HTTPConnection):
@@ -120,20 +136,15 @@ def send(method: str, url: str, **kwargs: Any) -> requests.Response:
             stream=True, **kwargs,
         )
         with response:
-            response._content = _read_body(response, method, url)
+            response._content = _read_body(response)
         return response
-    except requests.ConnectionError as exc:
-        if _refused_address(exc):
-            raise LoginError("provider_address_refused", f"{method} {url}: {_refused_address(exc)}") from exc
-        raise LoginError("provider_unreachable", f"{method} {url} failed: {type(exc).__name__}") from exc
-    except requests.Timeout as exc:
-        raise LoginError("provider_unreachable", f"{method} {url} timed out") from exc
-    except requests.RequestException as exc:
-        # The exception text can carry the URL only; never request bodies (which hold codes and secrets).
-        raise LoginError("provider_unreachable", f"{method} {url} failed: {type(exc).__name__}") from exc
+    # Everything the HTTP stack raises: requests' exceptions and ssl's are OSErrors; urllib3's own (raised while
+    # the body is read) are HTTPErrors; http.client's HTTPExceptions are wrapped by urllib3, caught here all the same.
+    except (OSError, urllib3.exceptions.HTTPError, HTTPException, ResponseTooLarge) as exc:
+        raise _login_error(method, url, exc) from exc
 
 
-def _read_body(response: requests.Response, method: str, url: str) -> bytes:
+def _read_body(response: requests.Response) -> bytes:
     """The whole body, within the response deadline and the size cap."""
     deadline = time.monotonic() + settings.OIDC_RESPONSE_DEADLINE_SECONDS
     body = bytearray()
@@ -142,18 +153,83 @@ def _read_body(response: requests.Response, method: str, url: str) -> bytes:
     while chunk := response.raw.read1(16 * 1024, decode_content=True):
         body += chunk
         if len(body) > settings.OIDC_MAX_RESPONSE_BYTES:
-            raise LoginError("provider_bad_response", f"{method} {url}: the answer is larger than Inigo reads")
+            raise ResponseTooLarge
         if time.monotonic() > deadline:
-            raise LoginError("provider_unreachable", f"{method} {url}: the answer took too long to arrive")
+            raise ResponseTooSlow("the answer did not arrive within the response deadline")
     return bytes(body)
 
 
-def _refused_address(exc: requests.ConnectionError) -> str:
-    """The refusal's words when the connection was refused by our address check, else ''."""
-    reason = getattr(exc.args[0], "reason", None) if exc.args else None
-    if isinstance(reason, AddressRefused):
-        return str(reason).split(": ", 1)[-1][:200]
-    return ""
+class Fault(enum.Enum):
+    """Why a request to a provider failed, in words for support staff (the LoginError's detail) and for the
+    connection check ("Inigo cannot reach Okta at <url>: <words>.")."""
+
+    ADDRESS_REFUSED = "its address is internal, and Inigo does not contact internal addresses"
+    CONNECT = "the connection failed (the host name may be wrong, or the server is down or refuses connections)"
+    TIMEOUT = "it did not answer in time"
+    TOO_SLOW = "its answer stalled or trickled, and did not arrive in full in time"
+    BROKEN = "the connection broke off before its answer was complete"
+    TLS = "the TLS connection failed (its certificate may not be trusted, or not be for this host name)"
+    TOO_LARGE = "its answer is larger than Inigo reads"
+    UNDECODABLE = "its answer's Content-Encoding cannot be decoded"
+    FAILED = "the request failed"
+
+    @property
+    def reason(self) -> str:
+        """The LoginError reason: an answer that is there but unusable is a bad response, the rest unreachable."""
+        if self is Fault.ADDRESS_REFUSED:
+            return "provider_address_refused"
+        if self in (Fault.TOO_LARGE, Fault.UNDECODABLE):
+            return "provider_bad_response"
+        return "provider_unreachable"
+
+
+# The first fault whose exceptions appear anywhere in the chain wins: requests wraps urllib3, which wraps http.client,
+# ssl and the socket, so the same chain holds a generic error outside and the precise one inside.
+_FAULTS: tuple[tuple[Fault, tuple[type[BaseException], ...]], ...] = (
+    (Fault.ADDRESS_REFUSED, (AddressRefused,)),
+    (Fault.TOO_LARGE, (ResponseTooLarge,)),
+    (Fault.TOO_SLOW, (ResponseTooSlow,)),
+    (Fault.UNDECODABLE, (urllib3.exceptions.DecodeError, requests.exceptions.ContentDecodingError)),
+    # Before TIMEOUT: urllib3's NewConnectionError is a ConnectTimeoutError, for compatibility, whatever happened.
+    (Fault.CONNECT, (NewConnectionError, socket.gaierror)),
+    (Fault.TIMEOUT, (TimeoutError, urllib3.exceptions.TimeoutError, requests.Timeout)),
+    (Fault.BROKEN, (urllib3.exceptions.ProtocolError, HTTPException, ConnectionError)),
+    (Fault.TLS, (ssl.SSLError, ssl.CertificateError, urllib3.exceptions.SSLError, requests.exceptions.SSLError)),
+)
+
+
+def fault(exc: BaseException | None) -> Fault:
+    """The fault an exception of the HTTP stack stands for (Fault.FAILED for one it does not know, or None)."""
+    chain = list(_chain(exc))
+    for candidate, types in _FAULTS:
+        if any(isinstance(link, types) for link in chain):
+            return candidate
+    return Fault.FAILED
+
+
+def _chain(exc: BaseException | None) -> Iterator[BaseException]:
+    """The exception and every exception it wraps: causes, contexts, urllib3's `reason` and exception arguments."""
+    pending, seen = [exc], set()
+    while pending and len(seen) < 50:
+        link = pending.pop()
+        if not isinstance(link, BaseException) or id(link) in seen:
+            continue
+        seen.add(id(link))
+        yield link
+        pending += [link.__cause__, link.__context__, getattr(link, "reason", None), *link.args]
+
+
+def _login_error(method: str, url: str, exc: BaseException) -> LoginError:
+    found = fault(exc)
+    # The detail names the URL and the fault only; exception texts could carry request bodies (codes, secrets).
+    words = (_refused_address(exc) or found.value) if found is Fault.ADDRESS_REFUSED else found.value
+    return LoginError(found.reason, f"{method} {url}: {words}")
+
+
+def _refused_address(exc: BaseException) -> str:
+    """The words of our address check's refusal (host and address), '' when it is not in the chain."""
+    refusal = next((link for link in _chain(exc) if isinstance(link, AddressRefused)), None)
+    return str(refusal).split(": ", 1)[-1][:200] if refusal is not None else ""
 
 
 def parse_json(response: requests.Response, url: str) -> Any:
