@@ -29,7 +29,8 @@ from inigo_sso.failures import LoginError
 from okta import http
 from tenants.models import Tenant
 from tests.conftest import Browser
-from tests.oidc_provider import ProviderHarness
+from tests.oidc_provider import ProviderHarness, query_of
+from tests.test_connection_check import connection_check, problems_of
 
 PROVIDER_PATHS = ("/.well-known/openid-configuration", "/jwks", "/oauth2/token", "/userinfo")
 
@@ -212,6 +213,7 @@ class KeepAliveProvider(ThreadingHTTPServer):
 
 class _KeepAliveHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body leave at once, as a provider's do (no 40 ms delayed ACK)
     server: KeepAliveProvider
 
     def setup(self) -> None:  # once per connection
@@ -387,6 +389,8 @@ def test_a_connection_whose_answer_was_cut_off_is_never_reused(keepalive_provide
 # --- every fault of a provider ends as a LoginError, within the deadline -----------------------------------------
 @override_settings(OIDC_RESPONSE_DEADLINE_SECONDS=1)
 @pytest.mark.parametrize(("path", "fault"), [
+    ("/stall-body", http.Fault.TOO_SLOW),  # stops mid-body: cut at the deadline, not after the 5 s read timeout
+    ("/trickle-headers", http.Fault.TOO_SLOW),  # status line and headers a byte at a time, without end
     ("/reset-after-headers", http.Fault.BROKEN),
     ("/short-body", http.Fault.BROKEN),  # Content-Length longer than what is sent before the end of the stream
     ("/large", http.Fault.TOO_LARGE),  # cut off at the size cap
@@ -403,6 +407,37 @@ def test_a_provider_fault_ends_as_a_login_error_within_the_deadline(misbehaving_
     assert http.fault(failed.value.__cause__) is fault
     assert failed.value.detail == f"POST {misbehaving_provider.url}{path}: {fault.value}"
     assert took < settings.OIDC_RESPONSE_DEADLINE_SECONDS + 0.5, f"{path} ended after {took:.2f} s"
+
+
+@override_settings(OIDC_RESPONSE_DEADLINE_SECONDS=1)
+def test_a_token_endpoint_that_stalls_mid_answer_ends_on_the_502_page(client, db, keepalive_provider):
+    Tenant.objects.create(name="Stalls", slug="stalls", okta_domain=keepalive_provider.url, client_id="x",
+                          client_secret="y")
+    started = client.get("/oidc/authenticate/", {"tenant": "stalls"})
+    assert started.status_code == 302, started.content[:300]
+
+    response = client.get("/oidc/callback/stalls/", {"code": "a-code", "state": query_of(started["Location"])["state"]})
+
+    assert response.status_code == 502
+    assert b"Okta cannot be reached" in response.content
+    assert LoginEvent.objects.get().reason == "provider_unreachable"
+    # The issuer is remembered as unreachable: the next login fails at once, without a request.
+    connections = keepalive_provider.connections
+    assert client.get("/oidc/authenticate/", {"tenant": "stalls"}).status_code == 502
+    assert keepalive_provider.connections == connections
+
+
+@override_settings(OIDC_RESPONSE_DEADLINE_SECONDS=1)
+def test_the_connection_check_says_the_token_endpoint_answered_too_slowly(db, keepalive_provider):
+    tenant = Tenant.objects.create(name="Stalls", slug="stalls", okta_domain=keepalive_provider.url, client_id="x",
+                                   client_secret="y")
+
+    problems = problems_of(connection_check(tenant))
+
+    assert problems[-1] == (
+        f"Okta's token endpoint could not answer whether the Client ID and Client Secret are right "
+        f"({http.Fault.TOO_SLOW.value}). Nothing says they are wrong: try again in a few minutes."
+    )
 
 
 def test_a_certificate_inigo_does_not_trust_ends_as_a_login_error(tls_certificate: Path):
