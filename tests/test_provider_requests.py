@@ -2,6 +2,7 @@
 keys refetched when Okta rotates them; every provider fault ends on a page, never a 500."""
 
 import datetime
+import gzip
 import ipaddress
 import json
 import socket
@@ -9,6 +10,7 @@ import ssl
 import struct
 import threading
 import time
+import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -23,6 +25,9 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from django.conf import settings
 from django.test import override_settings
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from accounts.models import LoginEvent, User
 from inigo_sso.failures import LoginError
@@ -194,6 +199,7 @@ class KeepAliveProvider(ThreadingHTTPServer):
     - /large: announces an answer twice as large as Inigo reads, sends just over what Inigo reads and holds the
       rest back until `rest` is set, so the connection looks idle while its answer is unfinished;
     - /.well-known/openid-configuration: a discovery document whose token endpoint is /stall-body;
+    - /raw: `script`, whatever it holds, then the end of the stream;
     - and one way each to misbehave after the request (MISBEHAVIOURS), holding on until `rest` is set."""
 
     daemon_threads = True
@@ -205,6 +211,7 @@ class KeepAliveProvider(ThreadingHTTPServer):
         self.scheme = "https" if tls else "http"
         self.connections = 0
         self.rest = threading.Event()
+        self.script = b""  # what /raw answers, byte for byte, before it closes the connection
 
     @property
     def url(self) -> str:
@@ -300,9 +307,14 @@ def _short_body(handler: _KeepAliveHandler) -> None:
     handler.connection.shutdown(socket.SHUT_WR)  # an orderly end of the stream, 979 bytes short
 
 
+def _raw(handler: _KeepAliveHandler) -> None:
+    handler.wfile.write(handler.server.script)
+    handler.connection.shutdown(socket.SHUT_WR)
+
+
 MISBEHAVIOURS: dict[str, Callable[[_KeepAliveHandler], None]] = {
-    "/stall-body": _stall_body, "/trickle-headers": _trickle_headers, "/reset-after-headers": _reset_after_headers,
-    "/gzip-garbage": _gzip_garbage, "/short-body": _short_body,
+    "/raw": _raw, "/stall-body": _stall_body, "/trickle-headers": _trickle_headers,
+    "/reset-after-headers": _reset_after_headers, "/gzip-garbage": _gzip_garbage, "/short-body": _short_body,
 }
 
 
@@ -447,3 +459,32 @@ def test_a_certificate_inigo_does_not_trust_ends_as_a_login_error(tls_certificat
 
     assert failed.value.reason == "provider_unreachable"
     assert http.fault(failed.value.__cause__) is http.Fault.TLS
+
+
+_STATUS_LINES = st.sampled_from([
+    b"HTTP/1.1 200 OK", b"HTTP/1.0 200 OK", b"HTTP/1.1 500 Oops", b"HTTP/1.1 abc", b"HTTP/2 200", b"ICY 200 OK", b"",
+    b"HTTP/1.1 200 " + b"x" * 70000,
+])
+_HEADERS = st.sampled_from([
+    b"Content-Type: application/json", b"Content-Length: 12", b"Content-Length: 0", b"Content-Length: -1",
+    b"Content-Length: 99999999999999999999999", b"Content-Length: 5, 7", b"Transfer-Encoding: chunked",
+    b"Transfer-Encoding: gzip, chunked", b"Content-Encoding: gzip", b"Content-Encoding: deflate",
+    b"Content-Encoding: br", b"Content-Encoding: zstd", b"Content-Encoding: gzip, gzip", b"Connection: close",
+    b"X-Latin: \xff\xfe", b"no colon here", b" folded", b"X-Long: " + b"x" * 70000,
+]) | st.binary(max_size=30)
+_BODIES = st.sampled_from([
+    b'{"access_token": "x"}', b"5\r\nhello\r\n0\r\n\r\n", b"zz\r\nhello\r\n", b"ffffffffffffffffffffff\r\nx",
+    gzip.compress(b'{"a": 1}'), gzip.compress(b'{"a": 1}')[:12], zlib.compress(b'{"a": 1}'), b"",
+]) | st.binary(max_size=300)
+
+
+@hypothesis_settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(status=_STATUS_LINES, headers=st.lists(_HEADERS, max_size=5), body=_BODIES)
+def test_whatever_a_provider_answers_is_a_response_or_a_login_error(keepalive_provider: KeepAliveProvider,
+                                                                    status: bytes, headers: list[bytes], body: bytes):
+    keepalive_provider.script = b"\r\n".join([status, *headers, b"", body])
+
+    try:
+        http.send("GET", f"{keepalive_provider.url}/raw")
+    except LoginError as error:
+        assert error.reason in ("provider_unreachable", "provider_bad_response")
