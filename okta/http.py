@@ -57,7 +57,8 @@ class AddressRefused(NewConnectionError):
 
 
 class _CheckedConnectionMixin:
-    """Resolve the host once, refuse it when any of its addresses is internal, connect to a checked address.
+    """Resolve the host once, refuse it when any of its addresses is internal, connect to a checked address; read
+    each answer within the response deadline.
 
     TLS still verifies the certificate against the host name (urllib3 uses `host` for SNI and hostname checks,
     not the address the socket was opened to)."""
