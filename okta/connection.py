@@ -14,7 +14,6 @@ from typing import Protocol
 from urllib.parse import urlsplit
 
 import jwt
-import requests
 from requests.auth import HTTPBasicAuth
 
 from inigo_sso.failures import LoginError
@@ -346,9 +345,7 @@ def _check_credentials(
 
 
 def _why_unreachable(error: LoginError) -> str:
-    cause = error.__cause__
-    if isinstance(cause, requests.Timeout):
-        return "it did not answer in time"
-    if isinstance(cause, requests.ConnectionError):
-        return "the connection failed (the host name may be wrong, or the server is down or refuses connections)"
-    return "the request failed"
+    """Why a request to Okta failed, in okta.http's words for the exception it raised the LoginError from: could not
+    connect, no answer in time, an answer that stalled or trickled past the deadline, a connection broken off
+    mid-answer, TLS, or an answer too large or undecodable."""
+    return http.fault(error.__cause__).value
