@@ -143,8 +143,10 @@ FAILURES: dict[str, Failure] = {
     "provider_unreachable": Failure(502, "Okta cannot be reached",
                                     "Inigo could not reach your organisation's Okta to finish the sign-in.",
                                     "Wait a minute and try again. If it keeps happening, contact Inigo support.",
-                                    fix="Inigo could not connect to the tenant's Okta within the timeout: check the "
-                                        "Okta domain with `check_tenant`."),
+                                    fix="Inigo could not connect to the tenant's Okta, or its answer stalled or was "
+                                        "cut off, within the timeouts; or the breaker of that Okta is open after "
+                                        "repeated failures (the event's detail says so): check the Okta domain with "
+                                        "`check_tenant`, which is sent even while the breaker is open."),
     "provider_address_refused": Failure(502, "Your organisation's Okta settings point inside our network",
                                         "Okta's settings name an address Inigo never contacts (a private or "
                                         "internal network), so the sign-in stopped.", _ASK_SUPPORT,
