@@ -63,7 +63,7 @@ bench: $(BENCH_INSTALLED)
 
 # Faults injected under real traffic (faults/, docs/reliability.md): two gunicorn app servers, PostgreSQL (FAULTS_PG_URL,
 # default postgres://root@127.0.0.1:5432/postgres), a redis-server of its own and the local provider behind a fault
-# proxy; prints one table with the targets. About 10 minutes; `make faults FAULTS_ARGS=--short` in about 2, and
+# proxy; prints one table with the targets. About 5 minutes; `make faults FAULTS_ARGS=--short` in about 2, and
 # `FAULTS_ARGS='--scenario "black hole"'` runs one (`.venv/bin/python -m faults --help` lists them).
 faults: $(BENCH_INSTALLED)
 	$(BIN)/python -m faults $(FAULTS_ARGS)
