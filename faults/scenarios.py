@@ -164,7 +164,7 @@ SCENARIOS = [
     Scenario("redis stopped", "the suite's redis-server stopped, then started empty", _redis_restart),
     Scenario("worker killed", "SIGKILL of app server 0's worker mid-sign-in", _kill_worker),
     Scenario("20 concurrent PATCHes", "20 SCIM deactivations of one person at once, with their sign-ins",
-             _concurrent_patches, right=frozenset({(403, "user_inactive")})),
+             _concurrent_patches, right=frozenset({(403, "user_removed_in_okta")})),
 ]
 
 
