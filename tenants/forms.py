@@ -34,6 +34,12 @@ MAX_RECHECK_MINUTES = 24 * 60  # a session lasts 12 hours: a longer period would
 _post_logout_field = Tenant._meta.get_field("post_logout_redirect_uri")
 
 
+# Client IDs and secrets are printable ASCII without spaces (Okta's are letters, digits and -_.~); anything else
+# is a paste gone wrong, refused before Okta is asked.
+_PRINTABLE_ASCII = RegexValidator(r"^[\x21-\x7e]+$", "Paste the value exactly as Okta shows it: letters, digits "
+                                  "and punctuation only, without spaces.")
+
+
 class TenantAdminForm(forms.ModelForm):
     # Write-only: the stored secret is never rendered, not even masked (render_value=False), and the browser
     # is told this is a new password so it does not autofill the support person's own admin password here
@@ -42,6 +48,8 @@ class TenantAdminForm(forms.ModelForm):
         label="Client secret",
         required=False,
         max_length=500,
+        # HTTP Basic sends it as Latin-1: a curly quote pasted from a document would fail every sign-in.
+        validators=[_PRINTABLE_ASCII],
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
     )
 
@@ -153,12 +161,6 @@ class TenantAdminForm(forms.ModelForm):
                 "of the Inigo app in Okta has its own Client ID: check that you copied the one of this customer's "
                 "app.",
             )
-
-
-# Client IDs and secrets are printable ASCII without spaces (Okta's are letters, digits and -_.~); anything else
-# is a paste gone wrong, refused before Okta is asked.
-_PRINTABLE_ASCII = RegexValidator(r"^[\x21-\x7e]+$", "Paste the value exactly as Okta shows it: letters, digits "
-                                  "and punctuation only, without spaces.")
 
 
 class SetupForm(forms.Form):

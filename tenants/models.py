@@ -98,10 +98,17 @@ class Tenant(models.Model):
             # runs that server, so it is forgotten and must be entered again for the new one.
             self.client_secret = ""
             self.secret_cleared_from = previous
+        issuer_changed = previous is not None and bool(previous) and previous != self.issuer
+        if issuer_changed:
+            # A session, and the ID token kept in it for Okta's logout and re-check (id_token_hint), belong to the
+            # issuer that signed the person in: they end with it, or the old issuer's ID tokens would be sent to
+            # the new one at the next sign-out or re-check.
+            self.session_epoch += 1
         if kwargs.get("update_fields") is not None and "okta_domain" in kwargs["update_fields"]:
             # The derived issuer, and the secret cleared for it, are written with the domain that changed them.
             cleared = {"client_secret"} if self.secret_cleared_from else set()
-            kwargs["update_fields"] = {*kwargs["update_fields"], "issuer", *cleared}
+            epoch = {"session_epoch"} if issuer_changed else set()
+            kwargs["update_fields"] = {*kwargs["update_fields"], "issuer", *cleared, *epoch}
         with transaction.atomic():
             super().save(*args, **kwargs)
             if "client_secret" not in self.get_deferred_fields() and self.client_secret:
