@@ -84,12 +84,14 @@ def email_domain_remove(*, claim: TenantEmailDomain, by: User | None, request: H
     """Remove a domain; /login/ stops routing it at the next request. A domain support staff entered also leaves
     Tenant.email_domains, or the tenant's next save in admin would bring it back."""
     with transaction.atomic():
-        deleted, _ = TenantEmailDomain.objects.filter(pk=claim.pk).delete()
-        if not deleted:
+        # The row as it is now (verified meanwhile?), for the event to say what was removed.
+        current = TenantEmailDomain.objects.select_for_update().filter(pk=claim.pk).first()
+        if current is None:
             return  # removed already (a second click, a colleague): nothing left to do or record
-        if claim.entered_by_staff:
-            _staff_list_drop(claim)
-        _record(request, REMOVED, claim, by, f"{claim.display} removed ({claim.state})")
+        current.delete()
+        if current.entered_by_staff:
+            _staff_list_drop(current)
+        _record(request, REMOVED, current, by, f"{current.display} removed ({current.state})")
 
 
 def lookup_words(claim: TenantEmailDomain, lookup: Lookup) -> str:

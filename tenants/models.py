@@ -38,7 +38,8 @@ class Tenant(models.Model):
     is_active = models.BooleanField("active", default=True, db_index=True)
     email_domains = models.TextField(
         blank=True,
-        help_text="Work email domains that sign in through this tenant from the login page, comma-separated.",
+        help_text="Work email domains that sign in through this tenant from the login page, comma-separated. "
+        "Verified at once: you vouch for them. Domains the customer adds on /org/domains/ are not listed here.",
     )
     post_logout_redirect_uri = models.URLField(
         "post-logout redirect URI",

@@ -91,6 +91,13 @@ class Migration(migrations.Migration):
             model_name="tenantemaildomain",
             constraint=models.UniqueConstraint(fields=("tenant", "domain"), name="emaildomain_tenant_domain_unique"),
         ),
+        migrations.AlterField(
+            model_name="tenant",
+            name="email_domains",
+            field=models.TextField(blank=True, help_text="Work email domains that sign in through this tenant from "
+                                   "the login page, comma-separated. Verified at once: you vouch for them. Domains "
+                                   "the customer adds on /org/domains/ are not listed here."),
+        ),
         migrations.AddConstraint(
             model_name="tenantemaildomain",
             constraint=models.CheckConstraint(condition=models.Q(("state__in", ["pending", "verified"])),
