@@ -394,3 +394,33 @@ def test_a_dns_nameserver_that_is_not_an_address_stops_the_start(monkeypatch, va
     monkeypatch.setenv("SSO_DNS_NAMESERVERS", value)
     with pytest.raises(ImproperlyConfigured):
         env_nameservers("SSO_DNS_NAMESERVERS")
+
+
+# --- the migration -----------------------------------------------------------------------------------------------
+@pytest.mark.django_db(transaction=True)
+def test_the_migration_keeps_todays_domains_routing_as_verified_staff_domains():
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    before, after = [("tenants", "0004_i15_connection_check_results")], [("tenants", "0005_i31_verified_email_domains")]
+    executor = MigrationExecutor(connection)
+    executor.migrate(before)
+    old = executor.loader.project_state(before).apps
+    tenant = old.get_model("tenants", "Tenant").objects.create(
+        name="Acme", slug="acme", okta_domain="acme.okta.com", issuer="https://acme.okta.com", client_id="c",
+        email_domains="acme.com,acme.org")
+    for domain in ("acme.com", "acme.org"):
+        old.get_model("tenants", "TenantEmailDomain").objects.create(tenant=tenant, domain=domain)
+
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    executor.migrate(after)
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    executor.migrate(executor.loader.graph.leaf_nodes("tenants"))
+
+    claims = list(TenantEmailDomain.objects.order_by("domain"))
+    assert [(claim.domain, claim.state, claim.entered_by_staff) for claim in claims] == [
+        ("acme.com", DomainState.VERIFIED, True), ("acme.org", DomainState.VERIFIED, True)]
+    assert claims[0].token != claims[1].token and all(claim.verified_at for claim in claims)
+    assert TenantEmailDomain.objects.create(tenant_id=tenant.pk, domain="new.example").state == DomainState.PENDING
