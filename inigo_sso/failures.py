@@ -70,8 +70,9 @@ FAILURES: dict[str, Failure] = {
     "email_domain_unknown": Failure(404, "We don't recognise that email domain",
                                     "No organisation in Inigo signs in with this email domain.",
                                     "Check the address, or sign in from your Okta dashboard.",
-                                    fix="Add the domain to the tenant's email domains, or sign in from the Okta "
-                                        "dashboard."),
+                                    fix="No tenant holds the domain verified (a domain added on /org/domains/ "
+                                        "routes once its DNS record is verified). Add it to the tenant's email "
+                                        "domains, or sign in from the Okta dashboard."),
     # The browser comes back from Okta.
     "state_missing": Failure(400, "This sign-in has expired or was already used",
                              "Inigo could not match this response from Okta to a sign-in started in this browser. "

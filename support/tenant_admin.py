@@ -257,6 +257,9 @@ class TenantAdmin(admin.ModelAdmin):
             context["setup_link_url"] = reverse("admin:tenants_tenant_setup_link", args=[obj.pk])
             context["setup_link"] = SetupLink.objects.filter(tenant=obj).first()
             context["scim"] = scim_values(request, obj)
+            context["email_domains"] = list(obj.email_domain_claims.all()[:200])
+            context["email_domains_url"] = (reverse("admin:tenants_tenantemaildomain_changelist") + "?"
+                                            + urlencode({"tenant__id__exact": obj.pk}))
             context["health"] = tenant_health(tenant=obj)
             context["events_url"] = reverse("admin:accounts_loginevent_changelist")
             context["reasons_url"] = reverse("admin:accounts_loginevent_reasons")
