@@ -86,7 +86,9 @@ def test_sign_out_ends_on_the_login_page_with_a_notice(client, browser: Browser,
     response = client.post("/oidc/logout/", follow=True)
 
     assert response.redirect_chain == [("/login/", 302)]
-    assert b"You have signed out of Inigo." in response.content
+    assert response.content.count(b"You have signed out of Inigo.") == 1  # one notice, not one per template
+    assert b'class="notice notice-success" role="status"' in response.content
+    assert b'role="alert"' not in response.content
     assert b"Sign in to Inigo" in response.content
     assert b"signed out" not in client.get("/login/").content  # shown once
 
