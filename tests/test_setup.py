@@ -214,7 +214,10 @@ def test_from_setup_link_to_the_owners_home_page(client, browser: Browser, provi
         provider.issuer, client_id, secret, True)
     assert SetupLink.objects.get().used_at is not None
     used = client.get(link)
-    assert used.status_code == 410 and "Ask Inigo support for a new setup link" in text(used)
+    # Used up by this success: the page sends whoever opens it again on to sign in, not to support.
+    assert used.status_code == 410 and "This organisation is set up: sign in" in text(used)
+    assert 'href="/oidc/authenticate/?tenant=newco">Sign in to NewCo</a>' in text(used)
+    assert "Ask Inigo support for a new setup link" not in text(used)
     assert setup_post(client, link, okta_domain=provider.issuer, client_id=client_id,
                       client_secret=secret).status_code == 410
 

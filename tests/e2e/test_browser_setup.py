@@ -80,7 +80,9 @@ def test_a_customer_sets_up_sign_in_from_a_setup_link_and_becomes_owner(
     again = people.new()
     response = again.goto(link)
     assert response is not None and response.status == 410
-    expect(again.get_by_role("heading", name="This setup link was already used")).to_be_visible()
+    expect(again.get_by_role("heading", name="This organisation is set up: sign in")).to_be_visible()
+    expect(again.get_by_role("link", name="Sign in to NewCo Ltd")).to_have_attribute(
+        "href", "/oidc/authenticate/?tenant=newco")
     shoot(again, "setup-link-used")
 
     # Later, support makes a link that replaces the Client ID and Secret (the customer's secret rotation).
