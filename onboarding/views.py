@@ -169,6 +169,9 @@ def okta_values(request: HttpRequest, tenant: Tenant) -> list[OktaValue]:
                   "General tab, Login: Initiate login URI; Login initiated by: Either Okta or App."),
         OktaValue("Sign-out redirect URI", links.signed_out_uri(origin=origin),
                   "General tab, Login: Sign-out redirect URIs (optional)."),
+        OktaValue("Universal Logout endpoint", origin + reverse("oidc_global_token_revocation"),
+                  "Sign On tab, Logout: \u201cOkta system or admin initiates logout\u201d, with this URL "
+                  "(recommended: when you end someone's Okta sessions, Inigo signs them out too)."),
         OktaValue("Scopes", links.SCOPES, "Okta API Scopes or Sign On tab: openid, email and profile."),
         OktaValue("Grant type", links.GRANT_TYPE,
                   "General tab, Client Credentials: Client authentication 'Client secret'; Grant type "

@@ -176,7 +176,7 @@ def test_the_page_shows_the_values_for_the_okta_app(client, db):
     assert response.status_code == 200
     assert "Set up single sign-on for NewCo" in page
     for value in ("newco", redirect_uri("newco"), f"{ORIGIN}/oidc/initiate/newco/", f"{ORIGIN}/login/",
-                  "openid email profile", "Authorization Code"):
+                  f"{ORIGIN}/oidc/global-token-revocation/", "openid email profile", "Authorization Code"):
         assert f">{value}</code>" in page, value
     assert response["Referrer-Policy"] == "strict-origin"  # the path (the token) is never a Referer
     assert "noindex" in response["X-Robots-Tag"] and '<meta name="robots" content="noindex, nofollow">' in page
