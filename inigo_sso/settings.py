@@ -173,6 +173,8 @@ STORAGES = {
     },
 }
 WHITENOISE_USE_FINDERS = DEBUG
+# Files browsers ask for at the site's root, whatever the page says (/favicon.ico): served as they are, no 404.
+WHITENOISE_ROOT = BASE_DIR / "public"
 
 # --- Transport security -------------------------------------------------------------------------------------
 HTTPS = env_bool("DJANGO_HTTPS", not DEBUG)

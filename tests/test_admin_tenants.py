@@ -382,6 +382,18 @@ def _member(tenant: Tenant, sub: str, role: str = Role.MEMBER) -> User:
                                email=f"{sub}@{tenant.slug}.test", role=role)
 
 
+def test_the_people_table_writes_times_as_every_admin_page_does(admin_client, browser: Browser, provider, acme):
+    browser.login(provider, "alice")
+    _member(acme, "carol")  # never signed in
+
+    page = page_text(admin_client.get(change_url(acme)))
+
+    signed_in = LoginEvent.objects.get(reason="ok").created_at
+    assert f"{signed_in:%-d %b %Y, %H:%M:%S} UTC" in page and "never" in page
+    assert "+00:00" not in page and ">None<" not in page
+    assert "Post-logout redirect URI:" in page  # labels start with a capital, as the admin's own
+
+
 def test_the_list_shows_people_owner_and_last_sign_in(support, acme, globex):
     owner = _member(acme, "alice", Role.OWNER)
     _member(acme, "bob")

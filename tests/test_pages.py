@@ -228,3 +228,11 @@ def test_healthz_names_the_database_when_it_fails(client, db, monkeypatch):
 
     assert response.status_code == 503
     assert response.json() == {"status": "down", "database": "down", "cache": "ok"}
+
+
+def test_the_favicon_browsers_ask_for_is_served(client, db):
+    response = client.get("/favicon.ico")
+
+    assert response.status_code == 200
+    assert response["Content-Type"] in ("image/x-icon", "image/vnd.microsoft.icon")
+    assert b"".join(response.streaming_content)[:4] == b"\x00\x00\x01\x00"  # an ICO header
