@@ -118,7 +118,7 @@ def test_a_customer_sets_up_sign_in_from_a_setup_link_and_becomes_owner(
     expect(support.get_by_role("heading", name="New SCIM token for NewCo Ltd")).to_be_visible()
     expect(support.get_by_role("button", name="Copy")).to_have_count(2)
     # The tenant page's own trail, one step further (as on the setup link's page).
-    assert " ".join(support.locator(".breadcrumbs").inner_text().split()) == f"{tenant_trail} › SCIM token"
+    assert " ".join(support.locator(".breadcrumbs").inner_text().split()) == f"{tenant_trail} \u203a SCIM token"
     shoot(support, "admin-scim-token-copy", full_page=False)
 
     # A superuser moves NewCo to another Okta org: a page asks first, and nothing is saved until they confirm.
