@@ -32,9 +32,11 @@ FAILURES: dict[str, Failure] = {
                                     "from the Okta tile."),
     "issuer_unknown": Failure(404, "Your organisation is not set up for Inigo",
                               "Inigo has no active organisation that signs in with this Okta org.",
-                              "Ask your Okta administrator to send Inigo support the app's Okta domain, "
-                              "Client ID and Client Secret.",
-                              fix="No active tenant has this Okta org as issuer: add the tenant, or check its Okta "
+                              "Ask your Okta administrator to ask Inigo support for a setup link, and to enter "
+                              "the app's Okta domain, Client ID and Client Secret there. Never send a secret by "
+                              "e-mail.",
+                              fix="No active tenant has this Okta org as issuer: add the tenant and send a setup link "
+                                  "(the customer enters the values; no secret travels by e-mail), or check its Okta "
                                   "domain (custom URL domains and `/oauth2/...` authorization servers must match what "
                                   "Okta's discovery document says)."),
     "issuer_mismatch": Failure(400, "This sign-in link does not match the organisation",
