@@ -92,6 +92,15 @@ def scim_values(request: HttpRequest, tenant: Tenant) -> dict[str, Any]:
     }
 
 
+def _what_a_setup_link_lets_them_do(tenant: Tenant) -> str:
+    if tenant.is_awaiting_setup:
+        return (f"set up {tenant.name}: Okta domain, Client ID and Client Secret; the tenant becomes active when the "
+                "values pass the connection check.")
+    state = "active" if tenant.is_active else "switched off"
+    return (f"replace the Client ID and Client Secret of {tenant.name} (the Okta domain stays; the tenant stays "
+            f"{state}).")
+
+
 def with_list_columns(queryset: QuerySet[Tenant]) -> QuerySet[Tenant]:
     """The list's computed columns in the same query: user count, owner, last successful sign-in, last check."""
     owner = User.objects.filter(tenant=OuterRef("pk"), role=Role.OWNER)
@@ -349,6 +358,9 @@ class TenantAdmin(admin.ModelAdmin):
             "tenant": tenant,
             "link": issued.link,
             "url": links.setup_link_url(issued.token, origin=links.origin_of(request)),
+            "expires": date_format(localtime(issued.link.expires_at), "DATETIME_FORMAT"),
+            "used": "not yet (single use)",
+            "lets_them": _what_a_setup_link_lets_them_do(tenant),
             "change_url": reverse("admin:tenants_tenant_change", args=[tenant.pk]),
         }
         response = TemplateResponse(request, "admin/tenants/tenant/setup_link.html", context)
