@@ -584,3 +584,33 @@ def test_a_busy_server_says_try_again_and_counts_no_failed_check(client, provide
     assert "cannot reach" not in page
     assert provider.hits["/.well-known/openid-configuration"] == 0
     assert not LoginEvent.objects.filter(reason="setup_checks_failed").exists()
+
+
+def test_a_failed_setup_attempt_on_a_working_tenant_leaves_its_last_check_green(client, provider, working):
+    from support.health import tenant_health
+    from tenants.models import ConnectionCheckResult
+    from tenants.services import connection_check_record, tenant_connection_check
+
+    connection_check_record(tenant=working, report=tenant_connection_check(working, origin=ORIGIN))
+    new_id, _new_secret = provider.register_client([redirect_uri("acme")])
+
+    failed = setup_post(client, link_of_existing("acme"), okta_domain=working.okta_domain, client_id=new_id,
+                        client_secret="not-the-new-secret")
+
+    assert failed.status_code == 400
+    health = tenant_health(tenant=working)
+    assert health.last_check.ok and ConnectionCheckResult.objects.count() == 1  # the saved values' check
+    assert health.last_setup_words == "A setup attempt failed its checks"  # the attempt: a setup event
+    assert (health.successes, health.failures) == (0, 0)  # and no sign-in
+
+
+def test_a_passing_setup_is_the_tenants_last_check(client, provider, registered):
+    from support.health import tenant_health
+
+    client_id, secret = registered
+    done = setup_post(client, new_link(), okta_domain=provider.issuer, client_id=client_id, client_secret=secret)
+
+    assert done.status_code == 200
+    health = tenant_health(tenant=Tenant.objects.get(slug="newco"))
+    assert health.last_check.ok and health.last_setup_words == "Setup completed"
+    assert health.last_success is None and health.successes == 0
