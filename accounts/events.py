@@ -8,7 +8,7 @@ of reaching the sign-in figures unnoticed.
 
 from django.db import models
 
-from inigo_sso.failures import SESSION_END_REASONS, TOKEN_REASONS
+from inigo_sso.failures import REAUTH_REASONS, SESSION_END_REASONS, TOKEN_REASONS
 
 
 class EventKind(models.TextChoices):
@@ -20,6 +20,10 @@ class EventKind(models.TextChoices):
 
 
 SETUP_REASONS = ("setup_link_created", "setup_checks_failed", "setup_completed")
+
+# Changes made on the customer console, and the recent Okta sign-in they ask for first (accounts.oidc.reauth): an
+# Okta sign-in of someone already signed in, never counted as a sign-in.
+CONSOLE_REASONS = ("role_changed", *REAUTH_REASONS)
 
 # Every outcome of a sign-in attempt: from the start (/oidc/initiate/, /login/, /oidc/authenticate/) to the session.
 SIGNIN_REASONS = (
@@ -47,6 +51,7 @@ _KINDS: dict[str, EventKind] = {
     **{reason: EventKind.SIGNIN for reason in SIGNIN_REASONS},
     **{reason: EventKind.SESSION for reason in SESSION_REASONS},
     **{reason: EventKind.SETUP for reason in SETUP_REASONS},
+    **{reason: EventKind.CONSOLE for reason in CONSOLE_REASONS},
 }
 
 
