@@ -6,7 +6,7 @@ INSTALLED := $(VENV)/.installed
 BENCH_INSTALLED := $(VENV)/.installed-bench
 comma := ,
 
-.PHONY: run test lint install clean bench e2e-deps
+.PHONY: run test lint install clean bench e2e-deps faults
 
 # axe-core, the accessibility engine the browser tests inject (tests/e2e/conftest.py), pinned; from npm.
 AXE_CORE_VERSION := 4.10.2
@@ -30,11 +30,13 @@ install: $(INSTALLED)
 
 # Development server on http://127.0.0.1:8000 with SQLite (gunicorn, reloading on code changes), and a local
 # identity provider that plays Okta on http://127.0.0.1:9400 with a demo tenant (devidp/). It prints what to open.
-# `make run LOCAL_IDP=0` serves only the app.
+# `make run LOCAL_IDP=0` serves only the app; `make run PORT=8001 IDP_PORT=9401` uses other ports.
 LOCAL_IDP ?= 1
+PORT ?= 8000
+IDP_PORT ?= 9400
 
 run: $(INSTALLED)
-	BIN=$(BIN) LOCAL_IDP=$(LOCAL_IDP) bash devidp/run.sh
+	BIN=$(BIN) LOCAL_IDP=$(LOCAL_IDP) PORT=$(PORT) IDP_PORT=$(IDP_PORT) bash devidp/run.sh
 
 $(AXE_CORE):
 	@if command -v npm >/dev/null; then \
@@ -60,3 +62,10 @@ clean:
 # `make bench BENCH_ARGS="--logins 500 --delays 0"` (`.venv/bin/python -m bench --help` lists them).
 bench: $(BENCH_INSTALLED)
 	$(BIN)/python -m bench $(BENCH_ARGS)
+
+# Faults injected under real traffic (faults/, docs/reliability.md): two gunicorn app servers, PostgreSQL (FAULTS_PG_URL,
+# default postgres://root@127.0.0.1:5432/postgres), a redis-server of its own and the local provider behind a fault
+# proxy; prints one table with the targets. About 5 minutes; `make faults FAULTS_ARGS=--short` in about 2, and
+# `FAULTS_ARGS='--scenario "black hole"'` runs one (`.venv/bin/python -m faults --help` lists them).
+faults: $(BENCH_INSTALLED)
+	$(BIN)/python -m faults $(FAULTS_ARGS)

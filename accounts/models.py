@@ -6,6 +6,8 @@ from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower, Upper
 from django.utils.crypto import salted_hmac
+from django.utils.formats import date_format
+from django.utils.timezone import localtime
 
 from accounts.events import EventKind
 from inigo_sso.references import EVENT_REFERENCE_LENGTH, new_reference
@@ -228,7 +230,10 @@ class LoginEvent(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.created_at:%Y-%m-%d %H:%M:%S} {self.outcome} {self.reason}"
+        """The event's title in admin (its page, the history, breadcrumbs): words first, the time as every admin
+        page writes it."""
+        when = date_format(localtime(self.created_at), "DATETIME_FORMAT") if self.created_at else "not saved"
+        return f"{self.get_outcome_display()}: {self.reason} ({self.reference or 'no reference'}), {when}"
 
 
 class RevocationTokenUse(models.Model):

@@ -12,7 +12,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from accounts import policy
-from accounts.events import kind_of
+from accounts.events import EventKind, kind_of
 from accounts.locks import people_lock, person_lock, tenant_lock
 from accounts.models import DeactivatedBy, LoginEvent, Role, User
 from accounts.policy import Action, RoleChange
@@ -159,6 +159,10 @@ def _username(identity: dict[str, Any]) -> str:
     return f"t{identity['tenant'].pk}-{digest}"
 
 
+# The word that starts each event's log line (and its `event` field): sign-ins keep the "login" they always had.
+_LOG_EVENT_NAMES = {EventKind.SIGNIN: "login"}
+
+
 def login_event_record(
     request: HttpRequest | None,
     *,
@@ -205,10 +209,12 @@ def login_event_record(
         if request is not None:
             request.log_tenant = tenant.slug if tenant else None
             request.support_reference = event.reference  # the request's log line carries it too
+        # Named by the event's kind: a setup link created is no "login success".
+        name = _LOG_EVENT_NAMES.get(event.kind, event.kind)
         login_logger.log(
             logging.WARNING if outcome == LoginEvent.Outcome.FAILURE else logging.INFO,
-            "login %s reason=%s reference=%s detail=%s", outcome, reason, event.reference, detail[:500],
-            extra={"event": "login", "tenant": tenant.slug if tenant else None, "outcome": outcome, "reason": reason,
+            "%s %s reason=%s reference=%s detail=%s", name, outcome, reason, event.reference, detail[:500],
+            extra={"event": name, "tenant": tenant.slug if tenant else None, "outcome": outcome, "reason": reason,
                    "reference": event.reference, "user_id": user.pk if user else None},
         )
 

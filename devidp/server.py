@@ -14,6 +14,7 @@ Run it with `python -m devidp.server` (what `make run` does) or, in tests, with 
 """
 
 import argparse
+import base64
 import io
 import json
 import re
@@ -21,9 +22,9 @@ import sys
 import threading
 import warnings
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Any
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 
 import requests
 import werkzeug.serving
@@ -87,6 +88,8 @@ class LocalIdentityProvider:
             return self._sign_in_page(environ, start_response)
         if path == "/oauth2/authorize" and method == "POST":
             return self._sign_in(environ, start_response)
+        if path == "/oauth2/token" and method == "POST" and _client_id(environ) == demo.REFUSED_CLIENT_ID:
+            return self._refuse_client(environ, start_response)
         if path == "/oauth2/token" and method == "POST":
             return self._token(environ, start_response)
         return self._provider(environ, start_response)
@@ -169,13 +172,21 @@ class LocalIdentityProvider:
     def _remember_someone_else(self, email: str) -> None:
         """A person typed in by email gets a name, as an Okta profile would have."""
         given_name = re.split(r"[._+-]", email.split("@")[0])[0].capitalize() or email
-        claims = {"email": email, "email_verified": True, "given_name": given_name, "name": given_name}
+        claims = {"email": email, "email_verified": True, "given_name": given_name, "name": given_name,
+                  "preferred_username": email}
         builder = EnvironBuilder(path=f"/users/{email}", method="PUT", data=json.dumps(claims),
                                  content_type="application/json", base_url=self.issuer)
         try:
             run_wsgi_app(self.provider, builder.get_environ(), buffered=True)
         finally:
             builder.close()
+
+    def _refuse_client(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
+        """Okta's answer to a token request with a wrong Client ID or Secret (RFC 6749 5.2: invalid_client, 401)."""
+        error = {"error": "invalid_client", "error_description": demo.REFUSED_DESCRIPTION}
+        response = Response(json.dumps(error), status=401, mimetype="application/json",
+                            headers={"WWW-Authenticate": 'Basic realm="local-idp"', "Cache-Control": "no-store"})
+        return response(environ, start_response)
 
     # --- Universal Logout ------------------------------------------------------------------------------------
     def clear_user_sessions(self, email: str) -> int:
@@ -229,15 +240,60 @@ def _form(environ: Environ) -> dict[str, str]:
     return {name: values[0] for name, values in parse_qs(body, keep_blank_values=True).items()}
 
 
+def _client_id(environ: Environ) -> str:
+    """The client of a token request: HTTP Basic (client_secret_basic) or the form (client_secret_post). The form
+    is read and put back, for the mock to read again."""
+    scheme, _, credentials = environ.get("HTTP_AUTHORIZATION", "").partition(" ")
+    if scheme.lower() == "basic":
+        try:
+            return unquote(base64.b64decode(credentials).decode().partition(":")[0])  # RFC 6749 2.3.1
+        except ValueError:
+            return ""
+    form = _form(environ)
+    encoded = urlencode(form).encode()
+    environ["wsgi.input"], environ["CONTENT_LENGTH"] = io.BytesIO(encoded), str(len(encoded))
+    return form.get("client_id", "")
+
+
+_TLS_HANDSHAKE = 0x16  # the first byte of a TLS record carrying a ClientHello (RFC 8446 5.1)
+
+
 class _RequestLog(werkzeug.serving.WSGIRequestHandler):
     """One short line a request, path only: like gunicorn's log, never a query string (codes, states)."""
 
     quiet = False
 
+    def handle_one_request(self) -> None:
+        # Someone typed https:// for this plain-http server: say so in words, to them and in the console, instead
+        # of failing to parse a TLS handshake as a request line.
+        try:
+            first = self.rfile.peek(1)[:1]  # type: ignore[attr-defined]  # a BufferedReader (StreamRequestHandler)
+        except OSError:  # timed out or reset while idle: the connection is done, as the parent would decide
+            self.close_connection = True
+            return
+        if first and first[0] == _TLS_HANDSHAKE:
+            self._answer_tls_attempt()
+            return
+        super().handle_one_request()
+
+    def _answer_tls_attempt(self) -> None:
+        self.close_connection = True
+        address = f"http://127.0.0.1:{self.server.server_port}"
+        words = (f"The local identity provider speaks plain http, not https: use {address} "
+                 f"(and, as the Okta domain of a tenant, {address} with its http:// scheme).")
+        if not self.quiet:
+            print(f"[local-idp] An https request arrived: {words}", file=sys.stderr, flush=True)
+        body = (words + "\n").encode()
+        head = f"HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: {len(body)}"
+        with suppress(OSError):  # the client gave up on a handshake that never came
+            self.wfile.write(head.encode() + b"\r\nConnection: close\r\n\r\n" + body)
+
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         if not self.quiet:
-            path = self.path.split("?", 1)[0]
-            print(f"[local-idp] {self.command} {path} {code}", file=sys.stderr, flush=True)
+            # A request line that did not parse leaves no path (werkzeug logs its 400 all the same).
+            path = getattr(self, "path", "").split("?", 1)[0]
+            print(f"[local-idp] {getattr(self, 'command', None) or '-'} {path or '-'} {code}", file=sys.stderr,
+                  flush=True)
 
     def log_message(self, format: str, *args: Any) -> None:
         if not self.quiet:

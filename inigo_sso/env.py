@@ -1,5 +1,6 @@
 """Typed readers for settings that come from environment variables."""
 
+import ipaddress
 import os
 
 from django.core.exceptions import ImproperlyConfigured
@@ -57,3 +58,33 @@ def env_origin(name: str) -> str:
             f"{name} must be an origin such as https://sso.inigo.example (no path), not {raw!r}."
         )
     return f"{scheme.lower()}://{rest}"
+
+
+def env_nameservers(name: str) -> list[tuple[str, int]]:
+    """Comma-separated DNS servers as `host` or `host:port` (IPv6 as `[::1]:5353`): [(address, port), ...]; port
+    53 by default. Addresses only: a server's name would need a DNS server to find it."""
+    servers: list[tuple[str, int]] = []
+    for item in env_list(name):
+        host, port = _host_and_port(item)
+        try:
+            ipaddress.ip_address(host)
+        except ValueError:
+            raise ImproperlyConfigured(
+                f"{name} lists {item!r}: give each DNS server as an IP address, optionally with :port "
+                "(e.g. 10.0.0.2,127.0.0.1:5353,[::1]:53)."
+            ) from None
+        servers.append((host, port))
+    return servers
+
+
+def _host_and_port(item: str) -> tuple[str, int]:
+    if item.startswith("["):  # [IPv6]:port
+        host, _, rest = item[1:].partition("]")
+        port = rest.removeprefix(":") or "53"
+    elif item.count(":") == 1:  # IPv4:port
+        host, port = item.split(":")
+    else:  # IPv4 or bare IPv6
+        host, port = item, "53"
+    if not port.isdigit() or not 0 < int(port) < 65536:
+        raise ImproperlyConfigured(f"{item!r} has no valid port (1 to 65535).")
+    return host, int(port)

@@ -32,9 +32,11 @@ FAILURES: dict[str, Failure] = {
                                     "from the Okta tile."),
     "issuer_unknown": Failure(404, "Your organisation is not set up for Inigo",
                               "Inigo has no active organisation that signs in with this Okta org.",
-                              "Ask your Okta administrator to send Inigo support the app's Okta domain, "
-                              "Client ID and Client Secret.",
-                              fix="No active tenant has this Okta org as issuer: add the tenant, or check its Okta "
+                              "Ask your Okta administrator to ask Inigo support for a setup link, and to enter "
+                              "the app's Okta domain, Client ID and Client Secret there. Never send a secret by "
+                              "e-mail.",
+                              fix="No active tenant has this Okta org as issuer: add the tenant and send a setup link "
+                                  "(the customer enters the values; no secret travels by e-mail), or check its Okta "
                                   "domain (custom URL domains and `/oauth2/...` authorization servers must match what "
                                   "Okta's discovery document says)."),
     "issuer_mismatch": Failure(400, "This sign-in link does not match the organisation",
@@ -70,8 +72,9 @@ FAILURES: dict[str, Failure] = {
     "email_domain_unknown": Failure(404, "We don't recognise that email domain",
                                     "No organisation in Inigo signs in with this email domain.",
                                     "Check the address, or sign in from your Okta dashboard.",
-                                    fix="Add the domain to the tenant's email domains, or sign in from the Okta "
-                                        "dashboard."),
+                                    fix="No tenant holds the domain verified (a domain added on /org/domains/ "
+                                        "routes once its DNS record is verified). Add it to the tenant's email "
+                                        "domains, or sign in from the Okta dashboard."),
     # The browser comes back from Okta.
     "state_missing": Failure(400, "This sign-in has expired or was already used",
                              "Inigo could not match this response from Okta to a sign-in started in this browser. "

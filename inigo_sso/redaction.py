@@ -5,13 +5,14 @@ No Django imports: gunicorn's configuration (its access log) uses this before th
 
 import re
 
-_SETUP_TOKEN = re.compile(r"/setup/[^/?#\s\"']+")
+# Any case: /SETUP/<token>/ answers 404, but its token is still a live credential in the log line.
+_SETUP_TOKEN = re.compile(r"/setup/[^/?#\s\"']+", re.IGNORECASE)
 REDACTED_SETUP_PATH = "/setup/[redacted]"
 
 
 def redact_path(text: str) -> str:
     """`/setup/<token>/` -> `/setup/[redacted]/`, wherever it occurs in `text` (a path, a URL, a log line)."""
-    return _SETUP_TOKEN.sub(REDACTED_SETUP_PATH, text) if "/setup/" in text else text
+    return _SETUP_TOKEN.sub(REDACTED_SETUP_PATH, text) if "/setup/" in text.lower() else text
 
 
 def kept_path(path: str, limit: int = 500) -> str:

@@ -7,7 +7,7 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
-from support import provisioning_admin, tenant_admin, user_admin  # noqa: F401 (registers the model admins)
+from support import domain_admin, provisioning_admin, tenant_admin, user_admin  # noqa: F401 (registers the admins)
 from support.selection import check_every_selection
 
 # Groups (permissions) and django-axes' lockout records are for superusers: support staff work with tenants,

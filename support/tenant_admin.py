@@ -28,7 +28,9 @@ from accounts.setup import setup_link_issue
 from okta.connection import ConnectionReport
 from scim.models import ProvisioningToken
 from scim.tokens import scim_token_issue
+from support import issuer_change
 from support.health import BreakerHealth, RowHealth, breakers_open, tenant_health, tenants_week_health
+from support.issuer_change import IssuerChangeUnconfirmed
 from support.user_admin import TenantUserInline
 from tenants import links
 from tenants.forms import TenantAdminForm
@@ -243,7 +245,11 @@ class TenantAdmin(admin.ModelAdmin):
         extra_context: dict[str, Any] | None = None,
     ) -> HttpResponse:
         # Should anything fail while handling this form, error reports must not carry the typed secret.
-        return super().changeform_view(request, object_id, form_url, extra_context)
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except IssuerChangeUnconfirmed as unconfirmed:  # raised before any write; its transaction is rolled back
+            context = {**self.admin_site.each_context(request), "opts": self.model._meta}
+            return issuer_change.confirmation_page(request, unconfirmed.change, context)
 
     def render_change_form(
         self, request: HttpRequest, context: dict[str, Any], add: bool = False, change: bool = False,
@@ -257,13 +263,19 @@ class TenantAdmin(admin.ModelAdmin):
             context["setup_link_url"] = reverse("admin:tenants_tenant_setup_link", args=[obj.pk])
             context["setup_link"] = SetupLink.objects.filter(tenant=obj).first()
             context["scim"] = scim_values(request, obj)
+            context["email_domains"] = list(obj.email_domain_claims.all()[:200])
+            context["email_domains_url"] = (reverse("admin:tenants_tenantemaildomain_changelist") + "?"
+                                            + urlencode({"tenant__id__exact": obj.pk}))
             context["health"] = tenant_health(tenant=obj)
             context["events_url"] = reverse("admin:accounts_loginevent_changelist")
             context["reasons_url"] = reverse("admin:accounts_loginevent_reasons")
         return super().render_change_form(request, context, add, change, form_url, obj)
 
     def save_model(self, request: HttpRequest, obj: Tenant, form: TenantAdminForm, change: bool) -> None:
-        previous_issuer = Tenant.objects.filter(pk=obj.pk).values_list("issuer", flat=True).first() if change else None
+        moving = issuer_change.issuer_change(obj) if change else None
+        if moving is not None and not issuer_change.is_confirmed(request, moving):
+            raise IssuerChangeUnconfirmed(moving)  # nothing written yet: the page asks first (support.issuer_change)
+        previous_issuer = moving.previous if moving is not None else None
         super().save_model(request, obj, form, change)
         if obj.secret_cleared_from:
             # Recorded apart from the form's own entry (which names the fields typed), with who saved it.

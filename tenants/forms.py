@@ -5,6 +5,7 @@ from typing import Any
 from django import forms
 from django.conf import settings
 from django.core.validators import MaxValueValidator, RegexValidator
+from django.utils.text import capfirst
 
 from tenants.issuers import IssuerError, issuer_from_okta_domain, refuse_private_host
 from tenants.models import Tenant
@@ -34,6 +35,12 @@ MAX_RECHECK_MINUTES = 24 * 60  # a session lasts 12 hours: a longer period would
 _post_logout_field = Tenant._meta.get_field("post_logout_redirect_uri")
 
 
+# Client IDs and secrets are printable ASCII without spaces (Okta's are letters, digits and -_.~); anything else
+# is a paste gone wrong, refused before Okta is asked.
+_PRINTABLE_ASCII = RegexValidator(r"^[\x21-\x7e]+$", "Paste the value exactly as Okta shows it: letters, digits "
+                                  "and punctuation only, without spaces.")
+
+
 class TenantAdminForm(forms.ModelForm):
     # Write-only: the stored secret is never rendered, not even masked (render_value=False), and the browser
     # is told this is a new password so it does not autofill the support person's own admin password here
@@ -42,12 +49,14 @@ class TenantAdminForm(forms.ModelForm):
         label="Client secret",
         required=False,
         max_length=500,
+        # HTTP Basic sends it as Latin-1: a curly quote pasted from a document would fail every sign-in.
+        validators=[_PRINTABLE_ASCII],
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
     )
 
     # Declared so a scheme-less address means https (Django 6's default), with the model's label and help.
     post_logout_redirect_uri = forms.URLField(
-        label=_post_logout_field.verbose_name,
+        label=capfirst(_post_logout_field.verbose_name),  # as the admin writes the labels it makes itself
         help_text=_post_logout_field.help_text,
         required=False,
         max_length=_post_logout_field.max_length,
@@ -153,12 +162,6 @@ class TenantAdminForm(forms.ModelForm):
                 "of the Inigo app in Okta has its own Client ID: check that you copied the one of this customer's "
                 "app.",
             )
-
-
-# Client IDs and secrets are printable ASCII without spaces (Okta's are letters, digits and -_.~); anything else
-# is a paste gone wrong, refused before Okta is asked.
-_PRINTABLE_ASCII = RegexValidator(r"^[\x21-\x7e]+$", "Paste the value exactly as Okta shows it: letters, digits "
-                                  "and punctuation only, without spaces.")
 
 
 class SetupForm(forms.Form):

@@ -1,14 +1,21 @@
+import secrets
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.db.models import Q
+from django.db.models.functions import Coalesce, Now
+from django.utils import timezone
 
 from okta import provider
-from tenants.domains import parse_email_domains
+from tenants.domains import DomainError, challenge_name, challenge_value, parse_email_domains, unicode_domain
 from tenants.fields import EncryptedSecretField, StoredSecret
 from tenants.issuers import IssuerError, issuer_from_okta_domain
+
+
+def new_domain_token() -> str:
+    return secrets.token_urlsafe(24)
 
 
 class Tenant(models.Model):
@@ -31,7 +38,8 @@ class Tenant(models.Model):
     is_active = models.BooleanField("active", default=True, db_index=True)
     email_domains = models.TextField(
         blank=True,
-        help_text="Work email domains that sign in through this tenant from the login page, comma-separated.",
+        help_text="Work email domains that sign in through this tenant from the login page, comma-separated. "
+        "Verified at once: you vouch for them. Domains the customer adds on /org/domains/ are not listed here.",
     )
     post_logout_redirect_uri = models.URLField(
         "post-logout redirect URI",
@@ -88,7 +96,9 @@ class Tenant(models.Model):
             self.issuer = issuer_from_okta_domain(
                 self.okta_domain, allow_insecure=settings.SSO_ALLOW_INSECURE_ISSUERS
             )
-        domains = parse_email_domains(self.email_domains)
+        # clean() refuses public mail domains; a list saved before that rule is kept rather than failing every later
+        # save, and tenant_for_email never routes those domains anyway.
+        domains = parse_email_domains(self.email_domains, allow_public=True)
         self.email_domains = ",".join(domains)
         previous = Tenant.objects.filter(pk=self.pk).values_list("issuer", flat=True).first() if self.pk else None
         self.secret_cleared_from = None
@@ -98,10 +108,17 @@ class Tenant(models.Model):
             # runs that server, so it is forgotten and must be entered again for the new one.
             self.client_secret = ""
             self.secret_cleared_from = previous
+        issuer_changed = previous is not None and bool(previous) and previous != self.issuer
+        if issuer_changed:
+            # A session, and the ID token kept in it for Okta's logout and re-check (id_token_hint), belong to the
+            # issuer that signed the person in: they end with it, or the old issuer's ID tokens would be sent to
+            # the new one at the next sign-out or re-check.
+            self.session_epoch += 1
         if kwargs.get("update_fields") is not None and "okta_domain" in kwargs["update_fields"]:
             # The derived issuer, and the secret cleared for it, are written with the domain that changed them.
             cleared = {"client_secret"} if self.secret_cleared_from else set()
-            kwargs["update_fields"] = {*kwargs["update_fields"], "issuer", *cleared}
+            epoch = {"session_epoch"} if issuer_changed else set()
+            kwargs["update_fields"] = {*kwargs["update_fields"], "issuer", *cleared, *epoch}
         with transaction.atomic():
             super().save(*args, **kwargs)
             if "client_secret" not in self.get_deferred_fields() and self.client_secret:
@@ -111,11 +128,24 @@ class Tenant(models.Model):
             # is forgotten once they are written, so the next sign-in sees the provider as it is now.
             transaction.on_commit(lambda: provider.forget(self.issuer, previous or ""))
             self._loaded_is_active = self.is_active
-            TenantEmailDomain.objects.filter(tenant=self).exclude(domain__in=domains).delete()
-            existing = set(TenantEmailDomain.objects.filter(tenant=self).values_list("domain", flat=True))
-            TenantEmailDomain.objects.bulk_create(
-                TenantEmailDomain(tenant=self, domain=domain) for domain in domains if domain not in existing
-            )
+            if kwargs.get("update_fields") is None or "email_domains" in kwargs["update_fields"]:
+                self._staff_domains_sync(domains)
+
+    def _staff_domains_sync(self, domains: list[str]) -> None:
+        """The rows of the domains support staff listed in `email_domains`: verified (staff vouch for them), and
+        those no longer listed removed. SPEC "Email domains, verified": a domain the customer added on
+        /org/domains/ is never touched here, whatever the list says (saving an old list must not delete it)."""
+        claims = TenantEmailDomain.objects.filter(tenant=self)
+        claims.filter(entered_by_staff=True).exclude(domain__in=domains).delete()
+        claims.filter(domain__in=domains).exclude(entered_by_staff=True, state=DomainState.VERIFIED).update(
+            entered_by_staff=True, state=DomainState.VERIFIED, verified_at=Coalesce("verified_at", Now()),
+        )
+        existing = set(claims.filter(domain__in=domains).values_list("domain", flat=True))
+        TenantEmailDomain.objects.bulk_create(
+            TenantEmailDomain(tenant=self, domain=domain, entered_by_staff=True, state=DomainState.VERIFIED,
+                              verified_at=timezone.now(), added_by="support staff")
+            for domain in domains if domain not in existing
+        )
 
     def _secret_left_with(self, previous_issuer: str | None) -> bool:
         """Whether the secret about to be saved is the one stored for `previous_issuer`, which is no longer this
@@ -153,12 +183,12 @@ class Tenant(models.Model):
                 errors["client_id"] = "Enter the Client ID from the customer's Okta app."
         try:
             domains = parse_email_domains(self.email_domains)
-        except ValueError as exc:
+        except DomainError as exc:
             errors["email_domains"] = str(exc)
         else:
-            taken = TenantEmailDomain.objects.filter(domain__in=domains).exclude(tenant_id=self.pk)
-            for claim in taken.select_related("tenant"):
-                errors["email_domains"] = f"{claim.domain} already belongs to {claim.tenant.name}."
+            # Another tenant's pending claim is no obstacle: staff vouch, and the other's verify is then refused.
+            for claim in TenantEmailDomain.objects.verified_elsewhere(domains, tenant_id=self.pk):
+                errors["email_domains"] = f"{claim.display} already belongs to {claim.tenant.name}."
         if errors:
             raise ValidationError(errors)
 
@@ -169,6 +199,7 @@ class Tenant(models.Model):
 
     @property
     def domains(self) -> list[str]:
+        """The domains support staff entered (A-labels); all of the tenant's are its email_domain_claims."""
         return [domain for domain in self.email_domains.split(",") if domain]
 
     @property
@@ -176,14 +207,70 @@ class Tenant(models.Model):
         return bool(self.client_secret)
 
 
+class DomainState(models.TextChoices):
+    PENDING = "pending", "Pending"  # added on /org/domains/, its DNS record not verified yet: it routes nobody
+    VERIFIED = "verified", "Verified"
+
+
+class TenantEmailDomainQuerySet(models.QuerySet["TenantEmailDomain"]):
+    def verified(self) -> "TenantEmailDomainQuerySet":
+        return self.filter(state=DomainState.VERIFIED)
+
+    def verified_elsewhere(self, domains: list[str], *, tenant_id: int | None) -> "TenantEmailDomainQuerySet":
+        """The verified claims of other tenants to any of `domains`, with their tenant."""
+        return self.verified().filter(domain__in=domains).exclude(tenant_id=tenant_id).select_related("tenant")
+
+
 class TenantEmailDomain(models.Model):
-    """The index behind SP-initiated login: one email domain belongs to at most one tenant."""
+    """One email domain of one tenant (SPEC "Email domains, verified"). It routes /login/ to the tenant only once
+    verified, by its DNS TXT record or because support staff entered it; at most one tenant holds a domain
+    verified, while several may hold it pending (the first to verify wins)."""
 
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="email_domain_claims")
-    domain = models.CharField(max_length=253, unique=True)
+    domain = models.CharField(max_length=253, help_text="IDNA A-label, lower case (xn--bcher-kva.example).")
+    state = models.CharField(max_length=10, choices=DomainState.choices, default=DomainState.PENDING)
+    # The value to publish is `inigo-domain-verification=<token>` at `_inigo-challenge.<domain>`. Not a secret:
+    # it is meant to be published in public DNS, and proves only that whoever controls the domain's DNS put it
+    # there for this tenant (a token is drawn for each tenant and domain). Stored so the page can show it again.
+    token = models.CharField(max_length=64, default=new_domain_token, editable=False)
+    # Listed in Tenant.email_domains: saving that field adds and removes these rows, and only these.
+    entered_by_staff = models.BooleanField(default=False, editable=False)
+    added_by = models.CharField(max_length=254, blank=True, help_text="The person, support account or command.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    verified_at = models.DateTimeField(null=True, blank=True)
+
+    objects = TenantEmailDomainQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "email domain"
+        ordering = ["domain"]
+        constraints = [
+            # One verified owner per domain; its partial index is also what /login/ looks a domain up by.
+            models.UniqueConstraint(
+                fields=["domain"], condition=Q(state="verified"), name="emaildomain_verified_unique",
+            ),
+            models.UniqueConstraint(fields=["tenant", "domain"], name="emaildomain_tenant_domain_unique"),
+            models.CheckConstraint(condition=Q(state__in=["pending", "verified"]), name="emaildomain_state_known"),
+        ]
 
     def __str__(self) -> str:
-        return self.domain
+        return self.display
+
+    @property
+    def display(self) -> str:
+        return unicode_domain(self.domain)
+
+    @property
+    def is_verified(self) -> bool:
+        return self.state == DomainState.VERIFIED
+
+    @property
+    def record_name(self) -> str:
+        return challenge_name(self.domain)
+
+    @property
+    def record_value(self) -> str:
+        return challenge_value(self.token)
 
 
 class SetupLink(models.Model):

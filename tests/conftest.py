@@ -13,6 +13,7 @@ from django.test import Client
 
 from inigo_sso.client_ip import is_ip_address
 from tenants.models import Tenant
+from tests.dns_server import DNSZone, dns_server
 from tests.oidc_provider import ProviderHarness
 
 ACME_SECRET = "acme-client-secret-Zx81kQ2vN4"
@@ -43,6 +44,20 @@ def other_provider(_globex_provider: ProviderHarness) -> Iterator[ProviderHarnes
     _globex_provider.reset()
     yield _globex_provider
     _globex_provider.reset()
+
+
+@pytest.fixture(scope="session")
+def _dns_server() -> Iterator[DNSZone]:
+    with dns_server() as zone:
+        yield zone
+
+
+@pytest.fixture
+def dns_zone(_dns_server: DNSZone, settings: Any) -> DNSZone:
+    """A real DNS server on loopback (UDP and TCP), empty, that Inigo asks to verify email domains."""
+    _dns_server.clear()
+    settings.SSO_DNS_NAMESERVERS = _dns_server.nameservers
+    return _dns_server
 
 
 def fake_dns(monkeypatch: pytest.MonkeyPatch, answer: Callable[[str], str | None]) -> list[str]:

@@ -13,6 +13,8 @@ import requests
 from django.test import override_settings
 
 from accounts.models import LoginEvent
+from faults.cluster import HOST
+from faults.cluster import free_port as _free_port
 from okta import breaker
 from okta import provider as okta_provider
 from okta.connection import connection_check
@@ -20,7 +22,7 @@ from tenants.models import Tenant
 from tenants.services import tenant_connection_check
 from tests.conftest import Browser
 from tests.oidc_provider import ProviderHarness
-from tests.test_multiprocess import HOST, _free_port, running_cluster
+from tests.test_multiprocess import running_cluster
 
 RULE = breaker.Rule()
 SHORT_COOLDOWN = {**breaker.Rule().__dict__, "cooldown_seconds": 0.5}

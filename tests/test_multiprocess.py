@@ -4,88 +4,26 @@ the service. Needs PostgreSQL (DATABASE_URL=postgres://...) and a redis-server b
 Redis on a free port so that stopping it disturbs nothing else on the machine."""
 
 import os
-import shutil
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 from urllib.parse import urlsplit
 
-import psycopg
 import pytest
 import requests
 
+from faults import cluster as processes
+from faults.cluster import HOST
+from faults.cluster import wait_for as _wait_for
 from tests.conftest import profile
 from tests.oidc_provider import ProviderHarness
 
-ROOT = Path(__file__).resolve().parent.parent
-HOST = "inigo.test"  # what the load balancer forwards as Host to every app server
 DATABASE = f"inigo_multiprocess_test_{os.getpid()}"  # several runs on one server must not collide
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _wait_for(check, what: str, seconds: float = 20) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            if check():
-                return
-        except (requests.RequestException, OSError):
-            pass
-        time.sleep(0.1)
-    raise AssertionError(f"{what} did not come up in {seconds} s")
-
-
 @dataclass
-class Redis:
-    port: int
-    process: subprocess.Popen | None = None
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(
-            [shutil.which("redis-server"), "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )
-        _wait_for(lambda: socket.create_connection(("127.0.0.1", self.port), 0.2).close() is None, "redis")
-
-    def stop(self) -> None:
-        if self.process:
-            self.process.terminate()
-            self.process.wait(10)
-            self.process = None
-
-
-@dataclass
-class Cluster:
-    ports: tuple[int, int]
-    redis: Redis
-    provider: ProviderHarness
-    env: dict[str, str]
-    migrated: bool = False
-
-    def add_tenant(self, slug: str, issuer: str) -> None:
-        manage = [sys.executable, "manage.py"]
-        if not self.migrated:
-            subprocess.run([*manage, "migrate", "--no-input", "-v", "0"], cwd=ROOT, env=self.env, check=True,
-                           timeout=120)
-            self.migrated = True
-        subprocess.run([*manage, "add_tenant", slug, "--name", slug.capitalize(), "--okta-domain", issuer,
-                        "--client-id", f"inigo-{slug}"], input=f"{slug}-secret\n", text=True, cwd=ROOT, env=self.env,
-                       check=True, timeout=60, capture_output=True)
-
-    def get(self, server: int, path: str, session: requests.Session, **params: str) -> requests.Response:
-        return session.get(f"http://127.0.0.1:{self.ports[server]}{path}", params=params, headers={"Host": HOST},
-                           allow_redirects=False, timeout=30)
+class Cluster(processes.Cluster):
+    provider: ProviderHarness | None = None
 
     def login(self, sub: str, *, start: int, finish: int) -> requests.Session:
         browser = requests.Session()
@@ -106,51 +44,11 @@ def running_cluster(
     """Two app servers (gunicorn, one worker each) on a database of their own named `database`, sharing a Redis
     started for them, with the tenant acme on `provider`. Skips without PostgreSQL or a redis-server binary."""
     database_url = os.environ.get("DATABASE_URL", "")
-    if not database_url.startswith(("postgres://", "postgresql://")):
-        pytest.skip("needs PostgreSQL shared by two processes: set DATABASE_URL=postgres://...")
-    if not shutil.which("redis-server"):
-        pytest.skip("needs a redis-server binary (Debian package redis-server)")
-    server = urlsplit(database_url)
-    with psycopg.connect(database_url, autocommit=True) as admin:
-        admin.execute(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
-        admin.execute(f"CREATE DATABASE {database}")
-    redis = Redis(_free_port())
-    redis.start()
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "SSO_"))},
-        "DJANGO_SETTINGS_MODULE": settings_module,
-        "DATABASE_URL": server._replace(path=f"/{database}").geturl(),
-        "REDIS_URL": f"redis://127.0.0.1:{redis.port}/0",
-        "DJANGO_DEBUG": "false",
-        "DJANGO_SECRET_KEY": "multiprocess-test-" + "k" * 40,
-        "SSO_ENCRYPTION_KEYS": "QNeEoRF8-ncL6zWBzuDdb8a4fBC2hvuVjXzXZW64ixM=",
-        "DJANGO_HTTPS": "false",
-        "SSO_ALLOW_INSECURE_ISSUERS": "true",
-        "DJANGO_ALLOWED_HOSTS": HOST,
-    }
-    cluster = Cluster((_free_port(), _free_port()), redis, provider, env)
-    cluster.add_tenant("acme", provider.issuer)
-    servers = [
-        subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py", "--bind", f"127.0.0.1:{port}",
-             "--workers", "1", "inigo_sso.wsgi"],
-            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )
-        for port in cluster.ports
-    ]
-    try:
-        for port in cluster.ports:
-            _wait_for(lambda p=port: requests.get(f"http://127.0.0.1:{p}/healthz/", headers={"Host": HOST},
-                                                  timeout=2).status_code == 200, f"app server on {port}")
-        yield cluster
-    finally:
-        for process in servers:
-            process.terminate()
-        for process in servers:
-            process.wait(15)
-        redis.stop()
-        with psycopg.connect(database_url, autocommit=True) as admin:
-            admin.execute(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
+    if reason := processes.missing_requirements(database_url):
+        pytest.skip(reason)
+    with processes.running_cluster(database_url, database, tenants=[("acme", provider.issuer)],
+                                   settings_module=settings_module) as running:
+        yield Cluster(**vars(running), provider=provider)
 
 
 @pytest.fixture(scope="module")

@@ -19,7 +19,7 @@ from tenants.models import ConnectionCheckResult, Tenant
 from tenants.services import tenant_connection_check
 from tests.conftest import ACME_SECRET, profile
 from tests.oidc_provider import ProviderHarness
-from tests.test_admin_tenants import change_form_data, change_url, support_client
+from tests.test_admin_tenants import change_form_data, change_url, post_confirmed, support_client
 
 NEW_SECRET = "new-org-client-secret-Wd93kR6pJ1"
 
@@ -46,7 +46,7 @@ def test_a_new_domain_in_admin_clears_the_secret_and_the_check_never_sends_it_th
 ):
     data = change_form_data(admin_client.get(change_url(acme)))
     data["okta_domain"] = other_provider.issuer
-    saved = admin_client.post(change_url(acme), data, follow=True)
+    saved = post_confirmed(admin_client, change_url(acme), data, follow=True)
 
     check_connection(admin_client, acme)
 
@@ -65,7 +65,7 @@ def test_a_new_domain_in_admin_clears_the_secret_and_the_check_never_sends_it_th
 def test_a_secret_typed_with_the_new_domain_is_kept_and_checked_there(admin_client, acme, other_provider):
     data = change_form_data(admin_client.get(change_url(acme)))
     data.update(okta_domain=other_provider.issuer, client_secret=NEW_SECRET)
-    admin_client.post(change_url(acme), data)
+    post_confirmed(admin_client, change_url(acme), data)
 
     check_connection(admin_client, acme)
 
@@ -183,3 +183,47 @@ def test_support_staff_cannot_change_a_set_up_tenants_domain(acme, provider, oth
     assert (stored.issuer, stored.client_secret) == (provider.issuer, ACME_SECRET)
     assert sum(other_provider.hits.values()) == 0
     assert "okta_domain" not in support.get(change_url(acme)).context["adminform"].form.fields
+
+
+# --- a second review: the ciphertext, the old issuer's ID tokens, an unsendable secret ------------------------------
+def test_support_cannot_read_the_ciphertext_by_filtering_the_tenants_list(acme):
+    from django.core.exceptions import FieldError
+
+    stored = Tenant.objects.filter(pk=acme.pk).values_list("client_secret", flat=True)  # decrypted by the field
+    assert stored[0] == ACME_SECRET
+    with pytest.raises(FieldError):
+        list(Tenant.objects.filter(client_secret__regex="^gAAAA"))
+
+    support = support_client()
+    for lookup in ("client_secret__regex", "client_secret__contains", "client_secret__gt", "client_secret"):
+        answer = support.get("/admin/tenants/tenant/", {lookup: "gAAAA", "slug": "acme"})
+        # Django admin answers a filter it cannot apply by sending the list back with ?e=1: no row, no yes or no.
+        assert answer.status_code == 302 and "e=1" in answer["Location"], (lookup, answer.status_code)
+
+
+def test_a_new_issuer_ends_the_tenants_sessions_so_no_old_id_token_goes_to_it(client, browser, provider, acme,
+                                                                               other_provider):
+    assert browser.login(provider, "alice").status_code == 302
+    assert browser.me().status_code == 200
+
+    acme.okta_domain = other_provider.issuer
+    acme.save()
+
+    assert browser.me().status_code == 401  # signed out at the next request: no id_token_hint of the old issuer
+    assert other_provider.hits == {}
+
+
+def test_a_secret_that_http_basic_cannot_send_is_refused_in_admin(admin_client, acme):
+    data = change_form_data(admin_client.get(change_url(acme)))
+    data["client_secret"] = "ODD\u2019SECRET\u00e9-777"
+
+    refused = admin_client.post(change_url(acme), data)
+
+    assert refused.status_code == 200 and "Paste the value exactly as Okta shows it" in refused.content.decode()
+    assert Tenant.objects.get(pk=acme.pk).client_secret == ACME_SECRET
+
+
+def test_a_setup_token_in_any_case_is_redacted():
+    from inigo_sso.redaction import redact_path
+
+    assert redact_path("GET /SETUP/Zx81kQ2vN4aa/ 404") == "GET /setup/[redacted]/ 404"

@@ -176,7 +176,7 @@ def test_the_page_shows_the_values_for_the_okta_app(client, db):
     assert response.status_code == 200
     assert "Set up single sign-on for NewCo" in page
     for value in ("newco", redirect_uri("newco"), f"{ORIGIN}/oidc/initiate/newco/", f"{ORIGIN}/login/",
-                  "openid email profile", "Authorization Code"):
+                  f"{ORIGIN}/oidc/global-token-revocation/", "openid email profile", "Authorization Code"):
         assert f">{value}</code>" in page, value
     assert response["Referrer-Policy"] == "strict-origin"  # the path (the token) is never a Referer
     assert "noindex" in response["X-Robots-Tag"] and '<meta name="robots" content="noindex, nofollow">' in page
@@ -214,7 +214,10 @@ def test_from_setup_link_to_the_owners_home_page(client, browser: Browser, provi
         provider.issuer, client_id, secret, True)
     assert SetupLink.objects.get().used_at is not None
     used = client.get(link)
-    assert used.status_code == 410 and "Ask Inigo support for a new setup link" in text(used)
+    # Used up by this success: the page sends whoever opens it again on to sign in, not to support.
+    assert used.status_code == 410 and "This organisation is set up: sign in" in text(used)
+    assert 'href="/oidc/authenticate/?tenant=newco">Sign in to NewCo</a>' in text(used)
+    assert "Ask Inigo support for a new setup link" not in text(used)
     assert setup_post(client, link, okta_domain=provider.issuer, client_id=client_id,
                       client_secret=secret).status_code == 410
 

@@ -22,9 +22,10 @@ import psycopg
 import pytest
 import requests
 
+from faults.cluster import free_port as _free_port
+from faults.cluster import wait_for as _wait_for
 from tests.conftest import profile
 from tests.oidc_provider import ProviderHarness
-from tests.test_multiprocess import _free_port, _wait_for
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DATABASE = f"inigo_tarpit_test_{os.getpid()}"  # several runs on one server must not drop each other's

@@ -119,6 +119,9 @@ ENDPOINTS: list[Endpoint] = [
                  as_=persona, examples=10),
         Endpoint("/admin/tenants/tenant/{tenant_pk}/scim-token/", ("POST",), (), as_=persona, examples=5),
         Endpoint("/admin/tenants/tenant/{tenant_pk}/setup-link/", ("POST",), (), as_=persona, examples=5),
+        Endpoint("/admin/tenants/tenantemaildomain/", ("GET", "POST"),
+                 (*CHANGELIST, "tenant__id__exact", "state__exact", "entered_by_staff__exact"), as_=persona,
+                 examples=10, good=(("action", "remove"),)),
     )],
 ]
 

@@ -1,0 +1,183 @@
+"""The figures of a scenario, read from its traffic record and the database, and the one table with its targets."""
+
+import re
+import statistics
+from collections import Counter
+from dataclasses import dataclass, field
+
+import psycopg
+
+from faults.scenarios import Scenario, Timing
+from faults.traffic import Recorder, SignIn
+
+BYSTANDER_P95_MS = 500
+
+
+@dataclass
+class Result:
+    scenario: Scenario
+    attempted: int = 0
+    ok: int = 0
+    right: Counter[str] = field(default_factory=Counter)  # failures with the right page, by reason
+    wrong: Counter[str] = field(default_factory=Counter)  # other failures, by "status reason"
+    fives: Counter[int] = field(default_factory=Counter)  # every 5xx answer, by status
+    unexpected_5xx: int = 0  # 5xx that is not a right page (a 500, or a 503 outside the database scenario)
+    cut: int = 0
+    cut_retried_ok: int = 0
+    lost: list[str] = field(default_factory=list)
+    recovery: float | None = None  # seconds
+    recovery_target: float | None = None
+    later_failures: int = 0  # answers after the fault ended that were 5xx or cut
+    bystander_ms: tuple[float, float] = (float("nan"), float("nan"))  # p50, p95
+    notes: dict[str, str] = field(default_factory=dict)
+    details: Counter[str] = field(default_factory=Counter)  # the failed login events' details, numbers blanked
+
+    def misses(self) -> list[str]:
+        out = []
+        if self.fives[500] or self.unexpected_5xx:
+            out.append(f"{self.unexpected_5xx} unexpected 5xx ({self.fives[500]} x 500)")
+        if self.lost:
+            out.append(f"{len(self.lost)} acknowledged writes lost")
+        if self.wrong:
+            out.append(f"{sum(self.wrong.values())} sign-ins failed without the right page")
+        if self.cut_retried_ok < self.cut:
+            out.append(f"{self.cut - self.cut_retried_ok} cut sign-ins whose retry failed")
+        if self.recovery_target is not None and (self.recovery is None or self.recovery > self.recovery_target):
+            out.append(f"recovery {_seconds(self.recovery)} > {self.recovery_target:g} s")
+        if not self.scenario.provider and self.later_failures:
+            out.append(f"{self.later_failures} requests failed after the fault ended")
+        if self.scenario.provider and not self.bystander_ms[1] <= BYSTANDER_P95_MS:
+            out.append(f"bystander p95 {self.bystander_ms[1]:.0f} ms > {BYSTANDER_P95_MS} ms")
+        if self.attempted == 0:
+            out.append("no sign-in was attempted")
+        return out
+
+
+def result(scenario: Scenario, record: Recorder, fault: tuple[float, float], timing: Timing, pg_url: str,
+           since_event: int) -> Result:
+    out = Result(scenario)
+    faulted = [s for s in record.sign_ins if s.tenant == "faulted"]
+    out.attempted, out.ok = len(faulted), sum(s.ok for s in faulted)
+    for attempt in record.sign_ins:
+        if attempt.cut:
+            out.cut += 1
+            out.cut_retried_ok += bool(attempt.retry_ok)
+        elif not attempt.ok and (attempt.status, attempt.reason) in scenario.right and attempt.tenant == "faulted":
+            out.right[attempt.reason] += 1
+        elif not attempt.ok and scenario.database_down and attempt.status == 503:
+            out.right["503 database"] += 1
+        elif not attempt.ok:
+            out.wrong[f"{attempt.tenant} {attempt.status} {attempt.reason or '-'}"] += 1
+    for answer in record.answers:
+        if answer.status >= 500:
+            out.fives[answer.status] += 1
+            out.unexpected_5xx += not _expected_5xx(scenario, answer.status, answer.reason, answer.kind)
+        if answer.started >= fault[1] and (answer.status >= 500 or answer.status == 0):
+            out.later_failures += 1
+    out.recovery = recovery(scenario, faulted, fault)
+    if scenario.provider:
+        out.recovery_target = (timing.cooldown if scenario.trips_breaker else 0) + 1
+    bystander = sorted(s.app_seconds * 1000 for s in record.sign_ins if s.tenant == "bystander" and s.ok)
+    if bystander:
+        out.bystander_ms = (statistics.median(bystander), percentile(bystander, 95))
+    out.lost = lost_writes(pg_url, record)
+    out.details = failure_details(pg_url, since_event)
+    return out
+
+
+def last_event(pg_url: str) -> int:
+    with psycopg.connect(pg_url) as connection:
+        row = connection.execute("SELECT coalesce(max(id), 0) FROM accounts_loginevent").fetchone()
+    return int(row[0]) if row else 0
+
+
+def failure_details(pg_url: str, since_event: int) -> Counter[str]:
+    """What the app recorded of the failed sign-ins after the login event `since_event` (reason and detail, with
+    numbers and URLs blanked so that alike failures count together)."""
+    with psycopg.connect(pg_url) as connection:
+        rows = connection.execute("SELECT reason, detail FROM accounts_loginevent WHERE outcome = 'failure' AND "
+                                  "id > %s", [since_event]).fetchall()
+    return Counter(f"{reason}: {re.sub(r'http://[^ ]+|[0-9]+', '#', detail)[:110]}" for reason, detail in rows)
+
+
+def _expected_5xx(scenario: Scenario, status: int, reason: str, kind: str) -> bool:
+    if kind in ("start", "callback") and (status, reason) in scenario.right:
+        return True
+    return scenario.database_down and status == 503
+
+
+def recovery(scenario: Scenario, faulted: list[SignIn], fault: tuple[float, float]) -> float | None:
+    """Seconds from the fault's end to the end of the first sign-in begun after it that succeeded. For a fault that
+    hits some requests only, the longest such time after each failed sign-in too (it is the end of that fault)."""
+    ends = [fault[1]]
+    if scenario.intermittent:
+        ends += [s.ended for s in faulted if not s.ok and fault[0] <= s.started <= fault[1]]
+    longest = 0.0
+    for end in ends:
+        after = [s.ended - end for s in faulted if s.ok and s.started >= end]
+        if not after:
+            return None
+        longest = max(longest, min(after))
+    return longest
+
+
+def percentile(ordered: list[float], q: float) -> float:
+    rank = max(1, round(q / 100 * len(ordered) + 0.4999))  # nearest rank, as bench/run.py
+    return ordered[min(rank, len(ordered)) - 1]
+
+
+def lost_writes(pg_url: str, record: Recorder) -> list[str]:
+    """Acknowledged writes the database does not hold: a sign-in that set a session without its login event, a SCIM
+    create answered 2xx without its person, a deactivation answered 2xx of a person who is active."""
+    signed_in = Counter(s.sub for s in record.sign_ins if s.ok)
+    created = {w.user_name.lower() for w in record.writes if w.op == "create" and 200 <= w.status < 300}
+    deactivated = {w.user_name.lower() for w in record.writes if w.op == "deactivate" and 200 <= w.status < 300}
+    with psycopg.connect(pg_url) as connection:
+        events = dict(connection.execute(
+            "SELECT u.sub, count(*) FROM accounts_loginevent e JOIN accounts_user u ON u.id = e.user_id "
+            "WHERE e.outcome = 'success' AND u.sub = ANY(%s) GROUP BY u.sub", [list(signed_in)]).fetchall())
+        people = dict(connection.execute(
+            "SELECT lower(scim_user_name), is_active FROM accounts_user WHERE lower(scim_user_name) = ANY(%s)",
+            [list(created | deactivated)]).fetchall())
+    lost = [f"{sub}: {count} sessions, {events.get(sub, 0)} login events" for sub, count in signed_in.items()
+            if events.get(sub, 0) < count]
+    lost += [f"{name}: created (2xx), not in the database" for name in sorted(created - people.keys())]
+    lost += [f"{name}: deactivated (2xx), active" for name in sorted(deactivated) if people.get(name) is not False]
+    return lost
+
+
+def _seconds(value: float | None) -> str:
+    return "never" if value is None else f"{value:.1f} s"
+
+
+COLUMNS = ("scenario", "sign-ins", "ok", "failed: right page", "failed: other", "5xx (500/502/503)",
+           "cut (retry ok)", "writes lost", "recovery (target)", "bystander p50 / p95 ms (target)", "targets")
+
+
+def table(results: list[Result]) -> str:
+    lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "|".join("---" for _ in COLUMNS) + "|"]
+    for r in results:
+        right = ", ".join(f"{n} {reason}" for reason, n in r.right.most_common()) or "0"
+        wrong = ", ".join(f"{n} x {what}" for what, n in r.wrong.most_common(3)) or "0"
+        target = f" (<= {r.recovery_target:g} s)" if r.recovery_target is not None else ""
+        bystander = f"{r.bystander_ms[0]:.0f} / {r.bystander_ms[1]:.0f}"
+        bystander += f" (<= {BYSTANDER_P95_MS})" if r.scenario.provider else ""
+        cells = [r.scenario.name, str(r.attempted), str(r.ok), right, wrong,
+                 f"{r.fives[500]}/{r.fives[502]}/{r.fives[503]}", f"{r.cut} ({r.cut_retried_ok})", str(len(r.lost)),
+                 _seconds(r.recovery) + target, bystander, "met" if not r.misses() else "MISSED"]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def verdicts(results: list[Result]) -> list[str]:
+    out = []
+    for r in results:
+        misses = r.misses()
+        out.append(f"{'met   ' if not misses else 'MISSED'} {r.scenario.name}: " + ("; ".join(misses) or
+                   "0 x 500, 0 writes lost" + (", recovery and bystander p95 within target"
+                                               if r.scenario.provider else "")))
+        for what, n in r.wrong.most_common(5):
+            out.append(f"         {n} x {what}")
+        out += [f"         lost: {line}" for line in r.lost[:5]]
+        out += [f"         {n} x {detail}" for detail, n in r.details.most_common(3)]
+    return out

@@ -1,0 +1,175 @@
+"""The faults, one scenario each: what it breaks, for how long, and which failure pages are the right ones.
+
+Each `inject` runs the fault from its start to its end and returns: every fault is bounded in time and stops by
+itself. The traffic (faults/traffic.py) runs before, during and after it."""
+
+import os
+import signal
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import psycopg
+import requests
+
+from faults.cluster import HOST, Cluster, wait_for
+from faults.proxy import FaultProxy, Mode
+from faults.traffic import Traffic, deactivation
+
+PROVIDER_PAGES = frozenset({(502, "provider_unreachable"), (502, "provider_bad_response")})
+
+
+@dataclass(frozen=True)
+class Timing:
+    lead: float  # seconds of traffic before the fault
+    fault: float  # seconds a steady fault lasts
+    sparse: float  # seconds of one timeout in 20: several of the app's read timeouts (5 s)
+    flap: float  # seconds down, then up, of a flapping provider
+    flaps: int
+    tail: float  # seconds of traffic after recovery: later requests must succeed
+    cooldown: float  # the breaker's (settings.OIDC_BREAKER)
+    terminations: int  # rounds of pg_terminate_backend
+
+
+FULL = Timing(lead=3, fault=20, sparse=30, flap=10, flaps=2, tail=3, cooldown=30, terminations=3)
+SHORT = Timing(lead=1, fault=5, sparse=12, flap=3, flaps=1, tail=1.5, cooldown=3, terminations=2)
+
+
+@dataclass
+class Rig:
+    """What a scenario acts on."""
+
+    proxy: FaultProxy
+    cluster: Cluster
+    traffic: Traffic
+    pg_url: str  # the PostgreSQL server, to terminate the app's connections
+    database: str
+    timing: Timing
+    notes: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    what: str
+    inject: Callable[[Rig], None]
+    provider: bool = False  # a fault of the tenant's provider: the recovery and bystander targets apply
+    trips_breaker: bool = False  # evidence the breaker must act on: its cool-down is part of the recovery target
+    intermittent: bool = False  # the fault hits some requests: recovery is measured after each one
+    right: frozenset[tuple[int, str]] = frozenset()  # (status, reason) of a sign-in's right failure page
+    database_down: bool = False  # 503s while the database cannot be reached are counted apart
+
+
+def _steady(mode: Mode) -> Callable[[Rig], None]:
+    def inject(rig: Rig) -> None:
+        rig.proxy.set(mode)
+        time.sleep(rig.timing.sparse if mode is Mode.ONE_TIMEOUT_IN_20 else rig.timing.fault)
+        rig.proxy.set(Mode.THROUGH)
+
+    return inject
+
+
+def _flapping(rig: Rig) -> None:
+    for flap in range(rig.timing.flaps):
+        if flap:
+            time.sleep(rig.timing.flap)  # up
+        rig.proxy.set(Mode.DOWN)
+        time.sleep(rig.timing.flap)
+        rig.proxy.set(Mode.THROUGH)
+
+
+def _terminate_connections(rig: Rig) -> None:
+    """pg_terminate_backend of every connection to the app's database, a few times, one second apart."""
+    with psycopg.connect(rig.pg_url, autocommit=True) as admin:
+        for round_ in range(rig.timing.terminations):
+            if round_:
+                time.sleep(1)
+            ended = admin.execute("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                                  "WHERE datname = %s AND pid <> pg_backend_pid()", [rig.database]).fetchone()
+            rig.notes[f"connections terminated, round {round_ + 1}"] = str(ended[0] if ended else 0)
+
+
+def _redis_restart(rig: Rig) -> None:
+    rig.cluster.redis.stop()
+    time.sleep(rig.timing.fault / 2)
+    rig.cluster.redis.start()
+
+
+def _kill_worker(rig: Rig) -> None:
+    """SIGKILL the worker of app server 0 while sign-ins wait on their token request (the provider answers 2 s late
+    for a moment, so that some are surely mid-sign-in); the master starts a new worker."""
+    rig.proxy.set(Mode.SLOW)
+    time.sleep(1.0)
+    workers = rig.cluster.workers(0)
+    for pid in workers:
+        os.kill(pid, signal.SIGKILL)
+    rig.notes["workers killed"] = str(len(workers))
+    rig.proxy.set(Mode.THROUGH)
+    port = rig.cluster.ports[0]
+    wait_for(lambda: requests.get(f"http://127.0.0.1:{port}/healthz/", headers={"Host": HOST},
+                                  timeout=2).status_code == 200, "the app server's new worker", 60)
+
+
+PATCHES = 20
+
+
+def _concurrent_patches(rig: Rig) -> None:
+    """One person provisioned and signed in; then 20 PATCHes of them (each a deactivation with a name of its own)
+    at once, mixed with their sign-ins."""
+    traffic, tenant = rig.traffic, rig.traffic.tenants["faulted"]
+    sub = f"patched-{os.getpid()}-{time.monotonic_ns()}@{tenant.slug}.test"
+    rig.notes["person"] = sub
+    traffic.scim_create(sub, external_id=sub)  # Okta's externalId is the sub of their sign-ins
+    traffic.sign_in(tenant, sub)
+    found = requests.get(f"http://127.0.0.1:{rig.cluster.ports[0]}/scim/v2/Users",
+                         params={"filter": f'userName eq "{sub}"'}, timeout=30,
+                         headers={"Host": HOST, "Authorization": f"Bearer {traffic.scim_token}"}).json()
+    scim_id = found["Resources"][0]["id"]
+    start = threading.Barrier(PATCHES + PATCHES // 2)
+
+    def patch(n: int) -> None:
+        start.wait(30)
+        traffic.scim("PATCH", f"/Users/{scim_id}", deactivation(f"Patched {n}"), "deactivate", sub)
+
+    def sign_in(_n: int) -> None:
+        start.wait(30)
+        traffic.sign_in(tenant, sub)
+
+    threads = [threading.Thread(target=patch, args=(n,)) for n in range(PATCHES)]
+    threads += [threading.Thread(target=sign_in, args=(n,)) for n in range(PATCHES // 2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+
+
+SCENARIOS = [
+    Scenario("one timeout in 20", "every 20th request to the provider gets no answer: a timeout of that sign-in",
+             _steady(Mode.ONE_TIMEOUT_IN_20), provider=True, intermittent=True, right=PROVIDER_PAGES),
+    Scenario("flapping", "the provider's port refuses connections, then serves, then refuses again",
+             _flapping, provider=True, trips_breaker=True, right=PROVIDER_PAGES),
+    Scenario("black hole", "the provider accepts connections and never answers", _steady(Mode.BLACK_HOLE),
+             provider=True, trips_breaker=True, right=PROVIDER_PAGES),
+    Scenario("stall mid-body", "the provider sends its headers and half the body, then nothing",
+             _steady(Mode.STALL_MID_BODY), provider=True, trips_breaker=True, right=PROVIDER_PAGES),
+    Scenario("reset after headers", "the provider sends its headers, then resets the connection",
+             _steady(Mode.RESET_AFTER_HEADERS), provider=True, trips_breaker=True, right=PROVIDER_PAGES),
+    Scenario("slow answers (2 s)", "every answer of the provider comes 2 s late", _steady(Mode.SLOW),
+             provider=True, right=PROVIDER_PAGES),
+    Scenario("garbage answers", "the provider answers 200 with random bytes", _steady(Mode.GARBAGE),
+             provider=True, right=PROVIDER_PAGES),
+    Scenario("postgres connections terminated", "pg_terminate_backend of every app connection, a few times",
+             _terminate_connections, database_down=True),
+    Scenario("redis stopped", "the suite's redis-server stopped, then started empty", _redis_restart),
+    Scenario("worker killed", "SIGKILL of app server 0's worker mid-sign-in", _kill_worker),
+    Scenario("20 concurrent PATCHes", "20 SCIM deactivations of one person at once, with their sign-ins",
+             _concurrent_patches, right=frozenset({(403, "user_removed_in_okta")})),
+]
+
+
+def by_name(name: str) -> Scenario:
+    for scenario in SCENARIOS:
+        if scenario.name == name or scenario.name.split(" (")[0].replace(" ", "-") == name:
+            return scenario
+    raise KeyError(name)
