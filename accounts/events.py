@@ -8,7 +8,7 @@ of reaching the sign-in figures unnoticed.
 
 from django.db import models
 
-from inigo_sso.failures import SESSION_END_REASONS, TOKEN_REASONS
+from inigo_sso.failures import REAUTH_REASONS, SESSION_END_REASONS, TOKEN_REASONS
 
 
 class EventKind(models.TextChoices):
@@ -23,6 +23,10 @@ SETUP_REASONS = ("setup_link_created", "setup_checks_failed", "setup_completed")
 
 # Email domains, verified (accounts.email_domains): on /org/domains/ and in support staff's admin.
 DOMAIN_REASONS = ("domain_added", "domain_verified", "domain_removed")
+
+# Changes made on the customer console, and the recent Okta sign-in they ask for first (accounts.oidc.reauth): an
+# Okta sign-in of someone already signed in, never counted as a sign-in.
+CONSOLE_REASONS = ("role_changed", *REAUTH_REASONS, *DOMAIN_REASONS)
 
 # Every outcome of a sign-in attempt: from the start (/oidc/initiate/, /login/, /oidc/authenticate/) to the session.
 SIGNIN_REASONS = (
@@ -50,7 +54,7 @@ _KINDS: dict[str, EventKind] = {
     **{reason: EventKind.SIGNIN for reason in SIGNIN_REASONS},
     **{reason: EventKind.SESSION for reason in SESSION_REASONS},
     **{reason: EventKind.SETUP for reason in SETUP_REASONS},
-    **{reason: EventKind.CONSOLE for reason in DOMAIN_REASONS},
+    **{reason: EventKind.CONSOLE for reason in CONSOLE_REASONS},
 }
 
 

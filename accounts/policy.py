@@ -155,6 +155,23 @@ RULES: dict[Action, tuple[Cell, ...]] = {
 }
 
 
+# SPEC "The customer console", recent sign-in: every change made on /org/ needs an Okta sign-in (the ID token's
+# auth_time) within SSO_RECENT_AUTH_SECONDS, all but running a connection check (`action=check`) and signing people
+# out (`action=sign_out`), which grant no power. A console view asks accounts.oidc.reauth.recent_sign_in_required.
+RECENT_SIGN_IN: frozenset[Action] = frozenset({
+    Action.CREDENTIALS_ROTATE,  # `action=credentials`
+    Action.SCIM_TOKEN_ISSUE,  # `action=scim_token`
+    Action.ROLE_CHANGE,  # `action=role`
+    Action.OWNERSHIP_TRANSFER,  # `action=transfer`
+    Action.ROLE_SOURCE_CHANGE,  # /org/roles/
+    Action.EMAIL_DOMAINS_CHANGE,  # /org/domains/
+})
+
+
+def needs_recent_sign_in(action: Action) -> bool:
+    return action in RECENT_SIGN_IN
+
+
 def allowed(actor: Any, action: Action, target: Target = None) -> bool:
     """May `actor` (request.user: a staff account, a person of a tenant, or anonymous) do `action` to `target`?"""
     column = column_of(actor)

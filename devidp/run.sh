@@ -67,7 +67,9 @@ if [ "$LOCAL_IDP" != 0 ]; then
   # Only here, on loopback, may a tenant's issuer be plain http://.
   export SSO_ALLOW_INSECURE_ISSUERS=true
   "$BIN/python" manage.py ensure_demo_tenant --issuer "$IDP_URL"
-  "$BIN/python" -m devidp.server --port "$IDP_PORT" --app-url "$APP_URL" &
+  # LOCAL_IDP_IGNORE_REAUTH=1: it ignores prompt=login and max_age, as Okta does for some federated people.
+  "$BIN/python" -m devidp.server --port "$IDP_PORT" --app-url "$APP_URL" \
+    $([ "${LOCAL_IDP_IGNORE_REAUTH:-0}" = 1 ] && echo --ignore-reauth) &
   PIDS+=("$!")
   wait_for "The local identity provider" "$IDP_PORT" "$!"
 fi

@@ -244,6 +244,31 @@ SESSION_END_REASONS = (
     "universal_logout", "session_recheck_failed", "session_recheck_overdue",
 )
 
+# A change on the customer console asked for a recent Okta sign-in (SPEC "The customer console", recent sign-in;
+# accounts.oidc.reauth). The person stays signed in whatever happens; the change was not made, and they make it again.
+_CHANGE_NOT_MADE = "Your change was not made."
+FAILURES.update({
+    "reauth_stale": Failure(403, "Okta did not ask you to sign in again",
+                            f"{_CHANGE_NOT_MADE} Changes here need an Okta sign-in from the last few minutes, and "
+                            "Okta answered with your earlier sign-in instead of asking for your password again. "
+                            "Inigo will not send you round again.",
+                            "Sign out of Inigo and of Okta (or of your company's sign-in page), sign in again, "
+                            "then make the change. If it keeps happening, ask your Okta administrator: some "
+                            "sign-in policies skip the new sign-in.",
+        fix="Okta answered prompt=login / max_age=0 with an auth_time older than SSO_RECENT_AUTH_SECONDS (or none): "
+            "federated sign-ins (an IdP routing rule) can keep the upstream session. The person signs out of Okta and "
+            "of their IdP and signs in again; the customer's Okta admin checks the IdP's \"force authentication\"."),
+    "reauth_other_person": Failure(403, "You signed in to Okta as someone else",
+                                   f"{_CHANGE_NOT_MADE} Inigo asked Okta to confirm that you are still at the "
+                                   "keyboard, and Okta answered for another person. You are still signed in to "
+                                   "Inigo as before.",
+                                   "Go back, make the change again, and sign in to Okta as yourself.",
+        fix="The re-authentication for a console change came back with another `sub` than the signed-in person's "
+            "(another Okta account in the same browser): nothing was changed, the session was kept."),
+})
+# The outcomes of a re-authentication that are not refusals: the recent sign-in confirmed.
+REAUTH_REASONS = ("reauth_ok", "reauth_stale", "reauth_other_person")
+
 # ID token and userinfo checks (OIDC Core 3.1.3.7, 5.3.2): the proof of identity did not hold.
 
 # ID token and userinfo checks (OIDC Core 3.1.3.7, 5.3.2): the proof of identity did not hold. The person reads one

@@ -257,6 +257,9 @@ SSO_RATE_LIMIT = env_str("SSO_RATE_LIMIT", "30/m")
 # The deployment's public origin: commands (setup_link, check_tenant) have no request to take a host from.
 SSO_PUBLIC_URL = env_origin("SSO_PUBLIC_URL")
 SSO_SETUP_LINK_DAYS = 7
+# How recent an Okta sign-in (the ID token's auth_time) must be for a change on the customer console (SPEC "The
+# customer console"): older, and the change goes through Okta with prompt=login first (accounts.oidc.reauth).
+SSO_RECENT_AUTH_SECONDS = env_int("SSO_RECENT_AUTH_SECONDS", 600)
 RATELIMIT_USE_CACHE = "default"
 RATELIMIT_VIEW = "accounts.oidc.ratelimits.rate_limited"
 RATELIMIT_FAIL_OPEN = True  # a cache outage must not lock everybody out

@@ -11,6 +11,7 @@ from types import SimpleNamespace
 import pytest
 from django.contrib.admin.models import LogEntry
 from django.test import Client
+from django.utils import timezone
 
 from accounts import policy
 from accounts.models import Role, User
@@ -39,7 +40,8 @@ def world(acme: Tenant, provider, other_provider, public_dns) -> World:
     return World(
         acme=acme, provider=provider, other_provider=other_provider,
         hooli=Tenant.objects.create(name="Hooli", slug="hooli", is_active=False),
-        alice=person(acme, "alice", Role.OWNER), bob=person(acme, "bob", Role.ADMIN), carol=person(acme, "carol"),
+        alice=person(acme, "alice", Role.OWNER), bob=person(acme, "bob", Role.ADMIN),
+        carol=person(acme, "carol", last_login=timezone.now()),  # has signed in: a transfer needs it
         kim=User.objects.create_user(username="kim.staff", is_staff=True),
     )
 

@@ -31,10 +31,11 @@ def support(db: None) -> Client:
 
 @pytest.fixture
 def people(acme: Tenant) -> dict[str, User]:
+    signed_in = timezone.now()  # people who signed in (a transfer needs that)
     return {
-        "alice": person(acme, "alice", Role.OWNER),
-        "bob": person(acme, "bob", Role.ADMIN),
-        "carol": person(acme, "carol"),
+        "alice": person(acme, "alice", Role.OWNER, last_login=signed_in),
+        "bob": person(acme, "bob", Role.ADMIN, last_login=signed_in),
+        "carol": person(acme, "carol", last_login=signed_in),
     }
 
 
