@@ -21,6 +21,9 @@ class EventKind(models.TextChoices):
 
 SETUP_REASONS = ("setup_link_created", "setup_checks_failed", "setup_completed")
 
+# Changes made by a tenant's owner and admins on /org/ (SPEC "The customer console"): who did it is in the detail.
+CONSOLE_REASONS = ("console_sign_out",)
+
 # Every outcome of a sign-in attempt: from the start (/oidc/initiate/, /login/, /oidc/authenticate/) to the session.
 SIGNIN_REASONS = (
     "ok",
@@ -47,6 +50,7 @@ _KINDS: dict[str, EventKind] = {
     **{reason: EventKind.SIGNIN for reason in SIGNIN_REASONS},
     **{reason: EventKind.SESSION for reason in SESSION_REASONS},
     **{reason: EventKind.SETUP for reason in SETUP_REASONS},
+    **{reason: EventKind.CONSOLE for reason in CONSOLE_REASONS},
 }
 
 

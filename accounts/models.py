@@ -86,6 +86,11 @@ class User(AbstractUser):
                 name="user_is_staff_xor_tenant_member",
             ),
         ]
+        indexes = [
+            # The console's people list (/org/people/): a tenant's people, newest first, 50 a page. The `q` search
+            # has trigram indexes of its own, on PostgreSQL only (migration 0011).
+            models.Index(fields=["tenant", "-date_joined", "-id"], name="user_tenant_joined"),
+        ]
 
     def __str__(self) -> str:
         # Never the internal user name of a person from Okta (t1-<digest>): their email, name or subject.
