@@ -4,10 +4,12 @@ the service. Needs PostgreSQL (DATABASE_URL=postgres://...) and a redis-server b
 Redis on a free port so that stopping it disturbs nothing else on the machine."""
 
 import os
+import re
 import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -87,6 +89,17 @@ class Cluster:
         return session.get(f"http://127.0.0.1:{self.ports[server]}{path}", params=params, headers={"Host": HOST},
                            allow_redirects=False, timeout=30)
 
+    def post_form(
+        self, server: int, page: str, session: requests.Session, *, to: str = "", **fields: str
+    ) -> requests.Response:
+        """GET `page` and POST a form of it to `to` (default: the page itself) with `fields`, as a browser would
+        (with the page's CSRF token)."""
+        shown = self.get(server, page, session)
+        assert shown.status_code == 200, shown.text[:300]
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', shown.text).group(1)
+        return session.post(f"http://127.0.0.1:{self.ports[server]}{to or page}", headers={"Host": HOST},
+                            data={"csrfmiddlewaretoken": token, **fields}, allow_redirects=False, timeout=30)
+
     def login(self, sub: str, *, start: int, finish: int) -> requests.Session:
         browser = requests.Session()
         started = self.get(start, "/oidc/initiate/", browser, iss=self.provider.issuer)
@@ -101,10 +114,12 @@ class Cluster:
 
 @contextmanager
 def running_cluster(
-    provider: ProviderHarness, database: str, *, settings_module: str = "inigo_sso.settings"
+    provider: ProviderHarness, database: str, *, settings_module: str = "inigo_sso.settings", pages: bool = False
 ) -> Iterator[Cluster]:
     """Two app servers (gunicorn, one worker each) on a database of their own named `database`, sharing a Redis
-    started for them, with the tenant acme on `provider`. Skips without PostgreSQL or a redis-server binary."""
+    started for them, with the tenant acme on `provider`. Skips without PostgreSQL or a redis-server binary.
+    `pages`: HTML pages too (the production settings need collected static files for them, in a folder of this
+    run's own)."""
     database_url = os.environ.get("DATABASE_URL", "")
     if not database_url.startswith(("postgres://", "postgresql://")):
         pytest.skip("needs PostgreSQL shared by two processes: set DATABASE_URL=postgres://...")
@@ -128,6 +143,11 @@ def running_cluster(
         "SSO_ALLOW_INSECURE_ISSUERS": "true",
         "DJANGO_ALLOWED_HOSTS": HOST,
     }
+    if pages:
+        env.update(DJANGO_SETTINGS_MODULE="tests.e2e.server_settings", E2E_STATIC_ROOT=tempfile.mkdtemp())
+        static_root = env["E2E_STATIC_ROOT"]
+        subprocess.run([sys.executable, "manage.py", "collectstatic", "--no-input", "-v", "0"], cwd=ROOT, env=env,
+                       check=True, timeout=120)
     cluster = Cluster((_free_port(), _free_port()), redis, provider, env)
     cluster.add_tenant("acme", provider.issuer)
     servers = [
@@ -149,6 +169,8 @@ def running_cluster(
         for process in servers:
             process.wait(15)
         redis.stop()
+        if pages:
+            shutil.rmtree(static_root, ignore_errors=True)
         with psycopg.connect(database_url, autocommit=True) as admin:
             admin.execute(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
 
