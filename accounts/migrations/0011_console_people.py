@@ -33,5 +33,15 @@ class Migration(migrations.Migration):
             model_name="user",
             index=models.Index(fields=["tenant", "-date_joined", "-id"], name="user_tenant_joined"),
         ),
+        migrations.AddIndex(
+            model_name="user",
+            index=models.Index(condition=models.Q(("role", "member"), _negated=True),
+                               fields=["tenant", "role", "-date_joined"], name="user_tenant_role_joined"),
+        ),
+        migrations.AddIndex(
+            model_name="user",
+            index=models.Index(condition=models.Q(("is_active", False)), fields=["tenant", "-date_joined"],
+                               name="user_tenant_inactive_joined"),
+        ),
         migrations.RunPython(trigram_indexes_create, trigram_indexes_drop, elidable=False),
     ]
