@@ -24,9 +24,9 @@ SETUP_REASONS = ("setup_link_created", "setup_checks_failed", "setup_completed")
 # Email domains, verified (accounts.email_domains): on /org/domains/ and in support staff's admin.
 DOMAIN_REASONS = ("domain_added", "domain_verified", "domain_removed")
 
-# Changes made on the customer console, and the recent Okta sign-in they ask for first (accounts.oidc.reauth): an
-# Okta sign-in of someone already signed in, never counted as a sign-in.
-CONSOLE_REASONS = ("role_changed", *REAUTH_REASONS, *DOMAIN_REASONS)
+# Changes made by a tenant's owner and admins on /org/ (SPEC "The customer console"), and the recent Okta sign-in
+# they ask for first (accounts.oidc.reauth): who did it is in the detail; never counted as a sign-in.
+CONSOLE_REASONS = ("console_sign_out", "role_changed", *REAUTH_REASONS, *DOMAIN_REASONS)
 
 # Every outcome of a sign-in attempt: from the start (/oidc/initiate/, /login/, /oidc/authenticate/) to the session.
 SIGNIN_REASONS = (

@@ -88,6 +88,16 @@ class User(AbstractUser):
                 name="user_is_staff_xor_tenant_member",
             ),
         ]
+        indexes = [
+            # The console's people list (/org/people/): a tenant's people, newest first, 50 a page. The `q` search
+            # has trigram indexes of its own, on PostgreSQL only (migration 0011).
+            models.Index(fields=["tenant", "-date_joined", "-id"], name="user_tenant_joined"),
+            # Its filters that pick few of many: the owner and admins, and the deactivated.
+            models.Index(fields=["tenant", "role", "-date_joined"], name="user_tenant_role_joined",
+                         condition=~Q(role="member")),
+            models.Index(fields=["tenant", "-date_joined"], name="user_tenant_inactive_joined",
+                         condition=Q(is_active=False)),
+        ]
 
     def __str__(self) -> str:
         # Never the internal user name of a person from Okta (t1-<digest>): their email, name or subject.

@@ -1,9 +1,10 @@
 """Who may do what: SPEC's table "Who may do what", as one table in code that every page asks.
 
-`allowed(actor, action, target)` answers for Django admin now (support staff and superusers) and for the customer
-console later (owner, admin, member of a tenant): each row below is a row of SPEC's table, each column a column of
-it, and each cell a small function of (actor, target). The sentences under SPEC's table (nobody changes their own
-role, ...) are RULES that hold whatever the cell says.
+`allowed(actor, action, target)` answers for Django admin (support staff and superusers), for the customer console
+at /org/ (its owner and admins: console.access asks READ before every page, and each change asks its own row) and
+for the home page (a member's "Sign out of all devices", SIGN_OUT on themselves): each row below is a row of SPEC's
+table, each column a column of it, and each cell a small function of (actor, target). The sentences under SPEC's
+table (nobody changes their own role, ...) are RULES that hold whatever the cell says.
 
 The target is what the action acts on: a Tenant, a User (a person of a tenant), a RoleChange (a person and the role
 they would get), or None to ask whether the actor may do this at all (to show a button or a field).

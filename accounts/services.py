@@ -243,24 +243,28 @@ def _save_with_unique_reference(event: LoginEvent, *, own_transaction: bool) -> 
             event.reference = new_reference()
 
 
-def user_sessions_end(*, user: User, reason: str, request: HttpRequest | None = None, detail: str = "") -> None:
+def user_sessions_end(
+    *, user: User, reason: str, request: HttpRequest | None = None, detail: str = "", event_reason: str = ""
+) -> None:
     """End every session of `user`, on every app server, at once: their next request finds its session
     verification hash changed and is signed out (accounts.sessions), with `reason` as the notice. Staff accounts
-    too. Records a login event; the session-ending requests record one each as well."""
+    too. Records a login event (of `event_reason` when given: a console change is its own kind of event); the
+    session-ending requests record one each as well."""
     if reason not in SESSION_END_REASONS:
         raise ValueError(f"unknown session end reason {reason!r}")
     # One UPDATE with F(): two endings at the same moment both move the counter, neither is lost.
     User.objects.filter(pk=user.pk).update(session_epoch=F("session_epoch") + 1, session_end_reason=reason)
     user.refresh_from_db(fields=["session_epoch", "session_end_reason"])
     login_event_record(
-        request, reason=reason, tenant=user.tenant if user.tenant_id else None, user=user, detail=detail,
-        outcome=LoginEvent.Outcome.SIGNED_OUT,
+        request, reason=event_reason or reason, tenant=user.tenant if user.tenant_id else None, user=user,
+        detail=detail, outcome=LoginEvent.Outcome.SIGNED_OUT,
     )
 
 
 @transaction.atomic
 def people_sessions_end(
-    *, people: QuerySet[User], reason: str, request: HttpRequest | None = None, detail: str = ""
+    *, people: QuerySet[User], reason: str, request: HttpRequest | None = None, detail: str = "",
+    event_reason: str = "",
 ) -> list[User]:
     """End every session of each of these people (Sign out everywhere, Universal Logout), as user_sessions_end
     does for one, in one transaction; the people, in id order. Only their rows are locked, in id order, never their
@@ -268,8 +272,27 @@ def people_sessions_end(
     circle."""
     ended = people_lock(people.select_related("tenant").defer("tenant__client_secret"))
     for person in ended:
-        user_sessions_end(user=person, reason=reason, request=request, detail=detail)
+        user_sessions_end(user=person, reason=reason, request=request, detail=detail, event_reason=event_reason)
     return ended
+
+
+def person_sign_out(*, actor: User, person: User, request: HttpRequest) -> bool:
+    """Sign out everywhere from the console (SPEC "The customer console", `action=sign_out`): every session of
+    `person` ends at its next request, on every app server. A console event (`console_sign_out`) says who did it;
+    the person's pages say their organisation's admin did. Locks only the person's row (accounts.locks: a write
+    that touches people never takes the tenant's). False when the person is gone meanwhile."""
+    ended = people_sessions_end(
+        people=User.objects.filter(pk=person.pk, tenant_id=actor.tenant_id), reason="session_ended_by_admin",
+        request=request, event_reason="console_sign_out", detail=f"Sign out everywhere, by {_who(actor)}"[:500],
+    )
+    return bool(ended)
+
+
+def _who(actor: User) -> str:
+    """Who did a console change, in an event's detail: their name and email (never a secret)."""
+    if actor.email and actor.email != actor.display_name:
+        return f"{actor.display_name} ({actor.email}, {actor.role})"
+    return f"{actor.display_name} ({actor.role})"
 
 
 @transaction.atomic

@@ -200,6 +200,16 @@ FAILURES.update({
     "session_revoked": Failure(401, "You were signed out",
                                "Inigo support ended every session of your account.", _SIGN_IN_AGAIN,
         fix="Support staff used Sign out everywhere on this person."),
+    "session_ended_by_admin": Failure(401, "You were signed out by your organisation's admin",
+                                      "The owner or an admin of your organisation ended every session of your "
+                                      "account (Sign out everywhere, in the Inigo console).", _SIGN_IN_AGAIN,
+        fix="The customer's owner or an admin used Sign out everywhere on this person at /org/people/: the console "
+            "event (`console_sign_out`) names who."),
+    "session_ended_by_self": Failure(401, "You were signed out of all devices",
+                                     "You chose “Sign out of all devices” on another device, which ends every "
+                                     "other session of your account.", _SIGN_IN_AGAIN,
+        fix="The person used “Sign out of all devices” on their home page (a lost laptop): the device they used "
+            "stayed signed in, every other one is signed out."),
     "universal_logout": Failure(401, "You were signed out by your organisation's Okta",
                                 "Your Okta administrator, or Okta itself, ended your sessions in every app "
                                 "(Okta Universal Logout).", _SIGN_IN_AGAIN,
@@ -241,7 +251,8 @@ FAILURES.update({
 })
 SESSION_END_REASONS = (
     "session_user_inactive", "session_user_removed_in_okta", "session_tenant_inactive", "session_revoked",
-    "universal_logout", "session_recheck_failed", "session_recheck_overdue",
+    "universal_logout", "session_recheck_failed", "session_recheck_overdue", "session_ended_by_admin",
+    "session_ended_by_self",
 )
 
 # A change on the customer console asked for a recent Okta sign-in (SPEC "The customer console", recent sign-in;

@@ -21,7 +21,7 @@ EVENTS_URL = "/admin/accounts/loginevent/"
 
 def person(tenant: Tenant, sub: str, role: str = Role.MEMBER, **extra: object) -> User:
     return User.objects.create(username=f"{tenant.slug}-{sub}", tenant=tenant, issuer=tenant.issuer, sub=sub,
-                               email=f"{sub}@{tenant.slug}.test", name=sub.capitalize(), role=role, **extra)
+                               email=f"{sub}@{tenant.slug}.test", role=role, **{"name": sub.capitalize(), **extra})
 
 
 @pytest.fixture

@@ -1,5 +1,6 @@
 """Imports run one way: a lower layer never imports a higher one. The provider package (okta) knows nothing of
-tenants or accounts; tenants knows nothing of accounts; only support and the URL configuration see everything."""
+tenants or accounts; tenants knows nothing of accounts;
+the customer console (console) sits above accounts and scim; only support and the URL configuration see everything."""
 
 import ast
 from pathlib import Path
@@ -10,11 +11,12 @@ ROOT = Path(__file__).resolve().parent.parent
 
 # package -> the first-party packages it must never import
 FORBIDDEN = {
-    "okta": {"tenants", "accounts", "scim", "onboarding", "support"},
-    "tenants": {"accounts", "scim", "onboarding", "support"},
-    "accounts": {"scim", "onboarding", "support"},
-    "scim": {"onboarding", "support"},
-    "onboarding": {"support"},
+    "okta": {"tenants", "accounts", "scim", "onboarding", "console", "support"},
+    "tenants": {"accounts", "scim", "onboarding", "console", "support"},
+    "accounts": {"scim", "onboarding", "console", "support"},
+    "scim": {"onboarding", "console", "support"},
+    "onboarding": {"console", "support"},
+    "console": {"onboarding", "support"},
 }
 HELPERS = {"inigo_sso.env", "inigo_sso.client_ip", "inigo_sso.failures", "inigo_sso.text", "inigo_sso.commands",
            "inigo_sso.references", "inigo_sso.redaction"}
