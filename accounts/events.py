@@ -24,6 +24,10 @@ SETUP_REASONS = ("setup_link_created", "setup_checks_failed", "setup_completed")
 # Email domains, verified (accounts.email_domains): on /org/domains/ and in support staff's admin.
 DOMAIN_REASONS = ("domain_added", "domain_verified", "domain_removed")
 
+# Roles (accounts.roles): a person's role changed (kind `console`, or `provisioning` when Okta's push changed it), a
+# pushed group mapped to a role, the tenant's role_source switched.
+ROLE_REASONS = ("role_changed", "group_role_changed", "role_source_changed")
+
 # Every outcome of a sign-in attempt: from the start (/oidc/initiate/, /login/, /oidc/authenticate/) to the session.
 SIGNIN_REASONS = (
     "ok",
@@ -51,6 +55,7 @@ _KINDS: dict[str, EventKind] = {
     **{reason: EventKind.SESSION for reason in SESSION_REASONS},
     **{reason: EventKind.SETUP for reason in SETUP_REASONS},
     **{reason: EventKind.CONSOLE for reason in DOMAIN_REASONS},
+    **{reason: EventKind.CONSOLE for reason in ROLE_REASONS},
 }
 
 
