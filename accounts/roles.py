@@ -108,6 +108,12 @@ def _changing(people: QuerySet[User], role_source: str, admin_group: Exists) -> 
     return changing
 
 
+def role_after_ownership(*, person: User, role_source: str) -> str:
+    """The role of an owner who hands ownership on (a transfer): what role_source gives them."""
+    grouped = User.objects.filter(pk=person.pk).annotate(grouped=in_admin_group()).values_list("grouped", flat=True)
+    return role_decided(owner=False, stored=Role.OWNER, role_source=role_source, in_admin_group=grouped.get())
+
+
 @dataclass(frozen=True)
 class RolePreview:
     """What a change would do: how many people become admin, how many admins become members."""
@@ -147,7 +153,7 @@ def roles_settle(*, tenant_id: int, people: QuerySet[User], role_source: str, re
         if new != person.role:
             done.append(RoleChanged(person, person.role, new))
     _roles_write(done)
-    _role_events_record(tenant_id, done, reason)
+    roles_changed_record(tenant_id, done, reason)
     return done
 
 
@@ -173,7 +179,7 @@ def _event(tenant_id: int, person: User | None, code: str, detail: str, reason: 
     )
 
 
-def _role_events_record(tenant_id: int, changes: list[RoleChanged], reason: Reason) -> None:
+def roles_changed_record(tenant_id: int, changes: list[RoleChanged], reason: Reason) -> None:
     """One `role_changed` event per person, in chunked INSERTs, and one log line for them all."""
     if not changes:
         return

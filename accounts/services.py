@@ -11,14 +11,15 @@ from django.db.models.functions import Lower
 from django.http import HttpRequest
 from django.utils import timezone
 
-from accounts.events import kind_of
-from accounts.locks import people_lock, person_lock, tenant_lock
+from accounts.events import EventKind, kind_of
+from accounts.locks import people_lock, person_lock, roles_lock, tenant_lock
 from accounts.models import DeactivatedBy, LoginEvent, Role, User
+from accounts.roles import Reason, RoleChanged, role_after_ownership, roles_changed_record
 from inigo_sso.client_ip import client_ip
 from inigo_sso.failures import SESSION_END_REASONS
 from inigo_sso.references import new_reference
 from inigo_sso.text import storable
-from tenants.models import Tenant
+from tenants.models import RoleSource, Tenant
 
 login_logger = logging.getLogger("accounts.login")
 
@@ -274,10 +275,13 @@ def user_change(*, user: User, fields: Collection[str]) -> None:
     the row; a first sign-in that comes later waits and sees the deactivation. The owner's role is never changed
     here: a transfer may have made this person owner since the page was read, and ownership moves only by
     transfer (`one_owner_per_tenant`)."""
+    if "role" in fields:
+        roles_lock(user.tenant_id)  # a role set by hand is an input of the role function (accounts.roles)
     current = person_lock(tenant_id=user.tenant_id, person=User.objects.filter(pk=user.pk))
     if current is None:
         return  # removed meanwhile: nothing left to change
-    changed = [field for field in fields if not (field == "role" and current.role == Role.OWNER)]
+    changed = [field for field in fields if not (field == "role" and not _role_settable_by_hand(current))]
+    old_role = current.role
     for field in changed:
         setattr(current, field, getattr(user, field))
     if "is_active" in changed and not current.is_active:
@@ -285,9 +289,20 @@ def user_change(*, user: User, fields: Collection[str]) -> None:
         changed.append("deactivated_by")
     if changed:
         current.save(update_fields=[*changed, "updated_at"])  # User.save ends their sessions if is_active changed
+    if current.role != old_role:
+        roles_changed_record(current.tenant_id, [RoleChanged(current, old_role, current.role)],
+                             Reason(EventKind.CONSOLE, "set in admin"))
     for field in User._meta.concrete_fields:
         setattr(user, field.attname, getattr(current, field.attname))
     user._loaded_is_active = current.is_active
+
+
+def _role_settable_by_hand(person: User) -> bool:
+    """Not the owner's (ownership moves only by transfer), and not under role_source `okta` (SPEC "Who may do
+    what"; read now: the tenant may have switched since the admin page was read)."""
+    if person.role == Role.OWNER:
+        return False
+    return Tenant.objects.filter(pk=person.tenant_id).values_list("role_source", flat=True).get() != RoleSource.OKTA
 
 
 class OwnershipTransferError(ValueError):
@@ -296,7 +311,8 @@ class OwnershipTransferError(ValueError):
 
 @transaction.atomic
 def ownership_transfer(*, new_owner: User) -> None:
-    """Make `new_owner` the owner of their tenant and the current owner an admin, in one transaction.
+    """Make `new_owner` the owner of their tenant and the current owner what role_source gives them (admin under
+    `inigo`), in one transaction; each role that changes is a `role_changed` event.
 
     The tenant row is locked first, the same lock a first login takes in _first_sign_in, then the two people, in
     id order (accounts.locks): a first login cannot claim ownership halfway through a transfer, and two transfers
@@ -305,6 +321,9 @@ def ownership_transfer(*, new_owner: User) -> None:
     fail."""
     if new_owner.tenant_id is None:
         raise OwnershipTransferError(f"{new_owner} is a staff account, not a member of a customer organisation.")
+    # The roles lock first (accounts.locks): the former owner's role is decided from who is in a group mapped to
+    # admin, and no membership or mapping moves while it is decided.
+    roles_lock(new_owner.tenant_id)
     tenant_lock(new_owner.tenant_id)
     # Read again under the lock: the role we were handed may be stale.
     people = people_lock(User.objects.filter(Q(pk=new_owner.pk) | Q(role=Role.OWNER), tenant_id=new_owner.tenant_id))
@@ -315,6 +334,13 @@ def ownership_transfer(*, new_owner: User) -> None:
         raise OwnershipTransferError(f"{user} is already the owner of {user.tenant.name}.")
     if not user.is_active:
         raise OwnershipTransferError(f"{user} is deactivated; reactivate them before making them the owner.")
-    User.objects.filter(tenant_id=user.tenant_id, role=Role.OWNER).update(role=Role.ADMIN)
+    previous = [person for person in people if person.role == Role.OWNER]
+    role_source = user.tenant.role_source  # read now, under the roles lock
+    changes = [RoleChanged(person, Role.OWNER, role_after_ownership(person=person, role_source=role_source))
+               for person in previous]
+    for change in changes:
+        User.objects.filter(pk=change.person.pk).update(role=change.new)
     User.objects.filter(pk=user.pk).update(role=Role.OWNER)
+    changes.append(RoleChanged(user, user.role, Role.OWNER))
+    roles_changed_record(user.tenant_id, changes, Reason(EventKind.CONSOLE, "ownership transfer"))
     new_owner.role = Role.OWNER
