@@ -24,9 +24,13 @@ SETUP_REASONS = ("setup_link_created", "setup_checks_failed", "setup_completed")
 # Email domains, verified (accounts.email_domains): on /org/domains/ and in support staff's admin.
 DOMAIN_REASONS = ("domain_added", "domain_verified", "domain_removed")
 
+# Roles (accounts.roles): a person's role changed (kind `console`, or `provisioning` when Okta's push changed it: see
+# kind_of's caller), a pushed group mapped to a role, the tenant's role_source switched.
+ROLE_REASONS = ("role_changed", "group_role_changed", "role_source_changed")
+
 # Changes made by a tenant's owner and admins on /org/ (SPEC "The customer console"), and the recent Okta sign-in
 # they ask for first (accounts.oidc.reauth): who did it is in the detail; never counted as a sign-in.
-CONSOLE_REASONS = ("console_sign_out", "role_changed", *REAUTH_REASONS, *DOMAIN_REASONS)
+CONSOLE_REASONS = ("console_sign_out", *ROLE_REASONS, *REAUTH_REASONS, *DOMAIN_REASONS)
 
 # Every outcome of a sign-in attempt: from the start (/oidc/initiate/, /login/, /oidc/authenticate/) to the session.
 SIGNIN_REASONS = (

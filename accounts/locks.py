@@ -8,6 +8,12 @@
   people, in id order, and never the tenant: `people_lock`. A tenant-first write that holds two people (a first
   sign-in linking a provisioned person, a transfer) locks them in id order too, so people are always locked in
   the same order, and the tenant's row is only ever taken first, before any person.
+- A write that changes an input of a person's role (accounts.roles: a pushed group's members, a group's mapping,
+  `role_source`, a transfer, a SCIM user update) first takes the tenant's roles lock, `roles_lock`, before any row
+  lock: such writes of one tenant run one after the other, so each decides roles from inputs the one before it
+  committed (a member added to a group while that group is mapped to admin is never left a member). It is a
+  PostgreSQL advisory lock, not a row: sign-ins never take it, so a 50,000-member push holds up no sign-in. Then
+  the write locks only the people whose role changes, in id order.
 - A returning sign-in's profile update is an UPDATE of only the fields that changed: a lock on the person's row
   alone, held for one statement.
 
@@ -19,10 +25,21 @@ conflict with KEY SHARE, and still conflicts with itself, so the writers above s
 documentation, "Explicit Locking", row-level lock modes). Every function here must run inside transaction.atomic().
 """
 
+from django.db import connection
 from django.db.models import QuerySet
 
 from accounts.models import User
 from tenants.models import Tenant
+
+ROLES_LOCK_SPACE = 0x726F6C65  # "role": the first key of pg_advisory_xact_lock(int, int), the tenant id the second
+
+
+def roles_lock(tenant_id: int) -> None:
+    """Hold the tenant's roles lock until the transaction ends (PostgreSQL; elsewhere writers are serialised by
+    the database itself)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [ROLES_LOCK_SPACE, tenant_id])
 
 
 def tenant_lock(tenant_id: int) -> None:

@@ -159,6 +159,13 @@ class User(AbstractUser):
         return self.name or self.get_full_name() or self.email or self.username
 
 
+class GroupRole(models.TextChoices):
+    """What membership of a pushed group gives under role_source `okta` (SPEC "Roles from Okta")."""
+
+    NONE = "", "No role"
+    ADMIN = "admin", "Admin"
+
+
 class TenantGroup(models.Model):
     """A group of people of one tenant, pushed by Okta (Push Groups). Not Django's auth.Group: that one has a
     globally unique name, holds permissions, and names the staff's "Support" group. Members are users of the same
@@ -169,6 +176,9 @@ class TenantGroup(models.Model):
     display_name = models.CharField(max_length=255)
     external_id = models.CharField(max_length=255, blank=True)
     members = models.ManyToManyField(User, blank=True, related_name="tenant_groups")
+    # The mapping lives on the group's row, found by its SCIM id: Okta renames a group with every membership update,
+    # and the mapping survives that. Changed only through accounts.roles.group_role_change.
+    role = models.CharField(max_length=8, choices=GroupRole.choices, blank=True, default=GroupRole.NONE)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -13,14 +13,15 @@ from django.utils import timezone
 
 from accounts import policy
 from accounts.events import EventKind, kind_of
-from accounts.locks import people_lock, person_lock, tenant_lock
+from accounts.locks import people_lock, person_lock, roles_lock, tenant_lock
 from accounts.models import DeactivatedBy, LoginEvent, Role, User
 from accounts.policy import Action, RoleChange
+from accounts.roles import Reason, RoleChanged, role_after_ownership, roles_changed_record
 from inigo_sso.client_ip import client_ip
 from inigo_sso.failures import SESSION_END_REASONS
 from inigo_sso.references import new_reference
 from inigo_sso.text import storable
-from tenants.models import Tenant
+from tenants.models import RoleSource, Tenant
 
 login_logger = logging.getLogger("accounts.login")
 
@@ -305,10 +306,13 @@ def user_change(*, user: User, fields: Collection[str]) -> None:
     the row; a first sign-in that comes later waits and sees the deactivation. The owner's role is never changed
     here: a transfer may have made this person owner since the page was read, and ownership moves only by
     transfer (`one_owner_per_tenant`)."""
+    if "role" in fields:
+        roles_lock(user.tenant_id)  # a role set by hand is an input of the role function (accounts.roles)
     current = person_lock(tenant_id=user.tenant_id, person=User.objects.filter(pk=user.pk))
     if current is None:
         return  # removed meanwhile: nothing left to change
-    changed = [field for field in fields if not (field == "role" and current.role == Role.OWNER)]
+    changed = [field for field in fields if not (field == "role" and not _role_settable_by_hand(current))]
+    old_role = current.role
     for field in changed:
         setattr(current, field, getattr(user, field))
     if "is_active" in changed and not current.is_active:
@@ -316,9 +320,20 @@ def user_change(*, user: User, fields: Collection[str]) -> None:
         changed.append("deactivated_by")
     if changed:
         current.save(update_fields=[*changed, "updated_at"])  # User.save ends their sessions if is_active changed
+    if current.role != old_role:
+        roles_changed_record(current.tenant_id, [RoleChanged(current, old_role, current.role)],
+                             Reason(EventKind.CONSOLE, "set in admin"))
     for field in User._meta.concrete_fields:
         setattr(user, field.attname, getattr(current, field.attname))
     user._loaded_is_active = current.is_active
+
+
+def _role_settable_by_hand(person: User) -> bool:
+    """Not the owner's (ownership moves only by transfer), and not under role_source `okta` (SPEC "Who may do
+    what"; read now: the tenant may have switched since the admin page was read)."""
+    if person.role == Role.OWNER:
+        return False
+    return Tenant.objects.filter(pk=person.tenant_id).values_list("role_source", flat=True).get() != RoleSource.OKTA
 
 
 class OwnershipTransferError(ValueError):
@@ -327,9 +342,9 @@ class OwnershipTransferError(ValueError):
 
 @transaction.atomic
 def ownership_transfer(*, new_owner: User, actor: User | None = None, request: HttpRequest | None = None) -> None:
-    """Make `new_owner` the owner of their tenant and the current owner an admin, in one transaction; each role that
-    changes is a `role_changed` event naming `actor` (support staff's admin when None). Who may ask is the caller's
-    question (accounts.policy, OWNERSHIP_TRANSFER).
+    """Make `new_owner` the owner of their tenant and the current owner what role_source gives them (admin under
+    `inigo`), in one transaction; each role that changes is a `role_changed` event naming `actor` (support staff's
+    admin when None). Who may ask is the caller's question (accounts.policy, OWNERSHIP_TRANSFER).
 
     The tenant row is locked first, the same lock a first login takes in _first_sign_in, then the two people, in
     id order (accounts.locks): a first login cannot claim ownership halfway through a transfer, and two transfers
@@ -338,6 +353,9 @@ def ownership_transfer(*, new_owner: User, actor: User | None = None, request: H
     fail."""
     if new_owner.tenant_id is None:
         raise OwnershipTransferError(f"{new_owner} is a staff account, not a member of a customer organisation.")
+    # The roles lock first (accounts.locks): the former owner's role is decided from who is in a group mapped to
+    # admin, and no membership or mapping moves while it is decided.
+    roles_lock(new_owner.tenant_id)
     tenant_lock(new_owner.tenant_id)
     # Read again under the lock: the role we were handed may be stale.
     people = people_lock(User.objects.filter(Q(pk=new_owner.pk) | Q(role=Role.OWNER), tenant_id=new_owner.tenant_id))
@@ -352,12 +370,15 @@ def ownership_transfer(*, new_owner: User, actor: User | None = None, request: H
         # Provisioned by Okta and never signed in: an owner nobody has seen sign in could be a wrong account.
         raise OwnershipTransferError(f"{user} has never signed in; they sign in once before they can be the owner.")
     previous = [person for person in people if person.role == Role.OWNER]
-    User.objects.filter(tenant_id=user.tenant_id, role=Role.OWNER).update(role=Role.ADMIN)
+    role_source = user.tenant.role_source  # read now, under the roles lock
+    changes = [RoleChanged(person, Role.OWNER, role_after_ownership(person=person, role_source=role_source))
+               for person in previous]
+    for change in changes:
+        User.objects.filter(pk=change.person.pk).update(role=change.new)
     User.objects.filter(pk=user.pk).update(role=Role.OWNER)
-    for person in previous:
-        _role_changed_record(request, person=person, old=Role.OWNER, new=Role.ADMIN, actor=actor,
-                             why=f"ownership moved to {user}")
-    _role_changed_record(request, person=user, old=user.role, new=Role.OWNER, actor=actor, why="ownership transfer")
+    changes.append(RoleChanged(user, user.role, Role.OWNER))
+    roles_changed_record(user.tenant_id, changes,
+                         Reason(EventKind.CONSOLE, f"ownership moved to {user}", actor=actor, request=request))
     new_owner.role = Role.OWNER
 
 
@@ -377,6 +398,9 @@ def role_change(*, actor: User, person: User, role: str, request: HttpRequest | 
     the actor's own role is read as the one before them committed it."""
     if person.tenant_id is None:
         raise RoleChangeRefused(f"{person} is a staff account, not a member of a customer organisation.")
+    # The roles lock first (accounts.locks): a role set by hand is an input of the role function (accounts.roles),
+    # and role_source is read fresh under it by the policy.
+    roles_lock(person.tenant_id)
     current = person_lock(tenant_id=person.tenant_id, person=User.objects.filter(pk=person.pk).select_related("tenant"))
     if current is None:
         raise RoleChangeRefused(f"{person} no longer belongs to this organisation.")
@@ -388,7 +412,8 @@ def role_change(*, actor: User, person: User, role: str, request: HttpRequest | 
         old = current.role
         current.role = role
         current.save(update_fields=["role", "updated_at"])
-        _role_changed_record(request, person=current, old=old, new=role, actor=acting, why="set on the console")
+        roles_changed_record(current.tenant_id, [RoleChanged(current, old, role)],
+                             Reason(EventKind.CONSOLE, "set on the console", actor=acting, request=request))
     return current
 
 
@@ -397,12 +422,3 @@ def _actor_now(actor: User) -> User:
     if actor.tenant_id is None:
         return actor
     return User.objects.select_related("tenant").defer("tenant__client_secret").filter(pk=actor.pk).first() or actor
-
-
-def _role_changed_record(
-    request: HttpRequest | None, *, person: User, old: str, new: str, actor: User | None, why: str
-) -> None:
-    """A `role_changed` event of the person's tenant (kind `console`): who did it, the old and the new role."""
-    by = "support staff" if actor is None else (actor.email or actor.get_username())
-    login_event_record(request, reason="role_changed", tenant=person.tenant, user=person, succeeded=True,
-                       detail=f"{old} -> {new}, by {by} ({why})")

@@ -3,16 +3,19 @@
 Every function takes the tenant that the token picked and touches only that tenant's rows."""
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Collection
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import Q, QuerySet, Value
+from django.db.models import QuerySet, Value
 from django.db.models.functions import Lower
 from django.utils import timezone
 
-from accounts.locks import people_lock, person_lock, tenant_lock
-from accounts.models import DeactivatedBy, Role, TenantGroup, User
+from accounts.events import EventKind
+from accounts.locks import people_lock, person_lock, roles_lock, tenant_lock
+from accounts.models import DeactivatedBy, GroupRole, Role, TenantGroup, User
+from accounts.roles import Reason, people_roles_settle
 from inigo_sso.text import is_storable
 from scim.errors import ScimError, invalid_value
 from scim.filters import GROUP_SCHEMA, parse_member_path
@@ -133,7 +136,9 @@ def scim_user_create(*, tenant: Tenant, data: UserInput, user_agent: str = "") -
 def scim_user_replace(*, tenant: Tenant, scim_id: str, data_for: Callable[[User], UserInput],
                       user_agent: str = "") -> User:
     """PUT /Users/{id}, and PATCH: `data_for` is what the user becomes, from the user as they are under the lock
-    (a PATCH's operations are applied to that resource, RFC 7644 section 3.5.2, not to a copy read before)."""
+    (a PATCH's operations are applied to that resource, RFC 7644 section 3.5.2, not to a copy read before).
+    The roles lock comes first (accounts.locks): an update is an input of the person's role (accounts.roles)."""
+    roles_lock(tenant.pk)
     user = _user_lock(tenant, scim_id)
     data = data_for(user)
     was_active = user.is_active
@@ -162,6 +167,9 @@ def scim_user_replace(*, tenant: Tenant, scim_id: str, data_for: Callable[[User]
         action = Action.USER_UPDATED
     fields = ", ".join(sorted(set(changed) - {"provisioned_at"}))
     _record(tenant, action, user=user, detail=f"changed {fields}" if fields else "", user_agent=user_agent)
+    for change in people_roles_settle(tenant=tenant, pks=[user.pk],
+                                      reason=Reason(EventKind.PROVISIONING, "updated by provisioning")):
+        user.role = change.new
     return user
 
 
@@ -190,14 +198,20 @@ def scim_group_get(*, tenant: Tenant, scim_id: str) -> TenantGroup:
     return group
 
 
+MAX_MEMBERS = 100_000  # per request: Okta pushes groups of 50,000 people and more (the /Groups body cap bounds it too)
+LOOKUP_CHUNK = 20_000  # member ids per SELECT: well under PostgreSQL's 65,535 parameters of one statement
+INSERT_CHUNK = 5_000  # memberships per INSERT
+Membership = TenantGroup.members.through
+
+
 def member_ids(value: Any) -> list[str]:
     """The user ids of a `members` value: a list of {"value": "<id>"} objects."""
     if value is None:
         return []
     if isinstance(value, dict):
         value = [value]
-    if not isinstance(value, list) or len(value) > 10_000:
-        raise invalid_value("members must be a list of objects with a value.")
+    if not isinstance(value, list) or len(value) > MAX_MEMBERS:
+        raise invalid_value(f"members must be a list of at most {MAX_MEMBERS} objects with a value.")
     ids = []
     for member in value:
         if not isinstance(member, dict) or not isinstance(member.get("value"), str) or not is_storable(member["value"]):
@@ -206,25 +220,60 @@ def member_ids(value: Any) -> list[str]:
     return ids
 
 
-def _members_lock(tenant: Tenant, ids: list[str], *, leaving: TenantGroup | None = None) -> list[User]:
-    """Lock the people whose membership this write changes, only them, in id order, never the tenant
-    (accounts.locks): the users of this tenant with these ids and, with `leaving`, that group's present members
-    (a replace of the member list, a removal of all, the group's deletion)."""
-    people = Q(scim_id__in=set(ids))
-    if leaving is not None:
-        people |= Q(pk__in=leaving.members.values("pk"))
-    return people_lock(User.objects.filter(tenant=tenant).filter(people))
+def _member_pks(tenant: Tenant, ids: Collection[str], *, all_known: bool = True) -> set[int]:
+    """The row ids of the users of this tenant whom SCIM sees with these ids, in chunked SELECTs. With `all_known`,
+    an id of no user here (another tenant's included) is refused; otherwise it is passed over (a removal)."""
+    wanted = sorted(set(ids))
+    found: dict[str, int] = {}
+    for start in range(0, len(wanted), LOOKUP_CHUNK):
+        chunk = wanted[start:start + LOOKUP_CHUNK]
+        found.update(scim_users(tenant).filter(scim_id__in=chunk).values_list("scim_id", "pk"))
+    if all_known and len(found) < len(wanted):
+        missing = next(scim_id for scim_id in wanted if scim_id not in found)
+        raise invalid_value(f"No user of this organisation has the id {missing}.")
+    return set(found.values())
 
 
-def _tenant_members(people: list[User], ids: list[str]) -> list[User]:
-    """The users among `people` (this tenant's) whom SCIM sees with these ids; an id of no user here (another
-    tenant's included) is refused."""
-    wanted = set(ids)
-    users = [user for user in people if user.scim_id in wanted and user.scim_user_name]
-    missing = wanted - {user.scim_id for user in users}
-    if missing:
-        raise invalid_value(f"No user of this organisation has the id {sorted(missing)[0]}.")
-    return users
+def _members_now(group: TenantGroup) -> set[int]:
+    return set(Membership.objects.filter(tenantgroup_id=group.pk).values_list("user_id", flat=True))
+
+
+def _members_add(group: TenantGroup, pks: set[int]) -> None:
+    # Set-based: chunked INSERTs, an existing membership left as it is. Each row takes FOR KEY SHARE on its person
+    # (a foreign key), which no sign-in's lock conflicts with (accounts.locks).
+    Membership.objects.bulk_create([Membership(tenantgroup_id=group.pk, user_id=pk) for pk in sorted(pks)],
+                                   batch_size=INSERT_CHUNK, ignore_conflicts=True)
+
+
+def _members_remove(group: TenantGroup, pks: set[int]) -> None:
+    if pks:
+        Membership.objects.filter(tenantgroup_id=group.pk, user_id__in=sorted(pks)).delete()
+
+
+def _group_locked(tenant: Tenant, group: TenantGroup) -> TenantGroup:
+    """The tenant's roles lock first (accounts.locks: a write of a group's members changes who is in a group mapped
+    to admin, and another such write, a mapping change or a role_source switch runs after it, never beside it), then
+    the group as committed now."""
+    roles_lock(tenant.pk)
+    current = TenantGroup.objects.filter(tenant=tenant, pk=group.pk).first()
+    if current is None:
+        raise ScimError(404, f"Group {group.scim_id} not found.")
+    return current
+
+
+def _group_roles_settle(tenant: Tenant, group: TenantGroup, pks: set[int], why: str) -> None:
+    """The roles of the people whose membership of `group` changed. Only a group mapped to admin is an input of
+    the role function (accounts.roles): the others change nobody's role."""
+    if pks and group.role == GroupRole.ADMIN:
+        people_roles_settle(tenant=tenant, pks=pks, reason=Reason(EventKind.PROVISIONING, why))
+
+
+def _members_replace(tenant: Tenant, group: TenantGroup, pks: set[int]) -> None:
+    now = _members_now(group)
+    _members_remove(group, now - pks)
+    _members_add(group, pks - now)
+    _group_roles_settle(tenant, group, now - pks, f"removed from group {group.display_name}")
+    _group_roles_settle(tenant, group, pks - now, f"added to group {group.display_name}")
 
 
 def group_text(value: Any, name: str, *, required: bool = False) -> str:
@@ -238,108 +287,145 @@ def scim_group_create(*, tenant: Tenant, body: dict[str, Any], user_agent: str =
         display_name=group_text(body.get("displayName"), "displayName", required=True),
         external_id=group_text(body.get("externalId"), "externalId"),
     )
-    ids = member_ids(body.get("members"))
-    members = _tenant_members(_members_lock(tenant, ids), ids)
+    pks = _member_pks(tenant, member_ids(body.get("members")))
     group.save()
-    group.members.set(members)
+    _members_add(group, pks)  # a new group is mapped to no role: nobody's role changes
     _record(tenant, Action.GROUP_CREATED, resource_id=group.scim_id,
-            detail=f"{group.display_name}, {len(members)} members", user_agent=user_agent)
+            detail=f"{group.display_name}, {len(pks)} members", user_agent=user_agent)
     return group
 
 
 @transaction.atomic
 def scim_group_replace(*, tenant: Tenant, group: TenantGroup, body: dict[str, Any], user_agent: str = "") -> None:
-    group.display_name = group_text(body.get("displayName"), "displayName", required=True)
-    if "externalId" in body:
-        group.external_id = group_text(body.get("externalId"), "externalId")
+    """PUT /Groups/{id}: the whole group, its members included (RFC 7644 section 3.5.1)."""
+    display_name = group_text(body.get("displayName"), "displayName", required=True)
+    external_id = group_text(body.get("externalId"), "externalId") if "externalId" in body else None
     ids = member_ids(body.get("members"))
-    members = _tenant_members(_members_lock(tenant, ids, leaving=group), ids)
+    group = _group_locked(tenant, group)
+    pks = _member_pks(tenant, ids)
+    group.display_name = display_name
+    if external_id is not None:
+        group.external_id = external_id
     group.save()
-    group.members.set(members)
+    _members_replace(tenant, group, pks)
     _record(tenant, Action.GROUP_UPDATED, resource_id=group.scim_id,
-            detail=f"{group.display_name}, {len(members)} members", user_agent=user_agent)
+            detail=f"{group.display_name}, {len(pks)} members", user_agent=user_agent)
 
 
-@transaction.atomic
-def scim_group_patch(*, tenant: Tenant, group: TenantGroup, ops: list[dict[str, Any]], user_agent: str = "") -> None:
+@dataclass
+class GroupPatch:
+    """What a PATCH of a group does, once all its operations are read (RFC 7644 section 3.5.2: all or nothing)."""
+
+    display_name: str
+    external_id: str
+    add: set[str] = field(default_factory=set)
+    remove: set[str] = field(default_factory=set)
+    replace: list[str] | None = None
+    remove_all: bool = False
+
+    def members_add(self, ids: list[str]) -> None:
+        self.add.update(ids)
+        self.remove.difference_update(ids)
+
+    def members_remove(self, ids: list[str]) -> None:
+        self.remove.update(ids)
+        self.add.difference_update(ids)
+
+    def members_replace(self, ids: list[str]) -> None:
+        self.replace, self.add, self.remove = ids, set(), set()
+
+    def members_clear(self) -> None:
+        self.remove_all, self.replace, self.add, self.remove = True, None, set(), set()
+
+    def words(self) -> str:
+        return (f"{self.display_name}: +{len(self.add)} -{len(self.remove)} members"
+                + (f", members replaced ({len(self.replace)})" if self.replace is not None else "")
+                + (", all members removed" if self.remove_all else ""))
+
+
+def _patch_read(group: TenantGroup, ops: list[dict[str, Any]]) -> GroupPatch:
     """Okta's Push Groups shapes: rename by `replace` with a value object ({id, displayName}) or path displayName;
     members `add` (path members, a list), `remove` (path `members[value eq "<id>"]`, or members with a list or no
-    value), `replace` of members. All operations are checked before any is applied (RFC 7644 section 3.5.2:
-    a PATCH is atomic)."""
-    add: set[str] = set()
-    remove: set[str] = set()
-    replace: list[str] | None = None
-    remove_all = False
-    display_name, external_id = group.display_name, group.external_id
+    value), `replace` of members. Every operation is checked before any is applied."""
+    patch = GroupPatch(group.display_name, group.external_id)
     for op in ops:
         path = strip_schema(op["path"], GROUP_SCHEMA) if op["path"] else None
         value = op["value"]
         if path is None:
-            if not isinstance(value, dict):
-                raise invalid_value("Without a path, the value must be an object.")
-            for key, item in value.items():
-                if key.lower() == "displayname":
-                    display_name = group_text(item, "displayName", required=True)
-                elif key.lower() == "members":
-                    ids = member_ids(item)
-                    if op["op"] == "add":
-                        add.update(ids)
-                    else:
-                        replace, add, remove = ids, set(), set()
-                elif key.lower() == "externalid":
-                    external_id = group_text(item, "externalId")
-                elif key.lower() not in ("id", "schemas", "meta"):
-                    raise ScimError(400, f"The attribute {key!r} is not supported.", "invalidPath")
+            _patch_value_object(patch, op["op"], value)
             continue
         member = parse_member_path(path)
         if member is not None:
             if op["op"] != "remove":
                 raise ScimError(400, "A filtered members path is only for remove.", "invalidPath")
-            remove.add(member)
-            add.discard(member)
+            patch.members_remove([member])
         elif path.lower() == "members":
             ids = member_ids(value) if value is not None else []
             if op["op"] == "add":
-                add.update(ids)
-                remove.difference_update(ids)
+                patch.members_add(ids)
             elif op["op"] == "replace":
-                replace, add, remove = ids, set(), set()
+                patch.members_replace(ids)
             elif ids:
-                remove.update(ids)
-                add.difference_update(ids)
+                patch.members_remove(ids)
             else:
-                remove_all, replace, add, remove = True, None, set(), set()
+                patch.members_clear()
         elif path.lower() == "externalid":
-            external_id = "" if op["op"] == "remove" else group_text(value, "externalId")
+            patch.external_id = "" if op["op"] == "remove" else group_text(value, "externalId")
         elif path.lower() == "displayname":
             if op["op"] == "remove":
                 raise ScimError(400, "displayName is required.", "mutability")
-            display_name = group_text(value, "displayName", required=True)
+            patch.display_name = group_text(value, "displayName", required=True)
         else:
             raise ScimError(400, f"The path {op['path']!r} is not supported.", "invalidPath")
-    leaving = group if replace is not None or remove_all else None
-    people = _members_lock(tenant, [*add, *remove, *(replace or [])], leaving=leaving)
-    added = _tenant_members(people, [*add, *(replace or [])])
-    group.display_name, group.external_id = display_name, external_id
+    return patch
+
+
+def _patch_value_object(patch: GroupPatch, op: str, value: Any) -> None:
+    if not isinstance(value, dict):
+        raise invalid_value("Without a path, the value must be an object.")
+    for key, item in value.items():
+        if key.lower() == "displayname":
+            patch.display_name = group_text(item, "displayName", required=True)
+        elif key.lower() == "members":
+            ids = member_ids(item)
+            if op == "add":
+                patch.members_add(ids)
+            else:
+                patch.members_replace(ids)
+        elif key.lower() == "externalid":
+            patch.external_id = group_text(item, "externalId")
+        elif key.lower() not in ("id", "schemas", "meta"):
+            raise ScimError(400, f"The attribute {key!r} is not supported.", "invalidPath")
+
+
+@transaction.atomic
+def scim_group_patch(*, tenant: Tenant, group: TenantGroup, ops: list[dict[str, Any]], user_agent: str = "") -> None:
+    """PATCH /Groups/{id}, one transaction (RFC 7644 section 3.5.2: all or nothing), set-based whatever its size."""
+    group = _group_locked(tenant, group)
+    patch = _patch_read(group, ops)
+    # Every id is resolved (and an unknown one refused) before anything is written.
+    replacing = _member_pks(tenant, patch.replace) if patch.replace is not None else None
+    joining = _member_pks(tenant, patch.add)
+    leaving = _member_pks(tenant, patch.remove, all_known=False)
+    group.display_name, group.external_id = patch.display_name, patch.external_id
     group.save(update_fields=["display_name", "external_id", "updated_at"])
-    if remove_all:
-        group.members.clear()
-    if replace is not None:
-        group.members.set([user for user in added if user.scim_id in set(replace)])
-    if remove:
-        group.members.remove(*[user for user in people if user.scim_id in remove and user.scim_user_name])
-    if add:
-        group.members.add(*[user for user in added if user.scim_id in add])
-    _record(tenant, Action.GROUP_UPDATED, resource_id=group.scim_id,
-            detail=f"{group.display_name}: +{len(add)} -{len(remove)} members"
-            + (f", members replaced ({len(replace)})" if replace is not None else "")
-            + (", all members removed" if remove_all else ""),
-            user_agent=user_agent)
+    if patch.remove_all or replacing is not None:
+        _members_replace(tenant, group, replacing or set())
+    # Added and removed people are settled as named: one who already was (or was not) a member keeps their role.
+    _members_remove(group, leaving)
+    _group_roles_settle(tenant, group, leaving, f"removed from group {group.display_name}")
+    _members_add(group, joining)
+    _group_roles_settle(tenant, group, joining, f"added to group {group.display_name}")
+    _record(tenant, Action.GROUP_UPDATED, resource_id=group.scim_id, detail=patch.words(), user_agent=user_agent)
 
 
 @transaction.atomic
 def scim_group_delete(*, tenant: Tenant, group: TenantGroup, user_agent: str = "") -> None:
-    _members_lock(tenant, [], leaving=group)
+    """DELETE /Groups/{id} (Okta's "unlink pushed group: delete the group in the target app"): its members leave
+    it, and their roles follow when it was mapped to admin."""
+    group = _group_locked(tenant, group)
+    members = _members_now(group)
     _record(tenant, Action.GROUP_DELETED, resource_id=group.scim_id, detail=group.display_name,
             user_agent=user_agent)
     group.delete()
+    _group_roles_settle(tenant, group, members, f"group {group.display_name} deleted in Okta")

@@ -31,6 +31,7 @@ from scim.tokens import scim_token_issue
 from support import issuer_change
 from support.health import BreakerHealth, RowHealth, breakers_open, tenant_health, tenants_week_health
 from support.issuer_change import IssuerChangeUnconfirmed
+from support.roles_admin import GroupMappingFormSet, TenantGroupInline, group_mappings_save, role_source_save
 from support.user_admin import TenantUserInline
 from tenants import links
 from tenants.forms import TenantAdminForm
@@ -150,8 +151,12 @@ class TenantAdmin(admin.ModelAdmin):
             },
         ),
         ("Sign-in", {"fields": ("email_domains", "post_logout_redirect_uri", "session_recheck_minutes")}),
+        ("Roles", {"fields": ("role_source",)}),
     )
-    inlines = [TenantUserInline]
+    inlines = [TenantUserInline, TenantGroupInline]
+
+    def get_inlines(self, request: HttpRequest, obj: Tenant | None) -> Any:
+        return self.inlines if obj is not None else [TenantUserInline]  # a new tenant has no pushed groups
 
     actions = ["check_connection"]
 
@@ -182,6 +187,8 @@ class TenantAdmin(admin.ModelAdmin):
             fields.append("okta_domain")
         if not self._may_rotate(request, obj):
             fields.append("client_id")
+        if obj is not None and not policy.allowed(request.user, Action.ROLE_SOURCE_CHANGE, obj):
+            fields.append("role_source")
         return fields
 
     def get_fieldsets(self, request: HttpRequest, obj: Tenant | None = None) -> Any:
@@ -280,12 +287,22 @@ class TenantAdmin(admin.ModelAdmin):
             context["reasons_url"] = reverse("admin:accounts_loginevent_reasons")
         return super().render_change_form(request, context, add, change, form_url, obj)
 
+    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
+        super().save_formset(request, form, formset, change)
+        if isinstance(formset, GroupMappingFormSet):
+            group_mappings_save(request, formset, self.message_user)
+
     def save_model(self, request: HttpRequest, obj: Tenant, form: TenantAdminForm, change: bool) -> None:
         moving = issuer_change.issuer_change(obj) if change else None
         if moving is not None and not issuer_change.is_confirmed(request, moving):
             raise IssuerChangeUnconfirmed(moving)  # nothing written yet: the page asks first (support.issuer_change)
         previous_issuer = moving.previous if moving is not None else None
+        role_source = obj.role_source
+        if change and "role_source" in form.changed_data:
+            obj.role_source = form.initial["role_source"]  # switched below, with everyone's role settled
         super().save_model(request, obj, form, change)
+        if role_source != obj.role_source:
+            role_source_save(request, obj, role_source, self.message_user)
         if obj.secret_cleared_from:
             # Recorded apart from the form's own entry (which names the fields typed), with who saved it.
             self.log_change(request, obj, f"Cleared the Client secret: it belonged to {obj.secret_cleared_from}.")

@@ -36,6 +36,8 @@ from accounts.signins import last_sign_in
 from inigo_sso.failures import FAILURES
 from inigo_sso.references import EVENT_REFERENCE_LENGTH
 from support.filters import ReasonFilter, TenantAutocompleteFilter
+from support.roles_admin import role_with_source, roles_from_okta
+from tenants.models import RoleSource
 
 
 def with_last_sign_in(users: QuerySet[User]) -> QuerySet[User]:
@@ -133,11 +135,20 @@ class TenantUserInline(admin.TabularInline):
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        if obj is not None and obj.role_source == RoleSource.OKTA:  # read-only, saying why
+            return [("role_with_source" if name == "role" else name) for name in self.fields]
+        return self.fields
+
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         # Roles are a superuser's to change in admin (SPEC "Who may do what"); others see them.
+        if obj is not None and obj.role_source == RoleSource.OKTA:
+            return (*self.readonly_fields, "role_with_source")
         if policy.allowed(request.user, Action.ROLE_CHANGE, obj):
             return self.readonly_fields
         return (*self.readonly_fields, "role")
+
+    role_with_source = staticmethod(role_with_source)
 
 
 class UserAdminChangeForm(UserChangeForm):
@@ -221,6 +232,7 @@ class UserAdmin(DjangoUserAdmin):
         "kind", "tenant", "email", "name", "first_name", "last_name", "issuer", "sub", "signed_in", "date_joined",
         "scim_user_name", "scim_id", "provisioned_at", "status",
     )
+    role_with_source = staticmethod(role_with_source)
 
     class Media:
         css = {"screen": ("admin/css/vendor/select2/select2.min.css", "admin/css/autocomplete.css")}
@@ -259,11 +271,17 @@ class UserAdmin(DjangoUserAdmin):
         return user is not None and user.tenant_id is not None
 
     def get_fieldsets(self, request: HttpRequest, obj: User | None = None) -> Any:
+        if roles_from_okta(obj):  # the role read-only, saying why
+            return [(name, {**options, "fields": [("role_with_source" if field == "role" else field)
+                                                  for field in options["fields"]]})
+                    for name, options in self.okta_user_fieldsets]
         if self._from_okta(obj):
             return self.okta_user_fieldsets
         return super().get_fieldsets(request, obj)
 
     def get_readonly_fields(self, request: HttpRequest, obj: User | None = None) -> Any:
+        if roles_from_okta(obj):
+            return (*self.okta_user_readonly_fields, "role_with_source")
         if self._from_okta(obj):
             # The role only as the policy lets this person set it (SPEC "Who may do what": superusers, in admin).
             if policy.allowed(request.user, Action.ROLE_CHANGE, obj):

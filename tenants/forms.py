@@ -67,14 +67,19 @@ class TenantAdminForm(forms.ModelForm):
         model = Tenant
         fields = [
             "name", "slug", "is_active", "okta_domain", "client_id", "client_secret", "email_domains",
-            "post_logout_redirect_uri", "session_recheck_minutes",
+            "post_logout_redirect_uri", "session_recheck_minutes", "role_source",
         ]
+
+    def clean_role_source(self) -> str:
+        return self.cleaned_data.get("role_source") or self.instance.role_source
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # model_to_dict put the decrypted secret into the initial values; nothing reads it from there, and
         # without it "changed" means "a new secret was typed", which is what the admin log should record.
         self.initial.pop("client_secret", None)
+        if "role_source" in self.fields:  # left out: as it is (a new tenant's: inigo)
+            self.fields["role_source"].required = False
         recheck = self.fields["session_recheck_minutes"]
         recheck.required = False  # empty means off
         recheck.max_value = MAX_RECHECK_MINUTES

@@ -18,6 +18,13 @@ def new_domain_token() -> str:
     return secrets.token_urlsafe(24)
 
 
+class RoleSource(models.TextChoices):
+    """Where the admins of a tenant come from (SPEC "Roles from Okta"): set by hand in Inigo, or from Okta."""
+
+    INIGO = "inigo", "Inigo (set by hand)"
+    OKTA = "okta", "Okta (pushed groups mapped to admin)"
+
+
 class Tenant(models.Model):
     """A customer organisation and the Okta app it installed from the Okta Integration Network."""
 
@@ -53,6 +60,12 @@ class Tenant(models.Model):
         help_text="0: off. Otherwise a signed-in person's page visit is sent through Okta (prompt=none) once "
         "this many minutes have passed since the last check, and their session ends when Okta no longer "
         "signs them in.",
+    )
+    # Changed only through accounts.roles.role_source_change, which settles everyone's role in the same transaction.
+    role_source = models.CharField(
+        "roles come from", max_length=8, choices=RoleSource.choices, default=RoleSource.INIGO,
+        help_text="Inigo: the owner and admins set roles by hand. Okta: a person is admin when they are in a group "
+        "Okta pushes that is mapped to admin, else member; nobody sets roles by hand. The owner stays owner.",
     )
     # Part of every session verification hash of this tenant's people (accounts.models.User): moving it ends
     # every session of the tenant. It moves when the tenant is switched off or on.

@@ -89,7 +89,7 @@ def test_a_stale_sign_ins_change_goes_through_okta_and_comes_back_with_nothing_c
     assert role_of(alan) == Role.ADMIN
     changed = LoginEvent.objects.get(reason="role_changed")
     assert (changed.kind, changed.user_id, changed.detail) == (
-        EventKind.CONSOLE, alan.pk, "member -> admin, by ada@acme.test (set on the console)")
+        EventKind.CONSOLE, alan.pk, "member -> admin (set on the console), by ada@acme.test")
 
 
 def test_a_recent_sign_in_changes_at_once(provider, ada, alan):

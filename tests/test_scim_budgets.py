@@ -12,10 +12,11 @@ from scim.services import scim_users, with_user_name
 from tests.scim_helpers import deactivate, okta_user, scim_for
 from tests.test_budgets import statements
 
-# The token (one indexed lookup by digest, the tenant joined), the tenant's row lock, the user by id under its own
-# lock (accounts.locks: a deactivation racing a first sign-in is never undone, and never deadlocks), its UPDATE,
-# the provisioning event.
-PATCH_DEACTIVATE_QUERIES = 5
+# The token (one indexed lookup by digest, the tenant joined), the tenant's roles lock (an update is an input of the
+# person's role: accounts.roles), the tenant's row lock, the user by id under its own lock (accounts.locks: a
+# deactivation racing a first sign-in is never undone, and never deadlocks), its UPDATE, the provisioning event, and
+# the tenant's role_source as committed under the roles lock (under `okta`, one more: the person's role inputs).
+PATCH_DEACTIVATE_QUERIES = 7
 # The token and the user by userName.
 FILTER_QUERIES = 2
 TENANTS_AT_SCALE = 10_000
