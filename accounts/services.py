@@ -340,11 +340,17 @@ class OwnershipTransferError(ValueError):
     """The transfer cannot happen; the message says why, in words for support staff."""
 
 
+class OwnershipTransferRefused(OwnershipTransferError):
+    """accounts.policy does not let this actor move the ownership (SPEC "Who may do what"): a 403."""
+
+
 @transaction.atomic
 def ownership_transfer(*, new_owner: User, actor: User | None = None, request: HttpRequest | None = None) -> None:
     """Make `new_owner` the owner of their tenant and the current owner what role_source gives them (admin under
     `inigo`), in one transaction; each role that changes is a `role_changed` event naming `actor` (support staff's
-    admin when None). Who may ask is the caller's question (accounts.policy, OWNERSHIP_TRANSFER).
+    admin when None). A person of a tenant as `actor` (the console) is asked accounts.policy's OWNERSHIP_TRANSFER
+    under the lock, with their role as committed then: an owner whom another transfer demoted a moment ago moves
+    nothing. Support staff's admin asks before.
 
     The tenant row is locked first, the same lock a first login takes in _first_sign_in, then the two people, in
     id order (accounts.locks): a first login cannot claim ownership halfway through a transfer, and two transfers
@@ -362,6 +368,8 @@ def ownership_transfer(*, new_owner: User, actor: User | None = None, request: H
     user = next((person for person in people if person.pk == new_owner.pk), None)
     if user is None:
         raise OwnershipTransferError(f"{new_owner} no longer belongs to this organisation.")
+    if actor is not None and not policy.allowed(_actor_now(actor), Action.OWNERSHIP_TRANSFER, user):
+        raise OwnershipTransferRefused(f"{actor} may not make {user} the owner.")
     if user.role == Role.OWNER:
         raise OwnershipTransferError(f"{user} is already the owner of {user.tenant.name}.")
     if not user.is_active:

@@ -63,9 +63,22 @@ def members_refused(request: HttpRequest, actor: User) -> HttpResponse:
     return render(request, "console/refused.html", {"owner": owner, "tenant": actor.tenant}, status=403)
 
 
-def action_refused(request: HttpRequest, *, why: str) -> HttpResponse:
-    """403 for an action the table refuses (accounts.policy): nothing was changed, and the page says why."""
-    return render(request, "console/refused.html", {"why": why, "tenant": request.user.tenant}, status=403)
+def action_refused(request: HttpRequest, *, why: str, back: User | None = None) -> HttpResponse:
+    """403 for an action the table refuses (accounts.policy): nothing was changed, and the page says why; its
+    button leads back to the person's page when `back` names them, else to the people."""
+    return _not_done(request, why=why, back=back, status=403, title="Not allowed")
+
+
+def not_now(request: HttpRequest, *, why: str, back: User | None = None) -> HttpResponse:
+    """409 for a change the table allows but the person's state does not (RFC 9110 15.5.10, Conflict): a transfer
+    to someone deactivated or who never signed in. Nothing was changed."""
+    return _not_done(request, why=why, back=back, status=409, title="Not possible now")
+
+
+def _not_done(request: HttpRequest, *, why: str, back: User | None, status: int, title: str) -> HttpResponse:
+    context = {"why": why, "tenant": request.user.tenant, "status": status, "title": title,
+               "back": reverse("console:person", args=[back.scim_id]) if back is not None else ""}
+    return render(request, "console/refused.html", context, status=status)
 
 
 def bad_request(request: HttpRequest, explanation: str) -> HttpResponse:

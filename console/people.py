@@ -1,4 +1,8 @@
-"""/org/people/ and /org/people/<id>/: the tenant's people, and one person with Sign out everywhere."""
+"""/org/people/ and /org/people/<id>/: the tenant's people, and one person with Sign out everywhere, their role and
+the ownership. Each change asks accounts.policy first (a refusal is a 403 that changes nothing), then, for what
+accounts.policy.RECENT_SIGN_IN marks, the recent Okta sign-in (accounts.oidc.reauth), then the service."""
+
+from collections.abc import Callable
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -8,11 +12,14 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts import services
 from accounts.models import Role, User
-from accounts.policy import Action, allowed
+from accounts.oidc.reauth import recent_sign_in_required
+from accounts.policy import Action, RoleChange, allowed
 from accounts.sessions import session_keep
 from accounts.signins import last_sign_in
-from console import selectors
-from console.access import action_refused, bad_request, console_page, console_render
+from console import role_controls, selectors
+from console.access import action_refused, bad_request, console_page, console_render, not_now
+
+Change = Callable[[HttpRequest, User, User], HttpResponse]
 
 
 @require_GET
@@ -44,14 +51,19 @@ def person_page(request: HttpRequest, actor: User, person: User) -> HttpResponse
         "role_origin": selectors.role_origin(person),
         "last_sign_in": User.objects.filter(pk=person.pk).values_list(last_sign_in(), flat=True).first(),
         "may_sign_out": allowed(actor, Action.SIGN_OUT, person),
+        "controls": role_controls.controls_for(actor, person), "recent_window": role_controls.recent_window(),
     }
     return console_render(request, "console/person.html", context)
 
 
 def _person_change(request: HttpRequest, actor: User, person: User) -> HttpResponse:
-    action = request.POST.get("action", "")
-    if action != "sign_out":  # role and transfer come with the recent sign-in (the next part of the console)
+    change = CHANGES.get(request.POST.get("action", ""))
+    if change is None:
         return bad_request(request, "Inigo did not recognise what this form asked for. Reload the page and try again.")
+    return change(request, actor, person)
+
+
+def _sign_out(request: HttpRequest, actor: User, person: User) -> HttpResponse:
     if not allowed(actor, Action.SIGN_OUT, person):
         return action_refused(request, why=f"Only the owner can end the owner's sessions. Nothing was changed for "
                                            f"{person.display_name}.")
@@ -63,4 +75,51 @@ def _person_change(request: HttpRequest, actor: User, person: User) -> HttpRespo
     else:
         messages.success(request, f"{person.display_name} is signed out everywhere: each of their sessions ends "
                                   "at its next request, and they sign in again through Okta.")
+    return _back_to(person)
+
+
+def _role(request: HttpRequest, actor: User, person: User) -> HttpResponse:
+    role = request.POST.get("role", "")
+    if role not in role_controls.HAND_SET_ROLES:
+        return bad_request(request, "A person is made an admin or a member here; Inigo did not recognise the role "
+                                    "this form sent. Reload the page and try again.")
+    if not allowed(actor, Action.ROLE_CHANGE, RoleChange(person, role)):
+        why = role_controls.role_refusal(actor, person, role)
+        return action_refused(request, why=f"{why} {_UNCHANGED}", back=person)
+    if (answer := recent_sign_in_required(request, Action.ROLE_CHANGE)) is not None:
+        return answer
+    try:
+        changed = services.role_change(actor=actor, person=person, role=role, request=request)
+    except services.RoleChangeRefused:  # someone else changed a role or the ownership meanwhile
+        return action_refused(request, why=f"{_MEANWHILE} {_UNCHANGED}", back=person)
+    messages.success(request, f"{changed.display_name} is now {_ROLE_WORDS[changed.role]}: in force at their next "
+                              "click, on every device, without signing them out.")
+    return _back_to(person)
+
+
+def _transfer(request: HttpRequest, actor: User, person: User) -> HttpResponse:
+    if refusal := role_controls.transfer_refusal(actor, person):
+        return action_refused(request, why=f"{refusal} {_UNCHANGED}", back=person)
+    if blocker := role_controls.transfer_blocker(person):
+        return not_now(request, why=f"{blocker} {_UNCHANGED}", back=person)
+    if (answer := recent_sign_in_required(request, Action.OWNERSHIP_TRANSFER)) is not None:
+        return answer
+    try:
+        services.ownership_transfer(new_owner=person, actor=actor, request=request)
+    except services.OwnershipTransferRefused:
+        return action_refused(request, why=f"{_MEANWHILE} {_UNCHANGED}", back=person)
+    except services.OwnershipTransferError:  # deactivated or gone meanwhile
+        return not_now(request, why=f"{_MEANWHILE} {_UNCHANGED}", back=person)
+    messages.success(request, f"{person.display_name} is now the owner of {actor.tenant.name}, and you are an admin.")
+    return _back_to(person)
+
+
+_ROLE_WORDS = {Role.ADMIN: "an admin", Role.MEMBER: "a member"}
+_UNCHANGED = "Nothing was changed."
+_MEANWHILE = "Someone changed a role or the ownership of your organisation a moment ago. Reload the page to see it."
+
+CHANGES: dict[str, Change] = {"sign_out": _sign_out, "role": _role, "transfer": _transfer}
+
+
+def _back_to(person: User) -> HttpResponse:
     return HttpResponseRedirect(reverse("console:person", args=[person.scim_id]))

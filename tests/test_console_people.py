@@ -2,6 +2,7 @@
 Acme, Barbara whom Okta deactivated, Peggy whom Okta's provisioning added and who never signed in; Bob, admin of
 Globex, who must never see Acme."""
 
+import time
 from datetime import timedelta
 
 import pytest
@@ -10,6 +11,7 @@ from django.utils import timezone
 
 from accounts.events import EventKind
 from accounts.models import DeactivatedBy, LoginEvent, Role, User
+from accounts.oidc.auth_time import AUTH_TIME_KEY
 from accounts.services import login_event_record
 from tenants.models import Tenant
 from tests.conftest import Browser
@@ -31,8 +33,12 @@ def joined(tenant: Tenant, sub: str, role: str = Role.MEMBER, *, days_ago: int =
 
 
 def console_client(user: User) -> Client:
+    """Signed in as `user`, through Okta a moment ago: the session's auth_time is now (accounts.oidc.reauth)."""
     client = Client()
     client.force_login(user, backend="accounts.oidc.backend.TenantOIDCBackend")
+    session = client.session
+    session[AUTH_TIME_KEY] = int(time.time())
+    session.save()
     return client
 
 
@@ -131,6 +137,56 @@ def test_the_owner_is_the_first_to_sign_in_and_an_admin_may_not_sign_the_owner_o
 
     assert "the first person to sign in" in page
     assert 'value="sign_out"' not in page and "Only the owner can end the owner's sessions." in page
+
+
+# --- roles and the ownership ---------------------------------------------------------------------------------------
+@pytest.mark.parametrize(("actor", "target", "offered", "said"), [
+    ("ada", "alan", ["Make Alan Turing an admin", "Make Alan Turing the owner"], "sign-in from the last 10 minutes"),
+    ("ada", "grace", ["Make Grace Hopper a member", "Make Grace Hopper the owner"], ""),
+    ("ada", "ada", [], "Nobody changes their own role. To stop being the owner, make someone else the owner."),
+    ("ada", "barbara", [], "a deactivated person cannot be made admin"),
+    ("ada", "peggy", ["Make Peggy an admin"], "Peggy has never signed in: they sign in to Inigo once before"),
+    ("grace", "alan", ["Make Alan Turing an admin"], ""),
+    ("grace", "ada", [], "Ada is the owner: the owner&#x27;s role changes only when they transfer the ownership."),
+    ("grace", "grace", [], "Nobody changes their own role."),
+])
+def test_the_person_page_offers_the_role_and_ownership_controls_the_actor_may_use(acme_people, actor, target,
+                                                                                    offered, said):
+    page = console_client(acme_people[actor]).get(person_url(acme_people[target])).content.decode()
+
+    buttons = [line.strip().split(">", 1)[1].removesuffix("</button>") for line in page.splitlines()
+               if "<button" in line and ('value="role"' in line or "Make " in line)]
+    assert buttons == offered
+    assert said in page
+    assert ("<h2>Ownership</h2>" in page) is (actor == "ada")  # an admin is not offered what only the owner does
+
+
+def test_a_role_change_says_what_changed_and_is_in_force_at_the_next_request(provider, acme):
+    ada, alan = signed_in(provider, "ada"), signed_in(provider, "alan")
+    alan_user = User.objects.get(sub="alan")
+
+    response = ada.client.post(person_url(alan_user), {"action": "role", "role": "admin"}, follow=True)
+
+    assert "Alan Tester is now an admin: in force at their next click" in response.content.decode()
+    assert alan.me().json()["role"] == "admin"  # no new sign-in
+    assert alan.client.get(PEOPLE_URL).status_code == 200
+
+
+@pytest.mark.parametrize("form", [{"action": "role"}, {"action": "role", "role": "owner"},
+                                  {"action": "role", "role": "superuser"}])
+def test_a_role_that_is_not_admin_or_member_is_a_400_that_changes_nothing(acme_people, form):
+    response = console_client(acme_people["ada"]).post(person_url(acme_people["alan"]), form)
+
+    assert response.status_code == 400
+    assert User.objects.get(pk=acme_people["alan"].pk).role == Role.MEMBER
+
+
+def test_a_transfer_to_someone_who_never_signed_in_is_a_409_that_says_why(acme_people):
+    response = console_client(acme_people["ada"]).post(person_url(acme_people["peggy"]), {"action": "transfer"})
+
+    assert response.status_code == 409
+    assert "Peggy has never signed in" in response.content.decode()
+    assert User.objects.get(pk=acme_people["ada"].pk).role == Role.OWNER
 
 
 # --- who reaches it ------------------------------------------------------------------------------------------------

@@ -9,9 +9,9 @@ Acme: owner Ada, admins Grace and Edsger, member Alan, Barbara (deactivated in O
 import pytest
 from django.test import Client
 
-from accounts.models import DeactivatedBy, Role, User
+from accounts.models import DeactivatedBy, LoginEvent, Role, User
 from tests.test_admin_tenants import support_client
-from tests.test_admin_users import sign_out_everywhere
+from tests.test_admin_users import sign_out_everywhere, transfer
 from tests.test_console_people import PEOPLE_URL, console_client, joined, person_url
 
 TENANT_PEOPLE = ("ada", "grace", "alan", "bob")
@@ -70,6 +70,24 @@ def signed_out(person: User) -> bool:
     return User.objects.get(pk=person.pk).session_epoch > person.session_epoch
 
 
+def change_role(client: Client, actor: str, person: User) -> tuple[bool, int]:
+    """The console's action=role, to the role that is a change for the person: a member (deactivated or not) made
+    admin, an admin made member, the owner made admin. Staff change roles in the admin (tests/test_admin_policy.py,
+    "change a person's role")."""
+    new_role = Role.MEMBER if person.role == Role.ADMIN else Role.ADMIN
+    status = client.post(person_url(person), {"action": "role", "role": new_role}).status_code
+    return User.objects.get(pk=person.pk).role == new_role, status
+
+
+def transfer_ownership(client: Client, actor: str, person: User) -> tuple[bool, int]:
+    """The console's action=transfer; staff use the admin's action."""
+    if actor in STAFF:
+        status = transfer(client, person).status_code
+    else:
+        status = client.post(person_url(person), {"action": "transfer"}).status_code
+    return person.role != Role.OWNER and User.objects.get(pk=person.pk).role == Role.OWNER, status
+
+
 #            self   owner  admin  member deact. other tenant's person (for Bob: Gus, his own tenant's)
 TARGETS = ("self", "ada", "edsger", "alan", "barbara", "gus")
 READ = {
@@ -89,14 +107,37 @@ SIGN_OUT = {
     "superuser": (None, True, True, True, True, True),
 }  # fmt: skip
 
+ROLE = {  # the other role: an admin made member, anyone else made admin
+    "ada":       (False, False, True, True, False, False),  # any admin or member, not self; nobody deactivated
+    "grace":     (False, False, False, True, False, False),  # make a member admin, nothing else
+    "alan":      (False, False, False, None, False, False),
+    "bob":       (False, False, False, False, False, True),
+    "support":   (None, None, None, None, None, None),  # in the admin: tests/test_admin_policy.py
+    "superuser": (None, None, None, None, None, None),
+}  # fmt: skip
+TRANSFER = {
+    "ada":       (False, False, True, True, False, False),  # to an active person who has signed in
+    "grace":     (False, False, False, False, False, False),
+    "alan":      (False, False, False, None, False, False),
+    "bob":       (False, False, False, False, False, False),
+    "support":   (None, False, False, False, False, False),
+    "superuser": (None, False, True, True, False, True),  # also where the owner has left: any tenant
+}  # fmt: skip
+# What the table allows but the person's state does not: a 409 page, not a 403 (the owner is owner already;
+# a deactivated person cannot be the owner).
+CONFLICTS = {("ada", "transfer ownership", "self"), ("ada", "transfer ownership", "ada"),
+             ("ada", "transfer ownership", "barbara")}
+
 LINES = [
     (actor, action, target, answers[actor][column])
-    for action, answers in (("read people", READ), ("read a person", READ), ("sign out everywhere", SIGN_OUT))
+    for action, answers in (("read people", READ), ("read a person", READ), ("sign out everywhere", SIGN_OUT),
+                            ("change a role", ROLE), ("transfer ownership", TRANSFER))
     for actor in answers
     for column, target in enumerate(TARGETS)
     if answers[actor][column] is not None
 ]
-ATTEMPTS = {"read people": read_people, "read a person": read_person, "sign out everywhere": sign_out}
+ATTEMPTS = {"read people": read_people, "read a person": read_person, "sign out everywhere": sign_out,
+            "change a role": change_role, "transfer ownership": transfer_ownership}
 
 
 @pytest.mark.parametrize(("actor", "action", "target", "expected"), LINES,
@@ -113,8 +154,12 @@ def test_each_line_of_the_table_holds_through_http(cast, actor, action, target, 
         return
     if action == "read people":  # a member meets the 403 page; the others see only their own tenant's people
         assert status == (403 if actor == "alan" else 200)
+    elif (actor, action, target) in CONFLICTS:
+        assert status == 409
     else:  # another tenant's person is a 404 whoever asks; a refusal inside one's own tenant is the 403 page
         assert status == (404 if person.tenant_id != cast[actor].tenant_id else 403), (actor, action, target)
+    if action in ("change a role", "transfer ownership"):
+        assert not LoginEvent.objects.filter(reason="role_changed").exists()
 
 
 def test_a_member_cannot_sign_out_someone_else_from_the_home_page(cast):

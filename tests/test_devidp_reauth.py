@@ -17,10 +17,9 @@ from devidp.server import LocalIdentityProvider, serve_in_thread
 from tenants.models import Tenant
 from tests.conftest import Browser
 from tests.oidc_provider import query_of
-from tests.reauth_urls import PERSON_PAGE
+from tests.test_console_people import person_url
 from tests.test_reauth import signed_in_long_ago
 
-pytestmark = pytest.mark.urls("tests.reauth_urls")
 ADA, ALAN = demo.DEMO_PEOPLE[0], demo.DEMO_PEOPLE[2]
 
 
@@ -81,7 +80,7 @@ def alan(local_okta, demo_tenant, ada) -> User:
 
 
 def make_admin(ada: Person, alan: User):
-    return ada.inigo.client.post(PERSON_PAGE.format(alan.pk), {"action": "role", "role": "admin"})
+    return ada.inigo.client.post(person_url(alan), {"action": "role", "role": "admin"})
 
 
 def test_its_id_tokens_carry_the_time_of_the_sign_in_on_its_page(local_okta, demo_tenant):
@@ -103,7 +102,7 @@ def test_prompt_login_shows_its_page_again_and_the_change_then_goes_through(ada,
 
     back = ada.inigo.client.get(ada.choose(to_okta["Location"], ADA.sub))  # the page again: a new sign-in
 
-    assert (back.status_code, back["Location"]) == (302, PERSON_PAGE.format(alan.pk))
+    assert (back.status_code, back["Location"]) == (302, person_url(alan))
     assert User.objects.get(pk=alan.pk).role == Role.MEMBER
     assert make_admin(ada, alan).status_code == 302
     assert User.objects.get(pk=alan.pk).role == Role.ADMIN

@@ -5,23 +5,24 @@ ends on a page that says so and sends nobody round again; an answer for another 
 
 Against the real provider of tests/oidc_provider.py (oidc-provider-mock, which puts the time of each sign-in on its
 page in auth_time); the harness rewrites the ID token where a test needs a provider that ignores prompt=login. The
-person page is a stand-in for the console's (tests/reauth_urls.py) until console/ lands."""
+changes are the console's own (`/org/people/<id>/`, action=role and action=transfer), as a browser posts them."""
 
 import time
 
 import pytest
 from django.core.cache import cache
+from django.test import RequestFactory
 
 from accounts.events import EventKind
 from accounts.models import LoginEvent, Role, User
 from accounts.oidc.auth_time import AUTH_TIME_KEY, auth_time_claim
+from accounts.oidc.reauth import recent_sign_in_required
 from accounts.policy import RECENT_SIGN_IN, Action
 from tests.conftest import Browser, profile, with_claims, without_claims
 from tests.oidc_provider import ProviderHarness, query_of
-from tests.reauth_urls import PERSON_PAGE
+from tests.test_console_people import person_url
 from tests.test_sessions import signed_in
 
-pytestmark = pytest.mark.urls("tests.reauth_urls")
 LONG_AGO = 3600  # seconds: well past SSO_RECENT_AUTH_SECONDS (600)
 
 
@@ -49,7 +50,7 @@ def alan(provider: ProviderHarness, ada: Browser) -> User:
 
 
 def make_admin(browser: Browser, person: User):
-    return browser.client.post(PERSON_PAGE.format(person.pk), {"action": "role", "role": "admin"})
+    return browser.client.post(person_url(person), {"action": "role", "role": "admin"})
 
 
 def role_of(person: User) -> str:
@@ -65,7 +66,7 @@ def test_every_sign_in_keeps_the_id_tokens_auth_time(provider, acme):
 
 
 def test_a_stale_sign_ins_change_goes_through_okta_and_comes_back_with_nothing_changed(provider, ada, alan):
-    page = PERSON_PAGE.format(alan.pk)
+    page = person_url(alan)
     to_okta = make_admin(ada, alan)
 
     assert to_okta.status_code == 302
@@ -80,6 +81,7 @@ def test_a_stale_sign_ins_change_goes_through_okta_and_comes_back_with_nothing_c
     assert (back.status_code, back["Location"]) == (302, page)  # the page she left
     assert role_of(alan) == Role.MEMBER  # the POST was not replayed
     assert ada.me().json()["email"] == "ada@acme.test"
+    assert "Nothing was changed yet: make your change again" in ada.client.get(page).content.decode()
     confirmed = LoginEvent.objects.get(reason="reauth_ok")
     assert (confirmed.kind, confirmed.user.sub) == (EventKind.CONSOLE, "ada")
 
@@ -92,12 +94,39 @@ def test_a_stale_sign_ins_change_goes_through_okta_and_comes_back_with_nothing_c
         EventKind.CONSOLE, alan.pk, "member -> admin (set on the console), by ada@acme.test")
 
 
+def test_a_stale_transfer_goes_through_okta_and_the_repeated_one_moves_the_ownership(provider, ada, alan):
+    transfer = {"action": "transfer"}
+    to_okta = ada.client.post(person_url(alan), transfer)
+
+    assert query_of(to_okta["Location"])["prompt"] == "login"
+    back = ada.client.get(provider.authorize(to_okta["Location"], "ada"))
+    assert back["Location"] == person_url(alan)
+    assert (role_of(alan), User.objects.get(sub="ada").role) == (Role.MEMBER, Role.OWNER)
+
+    again = ada.client.post(person_url(alan), transfer)
+
+    assert again["Location"] == person_url(alan)
+    assert (role_of(alan), User.objects.get(sub="ada").role) == (Role.OWNER, Role.ADMIN)
+
+
+def test_an_action_the_table_refuses_is_a_403_without_a_round_through_okta(provider, ada, alan):
+    grace = signed_in(provider, "grace")
+    User.objects.filter(sub="grace").update(role=Role.ADMIN)
+    signed_in_long_ago(grace)
+    provider.hits.clear()
+
+    refused = grace.client.post(person_url(alan), {"action": "transfer"})  # only the owner transfers
+
+    assert refused.status_code == 403 and b"Only the owner can transfer the ownership" in refused.content
+    assert provider.hits == {} and role_of(alan) == Role.MEMBER
+
+
 def test_a_recent_sign_in_changes_at_once(provider, ada, alan):
     signed_in_long_ago(ada, seconds=60)
 
     response = make_admin(ada, alan)
 
-    assert response.status_code == 302 and response["Location"] == PERSON_PAGE.format(alan.pk)
+    assert response.status_code == 302 and response["Location"] == person_url(alan)
     assert role_of(alan) == Role.ADMIN
 
 
@@ -125,7 +154,7 @@ def test_a_provider_that_ignores_prompt_login_ends_on_a_page_and_never_loops(pro
     assert stopped.status_code == 403
     assert "Location" not in stopped
     assert b"Okta did not ask you to sign in again" in stopped.content
-    assert f'href="{PERSON_PAGE.format(alan.pk)}"'.encode() in stopped.content
+    assert f'href="{person_url(alan)}"'.encode() in stopped.content
     assert stopped["Cache-Control"].startswith("max-age=0") and "no-store" in stopped["Cache-Control"]
     assert role_of(alan) == Role.MEMBER
     assert ada.me().json()["email"] == "ada@acme.test"  # still signed in
@@ -181,14 +210,23 @@ def test_okta_unreachable_at_the_start_changes_nothing_and_keeps_the_session(pro
     assert ada.me().status_code == 200
 
 
-@pytest.mark.parametrize("action", ["check", "sign_out"])
-def test_a_connection_check_and_a_sign_out_need_no_recent_sign_in(provider, ada, alan, action):
+def test_a_sign_out_needs_no_recent_sign_in(provider, ada, alan):
     provider.hits.clear()
 
-    response = ada.client.post(PERSON_PAGE.format(alan.pk), {"action": action})
+    response = ada.client.post(person_url(alan), {"action": "sign_out"})
 
-    assert response.status_code == 302 and response["Location"] == PERSON_PAGE.format(alan.pk)
+    assert response.status_code == 302 and response["Location"] == person_url(alan)
     assert provider.hits == {}  # not sent through Okta
+    assert User.objects.get(pk=alan.pk).session_epoch > alan.session_epoch
+
+
+def test_a_connection_check_needs_no_recent_sign_in(provider, ada):
+    """The overview's `action=check` (a later page of the console) asks the guard, which lets it through."""
+    request = RequestFactory().post("/org/", {"action": "check"})
+    request.user, request.session = User.objects.get(sub="ada"), ada.client.session
+
+    assert recent_sign_in_required(request, Action.CONNECTION_CHECK) is None
+    assert recent_sign_in_required(request, Action.ROLE_CHANGE) is not None
 
 
 def test_the_policy_marks_every_console_change_but_check_and_sign_out():

@@ -1,13 +1,19 @@
 """Role changes and ownership transfers as services (SPEC "Who may do what"; accounts.services.role_change,
 ownership_transfer): who may give whom which role, the transfer's conditions, and the `role_changed` event of each
-change. Through HTTP in tests/test_reauth.py (and the console's permission-table test once console/ exists)."""
+change. Through HTTP in tests/test_reauth.py and the console's permission-table test (tests/test_console_policy.py)."""
 
 import pytest
 from django.utils import timezone
 
 from accounts.events import EventKind
 from accounts.models import LoginEvent, Role, User
-from accounts.services import OwnershipTransferError, RoleChangeRefused, ownership_transfer, role_change
+from accounts.services import (
+    OwnershipTransferError,
+    OwnershipTransferRefused,
+    RoleChangeRefused,
+    ownership_transfer,
+    role_change,
+)
 from tests.test_admin_users import person
 
 
@@ -104,3 +110,22 @@ def test_a_transfer_needs_an_active_person_who_has_signed_in(acme_people, target
 
     assert role("ada") == Role.OWNER
     assert not LoginEvent.objects.filter(reason="role_changed").exists()
+
+
+@pytest.mark.parametrize("actor", ["grace", "alan"])
+def test_only_the_owner_of_the_tenant_transfers_as_a_person(acme_people, actor):
+    with pytest.raises(OwnershipTransferRefused):
+        ownership_transfer(new_owner=acme_people["hedy"], actor=acme_people[actor])
+
+    assert (role("ada"), role("hedy")) == (Role.OWNER, Role.ADMIN)
+    assert not LoginEvent.objects.filter(reason="role_changed").exists()
+
+
+def test_an_owner_whom_a_transfer_demoted_meanwhile_moves_nothing(acme_people):
+    stale_ada = acme_people["ada"]
+    ownership_transfer(new_owner=acme_people["grace"], actor=stale_ada)  # another tab, a moment ago
+
+    with pytest.raises(OwnershipTransferRefused):
+        ownership_transfer(new_owner=acme_people["alan"], actor=stale_ada)  # the role she was read with is old
+
+    assert (role("grace"), role("ada"), role("alan")) == (Role.OWNER, Role.ADMIN, Role.MEMBER)

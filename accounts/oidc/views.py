@@ -5,7 +5,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from django.conf import settings
-from django.contrib import auth
+from django.contrib import auth, messages
 from django.contrib.sessions.backends.base import UpdateError
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
@@ -402,6 +402,8 @@ class CallbackView(OIDCAuthenticationCallbackView):
                                              f"{settings.SSO_RECENT_AUTH_SECONDS} s after prompt=login")
         services.login_event_record(self.request, reason="reauth_ok", tenant=self.user.tenant, user=self.user,
                                     succeeded=True)
+        messages.info(self.request, "Okta confirmed it is you. Nothing was changed yet: make your change again.",
+                      extra_tags="reauth_ok")
         return HttpResponseRedirect(self.success_url)
 
     def login_failure(self) -> HttpResponse:

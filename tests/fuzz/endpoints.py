@@ -2,10 +2,12 @@
 line here (tests/fuzz/test_coverage.py fails while a URL has none).
 
 Paths may name fixtures' values: {slug}, {other_slug} (a second tenant with its own Okta), {tenant_pk},
-{user_pk}, {event_pk}, {setup_token}, {scim_token}, {scim_user}, {scim_group}. `params` are the names the endpoint
+{user_pk}, {event_pk}, {setup_token}, {scim_token}, {scim_user}, {scim_group}, {scim_other} (a member of {slug}
+who has signed in). `params` are the names the endpoint
 reads; the suite sends them (repeated, missing, hostile, or with a known good value from `good` or the
 suite's GOOD) plus stray ones. Whatever the seed, it first sends every parameter good but one, which holds NUL or "abc".
-`as_` is who sends the request: anonymous, member (a person signed in through Okta: the owner of {slug}),
+`as_` is who sends the request: anonymous, member (a person signed in through Okta a moment ago: the owner of
+{slug}),
 other_admin (an admin of {other_slug}, for whom {slug}'s ids are another tenant's), support (staff in the Support
 group) or superuser."""
 
@@ -87,6 +89,9 @@ ENDPOINTS: list[Endpoint] = [
                  good=(("role", "admin"), ("status", "inactive"), ("page", "2"), ("q", "ada"))),
         Endpoint("/org/people/{scim_user}/", ("GET", "POST"), ("action",), as_=persona,
                  good=(("action", "sign_out"),)),
+        # Role changes and transfers, past the recent sign-in (the persona's is recent) to the services.
+        Endpoint("/org/people/{scim_other}/", ("POST",), ("action", "role"), as_=persona,
+                 good=(("action", "role"), ("action", "transfer"), ("role", "admin"), ("role", "member"))),
     )],
     Endpoint("/setup/{setup_token}/", ("GET", "POST"), ("okta_domain", "client_id", "client_secret")),
     Endpoint("/setup/not-a-token/", ("GET", "POST"), ("okta_domain", "client_id", "client_secret"), examples=10),

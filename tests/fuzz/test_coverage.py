@@ -11,7 +11,8 @@ from tests.fuzz.endpoints import COMMANDS, ENDPOINTS
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 SAMPLE = {"slug": "acme", "other_slug": "globex", "tenant_pk": "1", "user_pk": "1", "event_pk": "1",
-          "setup_token": "x" * 43, "scim_token": "t", "scim_user": "u", "scim_group": "g"}
+          "setup_token": "x" * 43, "scim_token": "t", "scim_user": "u", "scim_group": "g",
+          "scim_other": "o"}
 
 
 def covered() -> set[tuple[str, str]]:

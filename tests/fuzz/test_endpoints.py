@@ -7,6 +7,7 @@ types refuse NUL: the database where hostile input used to reach a 500."""
 import io
 import json
 import sys
+import time
 from typing import Any
 from urllib.parse import urlencode
 
@@ -14,10 +15,12 @@ import pytest
 from django.contrib.auth.models import Group
 from django.core.management import CommandError, call_command
 from django.test import Client, override_settings
+from django.utils import timezone
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from accounts.models import LoginEvent, Role, TenantGroup, User
+from accounts.oidc.auth_time import AUTH_TIME_KEY
 from scim.tokens import scim_token_issue
 from tenants.models import Tenant
 from tenants.setup import setup_link_create, tenant_awaiting_create
@@ -78,10 +81,13 @@ def known(acme: Tenant, provider: Any, globex: Tenant) -> dict[str, str]:
                         email="bob@globex.test", role=Role.ADMIN)
     event = LoginEvent.objects.create(kind="signin", tenant=acme, outcome="failure", reason="issuer_unknown")
     setup_token = setup_link_create(tenant=tenant_awaiting_create(slug="newco", name="NewCo")).token
+    other = User.objects.create(username="fuzz-alan", tenant=acme, issuer=acme.issuer, sub="fuzz-alan",
+                                email="alan@acme.test", role=Role.MEMBER, last_login=timezone.now())
     group = TenantGroup.objects.create(tenant=acme, display_name="Fuzzers")
     return {"issuer": provider.issuer, "slug": acme.slug, "other_slug": globex.slug, "tenant_pk": str(acme.pk),
             "user_pk": str(member.pk), "event_pk": str(event.pk), "setup_token": setup_token,
-            "scim_token": scim_token_issue(tenant=acme), "scim_user": member.scim_id, "scim_group": group.scim_id}
+            "scim_token": scim_token_issue(tenant=acme), "scim_user": member.scim_id, "scim_group": group.scim_id,
+            "scim_other": other.scim_id}
 
 
 def signed_in(persona: str) -> Client:
@@ -89,6 +95,9 @@ def signed_in(persona: str) -> Client:
     if persona in ("member", "other_admin"):
         client.force_login(User.objects.get(username=f"fuzz-{persona}"),
                            backend="accounts.oidc.backend.TenantOIDCBackend")
+        session = client.session
+        session[AUTH_TIME_KEY] = int(time.time())  # signed in to Okta just now: changes need no round through it
+        session.save()
     elif persona in ("support", "superuser"):
         staff = User.objects.create_user(f"fuzz-{persona}", password="unused-password-123",
                                          is_staff=True, is_superuser=persona == "superuser")
