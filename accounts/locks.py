@@ -9,11 +9,12 @@
   sign-in linking a provisioned person, a transfer) locks them in id order too, so people are always locked in
   the same order, and the tenant's row is only ever taken first, before any person.
 - A write that changes an input of a person's role (accounts.roles: a pushed group's members, a group's mapping,
-  `role_source`, a transfer, a SCIM user update) first takes the tenant's roles lock, `roles_lock`, before any row
-  lock: such writes of one tenant run one after the other, so each decides roles from inputs the one before it
-  committed (a member added to a group while that group is mapped to admin is never left a member). It is a
-  PostgreSQL advisory lock, not a row: sign-ins never take it, so a 50,000-member push holds up no sign-in. Then
-  the write locks only the people whose role changes, in id order.
+  `role_source`, a transfer, a SCIM user create, update or delete: the roles Okta assigned) first takes the
+  tenant's roles lock, `roles_lock`, before any row lock: such writes of one tenant run one after the other, so
+  each decides roles from inputs the one before it committed (a member added to a group while that group is
+  mapped to admin is never left a member). It is a PostgreSQL advisory lock, not a row: sign-ins never take it,
+  so a 50,000-member push holds up no sign-in. Then the write locks only the people whose role changes, in id
+  order.
 - A returning sign-in's profile update is an UPDATE of only the fields that changed: a lock on the person's row
   alone, held for one statement.
 

@@ -59,6 +59,9 @@ class User(AbstractUser):
     # `active: true` with every profile push, so only a deactivation by Okta is undone by it; support's stays until
     # support reactivates. Empty while the person is active.
     deactivated_by = models.CharField(max_length=8, choices=DeactivatedBy.choices, blank=True, editable=False)
+    # The SCIM `roles` Okta assigned (its Entitlement Management: scim.roles), as their values, e.g. ["admin"]. An
+    # input of the role function under role_source `okta` (accounts.roles); kept and shown under `inigo`.
+    scim_roles = models.JSONField("roles from Okta", default=list, blank=True, editable=False)
 
     class Meta:
         constraints = [

@@ -3,7 +3,7 @@ one of its inputs settles, in its own transaction, the roles of the people it to
 
 The inputs: the owner rule (ownership is claimed by a tenant's first sign-in and moves only by a transfer), the
 tenant's `role_source`, whether the person is in a pushed group mapped to admin, and the SCIM role entitlements Okta
-assigned them (the next issue stores them; the slot is here). Activity is not an input: a deactivated person keeps
+assigned them (`User.scim_roles`, written by scim.services). Activity is not an input: a deactivated person keeps
 the role the rule gives, and can do nothing with it.
 
 Locks (accounts.locks): the caller holds the tenant's roles lock before it changes an input; `roles_settle` then
@@ -90,19 +90,20 @@ class Inputs:
 
     stored: str
     in_admin_group: bool
+    entitlements: tuple[str, ...] = ()
 
     def decide(self, role_source: str, *, stored: str | None = None) -> str:
         stored = self.stored if stored is None else stored
         return role_decided(owner=stored == Role.OWNER, stored=stored, role_source=role_source,
-                            in_admin_group=self.in_admin_group)
+                            in_admin_group=self.in_admin_group, entitlements=self.entitlements)
 
 
 def _changing(people: QuerySet[User], role_source: str, admin_group: Exists) -> dict[int, Inputs]:
     """The inputs of those of `people` whose role the function changes, by person id: one statement."""
-    rows = people.annotate(in_admin_group=admin_group).values_list("pk", "role", "in_admin_group")
+    rows = people.annotate(in_admin_group=admin_group).values_list("pk", "role", "in_admin_group", "scim_roles")
     changing = {}
-    for pk, stored, grouped in rows.iterator(chunk_size=10_000):
-        inputs = Inputs(stored, grouped)
+    for pk, stored, grouped, entitled in rows.iterator(chunk_size=10_000):
+        inputs = Inputs(stored, grouped, tuple(entitled or ()))
         if inputs.decide(role_source) != stored:
             changing[pk] = inputs
     return changing
@@ -110,8 +111,10 @@ def _changing(people: QuerySet[User], role_source: str, admin_group: Exists) -> 
 
 def role_after_ownership(*, person: User, role_source: str) -> str:
     """The role of an owner who hands ownership on (a transfer): what role_source gives them."""
-    grouped = User.objects.filter(pk=person.pk).annotate(grouped=in_admin_group()).values_list("grouped", flat=True)
-    return role_decided(owner=False, stored=Role.OWNER, role_source=role_source, in_admin_group=grouped.get())
+    grouped, entitled = (User.objects.filter(pk=person.pk).annotate(grouped=in_admin_group())
+                         .values_list("grouped", "scim_roles").get())
+    return role_decided(owner=False, stored=Role.OWNER, role_source=role_source, in_admin_group=grouped,
+                        entitlements=tuple(entitled or ()))
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ can rely on."""
 from typing import Any
 
 from scim.filters import GROUP_SCHEMA, USER_SCHEMA
+from scim.roles import ASSIGNABLE, ROLE_SCHEMA
 
 MAX_RESULTS = 200  # the cap on `count` (RFC 7644 section 3.4.2.4)
 SPC_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"
@@ -38,6 +39,10 @@ USER_ATTRIBUTES = [
         _attribute("value"), _attribute("type"), _attribute("primary", "boolean"),
     ]),
     _attribute("active", "boolean"),
+    _attribute("roles", "complex", multi=True, description="Roles Okta assigns (Entitlement Management): the ids of "
+               f"/Roles, {', '.join(ASSIGNABLE)}. Under role_source okta, admin makes an admin.", sub=[
+                   _attribute("value"), _attribute("display", mutability="readOnly"),
+               ]),
 ]
 GROUP_ATTRIBUTES = [
     _attribute("displayName", required=True),
@@ -47,6 +52,13 @@ GROUP_ATTRIBUTES = [
         _attribute("$ref", "reference", mutability="immutable"),
         _attribute("type", mutability="immutable"),
     ]),
+]
+
+
+# Okta knows its role schema and does not read it here (its guide); listed for other clients, read-only: the roles
+# are Inigo's own, not created over SCIM.
+ROLE_ATTRIBUTES = [
+    _attribute("displayName", required=True, mutability="readOnly"),
 ]
 
 
@@ -80,6 +92,10 @@ def resource_types(base: str) -> list[dict[str, Any]]:
         {"schemas": [RESOURCE_TYPE_SCHEMA], "id": "Group", "name": "Group", "endpoint": "/Groups",
          "description": "Groups pushed from Okta", "schema": GROUP_SCHEMA, "schemaExtensions": [],
          "meta": _meta("ResourceType", base + "ResourceTypes/Group")},
+        # Okta's Entitlement Management reads the roles at this endpoint (scim.roles).
+        {"schemas": [RESOURCE_TYPE_SCHEMA], "id": "Role", "name": "Role", "endpoint": "/Roles",
+         "description": "Inigo's roles, assignable in Okta", "schema": ROLE_SCHEMA, "schemaExtensions": [],
+         "meta": _meta("ResourceType", base + "ResourceTypes/Role")},
     ]
 
 
@@ -89,4 +105,6 @@ def schemas(base: str) -> list[dict[str, Any]]:
          "attributes": USER_ATTRIBUTES, "meta": _meta("Schema", base + "Schemas/" + USER_SCHEMA)},
         {"schemas": [SCHEMA_SCHEMA], "id": GROUP_SCHEMA, "name": "Group", "description": "Group",
          "attributes": GROUP_ATTRIBUTES, "meta": _meta("Schema", base + "Schemas/" + GROUP_SCHEMA)},
+        {"schemas": [SCHEMA_SCHEMA], "id": ROLE_SCHEMA, "name": "Role", "description": "Role",
+         "attributes": ROLE_ATTRIBUTES, "meta": _meta("Schema", base + "Schemas/" + ROLE_SCHEMA)},
     ]

@@ -18,7 +18,8 @@ GROUP_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:Group"
 
 # attrPath SP "eq" SP compValue, compValue a JSON string (RFC 7644 section 3.4.2.2, ABNF in figure 1).
 _EQ = re.compile(r'^\s*(?P<attr>[A-Za-z][\w:.\-]*)\s+(?P<op>[A-Za-z]{2})\s+(?P<value>"(?:[^"\\]|\\.)*")\s*$')
-_MEMBER_PATH = re.compile(r'^\s*members\s*\[\s*value\s+eq\s+(?P<value>"(?:[^"\\]|\\.)*")\s*\]\s*$', re.IGNORECASE)
+# A valuePath of a multi-valued attribute (RFC 7644 section 3.5.2, "attrPath[valFilter]"): only `value eq "..."`.
+_VALUE_PATH = re.compile(r'^\s*(?P<attr>\w+)\s*\[\s*value\s+eq\s+(?P<value>"(?:[^"\\]|\\.)*")\s*\]\s*$', re.IGNORECASE)
 MAX_FILTER_LENGTH = 1000
 
 
@@ -54,7 +55,12 @@ def parse_eq_filter(text: str, *, schema: str, attributes: set[str]) -> tuple[st
     return attribute, _string(match["value"])
 
 
+def parse_value_path(text: str, attribute: str) -> str | None:
+    """The value of the path `<attribute>[value eq "<value>"]`, or None when the path is not of that form."""
+    match = _VALUE_PATH.match(text)
+    return _string(match["value"]) if match and match["attr"].lower() == attribute else None
+
+
 def parse_member_path(text: str) -> str | None:
     """The user id of the path `members[value eq "<id>"]`, or None when the path is not of that form."""
-    match = _MEMBER_PATH.match(text)
-    return _string(match["value"]) if match else None
+    return parse_value_path(text, "members")

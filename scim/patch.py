@@ -2,8 +2,9 @@
 result is: one set of rules for what may be stored.
 
 Supported: `add`, `replace` and `remove`; with no `path` and an object `value` (Okta's deactivation
-`{"op": "replace", "value": {"active": false}}`); with a path `attr`, `attr.sub`, and the filtered `emails[...]`
-forms (Inigo keeps one email). Group member paths are handled in services, where members are users.
+`{"op": "replace", "value": {"active": false}}`); with a path `attr`, `attr.sub`, the filtered `emails[...]`
+forms (Inigo keeps one email), and `roles[value eq "<role>"]` (scim.roles). Group member paths are handled in
+services, where members are users.
 """
 
 import copy
@@ -11,6 +12,7 @@ import re
 from typing import Any
 
 from scim.errors import ScimError
+from scim.filters import parse_value_path
 
 _FILTERED = re.compile(r"^(?P<attr>\w+)\[[^\]]*\](?:\.(?P<sub>\w+))?$")
 
@@ -89,6 +91,9 @@ def _at_path(resource: dict[str, Any], path: str, op: dict[str, Any], attributes
     filtered = _FILTERED.match(path)
     if filtered:
         attr, sub = filtered["attr"], filtered["sub"]
+        if attr.lower() == "roles" and "roles" in attributes:
+            _at_role_path(resource, path, op)
+            return
         if attr.lower() != "emails":
             raise ScimError(400, f"The path {path!r} is not supported.", "invalidPath")
         # One email is kept: a filtered emails path addresses it.
@@ -113,3 +118,23 @@ def _at_path(resource: dict[str, Any], path: str, op: dict[str, Any], attributes
             resource.pop(key, None)
         return
     _set(resource, path, op["value"], op["op"])
+
+
+def _at_role_path(resource: dict[str, Any], path: str, op: dict[str, Any]) -> None:
+    """`roles[value eq "<role>"]`: remove takes that role away (and is a success when the person does not hold it,
+    as Okta may send it twice); replace puts `value` in its place, and needs the role there (RFC 7644 section
+    3.5.2.3: no match is 400 `noTarget`); add puts `value` beside the others. scim.roles then checks every value."""
+    wanted = parse_value_path(path, "roles")
+    if wanted is None:
+        raise ScimError(400, 'Only the filter roles[value eq "<role>"] is supported on roles.', "invalidPath")
+    key = _key(resource, "roles")
+    current = resource.get(key) if isinstance(resource.get(key), list) else []
+    kept = [role for role in current if not (isinstance(role, dict) and str(role.get("value", "")).lower()
+                                             == wanted.lower())]
+    if op["op"] == "replace" and len(kept) == len(current):
+        raise ScimError(400, f"The person holds no role {wanted[:64]!r} to replace.", "noTarget")
+    if op["op"] == "remove":
+        resource[key] = kept
+        return
+    added = op["value"] if isinstance(op["value"], list) else [op["value"]]
+    resource[key] = (kept if op["op"] == "replace" else current) + added

@@ -17,6 +17,7 @@ from accounts.models import TenantGroup, User
 from inigo_sso.text import is_storable
 from scim.errors import ScimError, invalid_value
 from scim.filters import GROUP_SCHEMA, USER_SCHEMA
+from scim.roles import roles_answer, roles_input
 
 LIST_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
 PATCH_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
@@ -47,6 +48,8 @@ def user_resource(user: User, request: HttpRequest) -> dict[str, Any]:
         resource["displayName"] = user.name
     if user.email:
         resource["emails"] = [{"value": user.email, "primary": True, "type": "work"}]
+    if user.scim_roles:
+        resource["roles"] = roles_answer(user.scim_roles)
     if not resource["name"]:
         del resource["name"]
     return resource
@@ -115,6 +118,7 @@ class UserInput:
     display_name: str = ""
     email: str = ""
     active: bool = True
+    roles: list[str] = field(default_factory=list)  # scim.roles: the values Okta assigned; none when absent
     present: set[str] = field(default_factory=set)
 
 
@@ -136,7 +140,8 @@ def _primary_email(emails: Any) -> str:
 
 
 def user_input(body: dict[str, Any]) -> UserInput:
-    """The User resource of a POST or PUT (RFC 7643 section 4.1), checked. `password` is ignored unread."""
+    """The User resource of a POST or PUT (RFC 7643 section 4.1), checked. `password` is ignored unread. A resource
+    without `roles` has none: a PUT replaces the whole resource, so it clears them (RFC 7644 section 3.5.1)."""
     keys = {key.lower(): key for key in body}
     get = lambda name: body.get(keys.get(name.lower(), name))  # noqa: E731 (attribute names are case-insensitive)
     name = get("name")
@@ -152,6 +157,7 @@ def user_input(body: dict[str, Any]) -> UserInput:
         display_name=text(get("displayName"), "displayName", 300),
         email=_primary_email(get("emails")),
         active=True if active is None else boolean(active, "active"),
+        roles=roles_input(get("roles")),
     )
     result.present = {key.lower() for key in body}
     return result

@@ -81,7 +81,7 @@ def _conflict(detail: str) -> ScimError:
 
 def _apply(user: User, data: UserInput) -> list[str]:
     changes = {"scim_user_name": data.user_name, "first_name": data.given_name, "last_name": data.family_name,
-               "name": data.display_name, "email": data.email}
+               "name": data.display_name, "email": data.email, "scim_roles": data.roles}
     if "active" in data.present and data.active != user.is_active:
         if not data.active:
             changes.update(is_active=False, deactivated_by=DeactivatedBy.OKTA)
@@ -97,7 +97,9 @@ def _apply(user: User, data: UserInput) -> list[str]:
 
 @transaction.atomic
 def scim_user_create(*, tenant: Tenant, data: UserInput, user_agent: str = "") -> User:
-    """POST /Users. A person who already signed in (externalId = their sub) is adopted, not duplicated."""
+    """POST /Users. A person who already signed in (externalId = their sub) is adopted, not duplicated. Roles Okta
+    assigned in the POST are an input of the person's role (accounts.roles), settled in this transaction."""
+    roles_lock(tenant.pk)  # before any row lock (accounts.locks), as every write of a role's input
     # The lock a first sign-in takes (accounts.services._first_sign_in), then the adopted person's (accounts.locks):
     # a POST and that person's first sign-in never both create the same person.
     tenant_lock(tenant.pk)
@@ -112,10 +114,12 @@ def scim_user_create(*, tenant: Tenant, data: UserInput, user_agent: str = "") -
         raise _conflict(f"The userName {data.user_name} is taken.")
     now = timezone.now()
     if adoptee is not None:
+        old_roles = adoptee.scim_roles
         changed = _apply(adoptee, data)
         adoptee.provisioned_at = now
         adoptee.save(update_fields=[*changed, "provisioned_at", "updated_at"])
         _record(tenant, Action.USER_ADOPTED, user=adoptee, detail=f"userName {data.user_name}", user_agent=user_agent)
+        _entitled_roles_settle(tenant, adoptee, old_roles, adoptee.scim_roles)
         return adoptee
     user = User(
         tenant=tenant, username=f"t{tenant.pk}-scim-{uuid.uuid4().hex}", role=Role.MEMBER, provisioned_at=now,
@@ -129,7 +133,22 @@ def scim_user_create(*, tenant: Tenant, data: UserInput, user_agent: str = "") -
     except IntegrityError as exc:  # where there are no row locks (SQLite), a concurrent writer won
         raise _conflict(f"The userName {data.user_name} is taken.") from exc
     _record(tenant, Action.USER_CREATED, user=user, detail=f"userName {data.user_name}", user_agent=user_agent)
+    _entitled_roles_settle(tenant, user, [], user.scim_roles)
     return user
+
+
+def _roles_words(values: list[str]) -> str:
+    return ", ".join(values) or "none"
+
+
+def _entitled_roles_settle(tenant: Tenant, user: User, old: list[str], new: list[str]) -> None:
+    """The person's role after Okta changed the roles it assigned them, under the roles lock the write took first:
+    an `admin` entitlement makes an admin under role_source `okta` (accounts.roles); under `inigo` nobody's role."""
+    if old == new:
+        return
+    reason = Reason(EventKind.PROVISIONING, f"roles in Okta: {_roles_words(new)}")
+    for change in people_roles_settle(tenant=tenant, pks=[user.pk], reason=reason):
+        user.role = change.new
 
 
 @transaction.atomic
@@ -141,7 +160,7 @@ def scim_user_replace(*, tenant: Tenant, scim_id: str, data_for: Callable[[User]
     roles_lock(tenant.pk)
     user = _user_lock(tenant, scim_id)
     data = data_for(user)
-    was_active = user.is_active
+    was_active, old_roles = user.is_active, user.scim_roles
     changed = _apply(user, data)
     if data.external_id and data.external_id != user.sub:
         if user.last_login is not None:
@@ -165,27 +184,36 @@ def scim_user_replace(*, tenant: Tenant, scim_id: str, data_for: Callable[[User]
         action = Action.USER_REACTIVATED if user.is_active else Action.USER_DEACTIVATED
     else:
         action = Action.USER_UPDATED
-    fields = ", ".join(sorted(set(changed) - {"provisioned_at"}))
-    _record(tenant, action, user=user, detail=f"changed {fields}" if fields else "", user_agent=user_agent)
-    for change in people_roles_settle(tenant=tenant, pks=[user.pk],
-                                      reason=Reason(EventKind.PROVISIONING, "updated by provisioning")):
-        user.role = change.new
+    _record(tenant, action, user=user, detail=_changed_words(changed, old_roles, user.scim_roles),
+            user_agent=user_agent)
+    _entitled_roles_settle(tenant, user, old_roles, user.scim_roles)
     return user
+
+
+def _changed_words(changed: list[str], old_roles: list[str], new_roles: list[str]) -> str:
+    fields = sorted(set(changed) - {"provisioned_at", "scim_roles"})
+    words = [f"changed {', '.join(fields)}"] if fields else []
+    if old_roles != new_roles:
+        words.append(f"roles {_roles_words(old_roles)} -> {_roles_words(new_roles)}")
+    return "; ".join(words)
 
 
 @transaction.atomic
 def scim_user_delete(*, tenant: Tenant, scim_id: str, user_agent: str = "") -> None:
     """DELETE /Users/{id}: gone for SCIM (RFC 7644 section 3.6: 404 afterwards, absent from lists, its userName
-    free again); inside Inigo the person is deactivated and their row and sign-in history stay."""
+    free again); inside Inigo the person is deactivated and their row and sign-in history stay. The roles Okta
+    assigned go with the resource, and the person's role follows (accounts.roles), so the roles lock comes first."""
+    roles_lock(tenant.pk)
     user = _user_lock(tenant, scim_id)
-    old_id, user_name = user.scim_id, user.scim_user_name
+    old_id, user_name, old_roles = user.scim_id, user.scim_user_name, user.scim_roles
     if user.is_active:
         user.is_active, user.deactivated_by = False, DeactivatedBy.OKTA
-    user.scim_user_name = ""
+    user.scim_user_name, user.scim_roles = "", []
     user.scim_id = str(uuid.uuid4())  # the old id never answers again, even if Okta creates the person anew
-    user.save(update_fields=["is_active", "deactivated_by", "scim_user_name", "scim_id", "updated_at"])
+    user.save(update_fields=["is_active", "deactivated_by", "scim_user_name", "scim_roles", "scim_id", "updated_at"])
     _record(tenant, Action.USER_DELETED, user=user, resource_id=old_id, detail=f"userName {user_name}",
             user_agent=user_agent)
+    _entitled_roles_settle(tenant, user, old_roles, [])
 
 
 # --- groups ---------------------------------------------------------------------------------------------------

@@ -34,6 +34,7 @@ from scim.resources import (
     user_input,
     user_resource,
 )
+from scim.roles import ASSIGNABLE, ROLE_SCHEMA, role_resource
 from scim.tokens import tenant_for_token
 from tenants.models import Tenant
 
@@ -42,9 +43,10 @@ MAX_BODY_BYTES = 256 * 1024  # a user, or a PATCH of some thousands of members; 
 # "display": <userName>}, about 90 bytes: 4.3 MiB for 50,000; room for longer userNames.
 MAX_GROUP_BODY_BYTES = 6 * 1024 * 1024
 JSON_TYPES = ("application/scim+json", "application/json")  # RFC 7644 section 3.1 and 8.1: both are accepted
-USER_PATCHABLE = {"username", "externalid", "name", "displayname", "emails", "active"}
+USER_PATCHABLE = {"username", "externalid", "name", "displayname", "emails", "active", "roles"}
 USER_FILTERS = {"username", "externalid", "id"}
 GROUP_FILTERS = {"displayname", "externalid", "id"}
+ROLE_FILTERS = {"displayname", "id"}
 ALWAYS_RETURNED = {"id", "schemas", "meta"}
 
 Handler = Callable[..., HttpResponse]
@@ -321,6 +323,30 @@ def group(request: HttpRequest, tenant: Tenant, scim_id: str) -> HttpResponse:
     wants_members = request.method != "GET" or _wants_members(request)
     fresh = _groups(tenant, wants_members).get(pk=found.pk)
     return scim_response(_project(request, GROUP_SCHEMA)(_group_json(fresh, request)))
+
+
+# --- Roles (Okta's Entitlement Management: scim.roles) ---------------------------------------------------------
+
+
+@scim_endpoint("GET")
+def roles(request: HttpRequest, tenant: Tenant) -> HttpResponse:
+    """The assignable roles, as Okta reads them after /ResourceTypes: the same for every tenant."""
+    start, count = _paging(request)
+    found = [role_resource(value, request) for value in ASSIGNABLE]
+    filter_text = _query_param(request, "filter")
+    if filter_text:
+        attribute, value = parse_eq_filter(filter_text, schema=ROLE_SCHEMA, attributes=ROLE_FILTERS)
+        key = {"id": "id", "displayname": "displayName"}[attribute]
+        found = [role for role in found if role[key].lower() == value.lower()]
+    page = found[start - 1:start - 1 + count]
+    return _list_response([_project(request, ROLE_SCHEMA)(role) for role in page], len(found), start)
+
+
+@scim_endpoint("GET")
+def role(request: HttpRequest, tenant: Tenant, role_id: str) -> HttpResponse:
+    if role_id not in ASSIGNABLE:
+        raise ScimError(404, f"Role {role_id[:64]} not found: the roles are {', '.join(ASSIGNABLE)}.")
+    return scim_response(_project(request, ROLE_SCHEMA)(role_resource(role_id, request)))
 
 
 # --- discovery (RFC 7644 section 4) ---------------------------------------------------------------------------
