@@ -48,12 +48,17 @@ def person_page(request: HttpRequest, actor: User, person: User) -> HttpResponse
         return _person_change(request, actor, person)
     context = {
         "section": "people", "person": person, "events": selectors.person_events(person),
-        "role_origin": selectors.role_origin(person),
+        "role_origin": selectors.role_origin(person), "okta_roles": _okta_roles(person),
         "last_sign_in": User.objects.filter(pk=person.pk).values_list(last_sign_in(), flat=True).first(),
         "may_sign_out": allowed(actor, Action.SIGN_OUT, person),
         "controls": role_controls.controls_for(actor, person), "recent_window": role_controls.recent_window(),
     }
     return console_render(request, "console/person.html", context)
+
+
+def _okta_roles(person: User) -> str:
+    """The roles Okta assigned the person over SCIM (its Entitlement Management), in words: "Admin"."""
+    return ", ".join(Role(value).label for value in person.scim_roles if value in Role.values)
 
 
 def _person_change(request: HttpRequest, actor: User, person: User) -> HttpResponse:
