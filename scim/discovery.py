@@ -16,7 +16,7 @@ SCHEMA_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:Schema"
 def _attribute(name: str, type_: str = "string", *, required: bool = False, multi: bool = False,
                mutability: str = "readWrite", uniqueness: str = "none", case_exact: bool = False,
                sub: list[dict[str, Any]] | None = None, returned: str = "default",
-               description: str = "") -> dict[str, Any]:
+               description: str = "", canonical: list[str] | None = None) -> dict[str, Any]:
     attribute: dict[str, Any] = {
         "name": name, "type": type_, "multiValued": multi, "description": description or name,
         "required": required, "mutability": mutability, "returned": returned, "uniqueness": uniqueness,
@@ -25,6 +25,8 @@ def _attribute(name: str, type_: str = "string", *, required: bool = False, mult
         attribute["caseExact"] = case_exact
     if sub is not None:
         attribute["subAttributes"] = sub
+    if canonical is not None:
+        attribute["canonicalValues"] = canonical  # RFC 7643 section 7: the values the service accepts
     if type_ == "reference":
         attribute["referenceTypes"] = ["User"]
     return attribute
@@ -41,7 +43,7 @@ USER_ATTRIBUTES = [
     _attribute("active", "boolean"),
     _attribute("roles", "complex", multi=True, description="Roles Okta assigns (Entitlement Management): the ids of "
                f"/Roles, {', '.join(ASSIGNABLE)}. Under role_source okta, admin makes an admin.", sub=[
-                   _attribute("value"), _attribute("display", mutability="readOnly"),
+                   _attribute("value", canonical=list(ASSIGNABLE)), _attribute("display", mutability="readOnly"),
                ]),
 ]
 GROUP_ATTRIBUTES = [

@@ -29,6 +29,16 @@ KNOWN_FAILURES = [
     # A member's `type` is "User", set by Inigo (members are users); the suite sends a random string.
     ("check_add_attribute", "unexpected value for 'members'"),
     ("check_replace_attribute", "unexpected value for 'members'"),
+    # Each role comes back with its display name ("Admin"), set by Inigo (scim.roles); the suite sends none.
+    ("check_add_attribute", "unexpected value for 'roles'"),
+    ("check_replace_attribute", "unexpected value for 'roles'"),
+    # The suite runs every resource type's CRUD checks, and each starts by creating one: Roles are Inigo's own,
+    # read-only (Okta reads them and assigns them on users), so POST /Roles answers 405.
+    *((check, "POST is not supported here") for check in (
+        "object_creation", "object_query", "object_query_without_id", "object_query_with_attributes",
+        "object_list_with_attributes", "search_with_attributes", "object_replacement", "object_deletion",
+        "check_add_attribute", "check_remove_attribute", "check_replace_attribute",
+    )),
 ]
 _LINE = re.compile(r"^(SUCCESS|ERROR|CRITICAL|WARNING|SKIPPED|UNKNOWN) (\w+)$")
 
