@@ -44,7 +44,9 @@ def console_page(view: ConsoleView) -> ConsoleView:
     return guarded
 
 
-def console_render(request: HttpRequest, template: str, context: dict[str, Any], *, status: int = 200) -> HttpResponse:
+def console_render(
+    request: HttpRequest, template: str, context: dict[str, Any], *, status: int = 200
+) -> HttpResponse:
     """A console page: its template with the console's navigation."""
     return render(request, template, {"console_nav": navigation.ENTRIES, **context}, status=status)
 

@@ -10,9 +10,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
-from accounts.email_domains import (
-    DNS_DELAY_WORDS, MAX_DOMAINS_PER_TENANT, email_domain_add, email_domain_remove, email_domain_verify,
-)
+from accounts import email_domains
 from accounts.models import User
 from accounts.oidc.reauth import recent_sign_in_required
 from accounts.policy import Action, allowed
@@ -36,7 +34,8 @@ def _page(request: HttpRequest, actor: User, *, typed: str = "", error: str = ""
     context = {
         "section": "domains", "domains": tenant_domains(actor), "typed": typed, "error": error,
         "may_change": allowed(actor, Action.EMAIL_DOMAINS_CHANGE, actor.tenant),
-        "dns_delay": DNS_DELAY_WORDS, "max_domains": MAX_DOMAINS_PER_TENANT, "typed_max_length": TYPED_MAX_LENGTH,
+        "dns_delay": email_domains.DNS_DELAY_WORDS, "max_domains": email_domains.MAX_DOMAINS_PER_TENANT,
+        "typed_max_length": TYPED_MAX_LENGTH,
     }
     return console_render(request, "console/domains.html", context, status=status)
 
@@ -78,7 +77,7 @@ def _add(request: HttpRequest, actor: User) -> HttpResponse:
         error = f"That is longer than any domain ({TYPED_MAX_LENGTH} characters at most). Type a domain like acme.com."
         return _page(request, actor, typed="", error=error, status=400)
     try:
-        claim = email_domain_add(tenant=actor.tenant, typed=typed, by=actor, request=request)
+        claim = email_domains.email_domain_add(tenant=actor.tenant, typed=typed, by=actor, request=request)
     except DomainError as refused:
         return _page(request, actor, typed=typed, error=str(refused), status=400)
     messages.success(request, f"{claim.display} is added, pending: publish the TXT record below at your DNS "
@@ -87,13 +86,13 @@ def _add(request: HttpRequest, actor: User) -> HttpResponse:
 
 
 def _verify(request: HttpRequest, actor: User, claim: TenantEmailDomain) -> HttpResponse:
-    result = email_domain_verify(claim=claim, by=actor, request=request)
+    result = email_domains.email_domain_verify(claim=claim, by=actor, request=request)
     (messages.success if result.verified else messages.warning)(request, result.message)
     return _back_to(claim)
 
 
 def _remove(request: HttpRequest, actor: User, claim: TenantEmailDomain) -> HttpResponse:
-    email_domain_remove(claim=claim, by=actor, request=request)
+    email_domains.email_domain_remove(claim=claim, by=actor, request=request)
     if claim.is_verified:
         messages.success(request, f"{claim.display} is removed: from now on, an address at {claim.display} typed on "
                                   "the sign-in page is no longer sent to your Okta. Your Okta dashboard tile still "
