@@ -41,8 +41,9 @@ def _page(request: HttpRequest, actor: User, *, typed: str = "", error: str = ""
 
 
 def tenant_domains(actor: User) -> list[TenantEmailDomain]:
-    """The tenant's domains, verified first, then by name (index emaildomain_tenant_domain_unique)."""
-    return sorted(TenantEmailDomain.objects.filter(tenant_id=actor.tenant_id), key=lambda claim: not claim.is_verified)
+    """The tenant's domains, pending first (the ones that wait for the admin), each part by name (index
+    emaildomain_tenant_domain_unique)."""
+    return sorted(TenantEmailDomain.objects.filter(tenant_id=actor.tenant_id), key=lambda claim: claim.is_verified)
 
 
 def _domains_change(request: HttpRequest, actor: User) -> HttpResponse:
@@ -82,13 +83,13 @@ def _add(request: HttpRequest, actor: User) -> HttpResponse:
         return _page(request, actor, typed=typed, error=str(refused), status=400)
     messages.success(request, f"{claim.display} is added, pending: publish the TXT record below at your DNS "
                               "provider, then click Verify.")
-    return _back_to(claim)
+    return _back()
 
 
 def _verify(request: HttpRequest, actor: User, claim: TenantEmailDomain) -> HttpResponse:
     result = email_domains.email_domain_verify(claim=claim, by=actor, request=request)
     (messages.success if result.verified else messages.warning)(request, result.message)
-    return _back_to(claim)
+    return _back()
 
 
 def _remove(request: HttpRequest, actor: User, claim: TenantEmailDomain) -> HttpResponse:
@@ -99,9 +100,10 @@ def _remove(request: HttpRequest, actor: User, claim: TenantEmailDomain) -> Http
                                   "signs everyone in.")
     else:
         messages.success(request, f"{claim.display} is removed. You may delete its TXT record from your DNS.")
+    return _back()
+
+
+def _back() -> HttpResponse:
+    """Back to the page, at its top, where the notice says what happened (pending domains come first below it)."""
     return HttpResponseRedirect(reverse("console:domains"))
-
-
-def _back_to(claim: TenantEmailDomain) -> HttpResponse:
-    return HttpResponseRedirect(f"{reverse('console:domains')}#domain-{claim.domain}")
 

@@ -72,13 +72,13 @@ def test_a_domain_added_on_the_page_routes_login_only_after_its_record_is_publis
 ):
     added = add(ada, "Acme.com")
 
-    assert (added.status_code, added["Location"]) == (302, f"{DOMAINS_URL}#domain-acme.com")
+    assert (added.status_code, added["Location"]) == (302, DOMAINS_URL)
     claim = claim_of(acme, "acme.com")
     page = said(ada.get(DOMAINS_URL))
     assert "acme.com is added, pending" in page
-    assert f'<code id="record-name-2">{claim.record_name}</code>' in page  # acme.test, verified, comes first
-    assert f'<code id="record-value-2">{claim.record_value}</code>' in page
-    assert 'data-copy="record-name-2"' in page and 'data-copy="record-value-2"' in page and "js/copy.js" in page
+    assert f'<code id="record-name-1">{claim.record_name}</code>' in page  # pending: first, with its record
+    assert f'<code id="record-value-1">{claim.record_value}</code>' in page
+    assert 'data-copy="record-name-1"' in page and 'data-copy="record-value-1"' in page and "js/copy.js" in page
     assert not routes_to(client, "jane@acme.com", acme)  # pending: before
 
     early = said(verify(ada, "acme.com", follow=True))
@@ -234,13 +234,13 @@ def test_an_unknown_action_is_a_400(acme, ada):
     assert claim_of(acme, "acme.test").is_verified
 
 
-def test_the_page_lists_verified_first_and_the_console_links_to_it(acme, grace):
+def test_the_page_lists_pending_domains_first_and_the_console_links_to_it(acme, grace):
     add(grace, "zeta.example")
     add(grace, "alpha.example")
 
     response = grace.get(DOMAINS_URL)
 
-    assert [claim.domain for claim in response.context["domains"]] == ["acme.test", "alpha.example", "zeta.example"]
+    assert [claim.domain for claim in response.context["domains"]] == ["alpha.example", "zeta.example", "acme.test"]
     assert 'href="/org/domains/" aria-current="page"' in said(response)
     assert "no-store" in response["Cache-Control"]
     assert said(response).count('value="verify"') == 2  # the pending ones
