@@ -18,7 +18,7 @@ from console.access import action_refused, bad_request, console_page, console_re
 from tenants.domains import DomainError, a_label
 from tenants.models import TenantEmailDomain
 
-TYPED_MAX_LENGTH = 253  # RFC 1035 section 2.3.4: a domain name is at most 253 characters as text
+TYPED_MAX_LENGTH = 253  # RFC 1035 section 2.3.4: 255 octets on the wire, so 253 characters as text
 ACTIONS = ("add", "verify", "remove")
 
 
