@@ -25,10 +25,10 @@ from accounts.models import LoginEvent, Role, User
 from accounts.oidc.redirects import tenant_redirect_uri
 from accounts.policy import Action
 from accounts.setup import setup_link_issue
+from activity.health import BreakerHealth, RowHealth, breakers_open, tenant_health, tenants_week_health
 from okta.connection import ConnectionReport
 from scim.models import ProvisioningToken
 from scim.tokens import scim_token_issue
-from support.health import BreakerHealth, RowHealth, breakers_open, tenant_health, tenants_week_health
 from support.user_admin import TenantUserInline
 from tenants import links
 from tenants.forms import TenantAdminForm

@@ -16,8 +16,8 @@ from django.utils import timezone
 
 from accounts.events import kind_of
 from accounts.models import LoginEvent
+from activity.health import DAYS, _nice_ceiling, tenant_health, tenants_week_health
 from scim.models import ProvisioningToken
-from support.health import DAYS, _nice_ceiling, tenant_health, tenants_week_health
 from tenants.models import ConnectionCheckResult, Tenant
 from tests.test_admin_tenants import ADD_URL, LIST_URL, add_form_data, change_url, errors_of, page_text, support_client
 
