@@ -24,6 +24,13 @@ SETUP_REASONS = ("setup_link_created", "setup_checks_failed", "setup_completed")
 # Email domains, verified (accounts.email_domains): on /org/domains/ and in support staff's admin.
 DOMAIN_REASONS = ("domain_added", "domain_verified", "domain_removed")
 
+# Changes the tenant's owner and admins make on /org/ (SPEC "The customer console"): who made it is in the detail.
+CONSOLE_WORDS = {
+    "console_credentials_rotated": "New Client ID and Client Secret saved",
+    "console_credentials_refused": "New Client ID and Client Secret failed the connection check; nothing was saved",
+    "console_scim_token_issued": "New SCIM token issued; the previous one stopped working",
+}
+
 # Every outcome of a sign-in attempt: from the start (/oidc/initiate/, /login/, /oidc/authenticate/) to the session.
 SIGNIN_REASONS = (
     "ok",
@@ -51,6 +58,7 @@ _KINDS: dict[str, EventKind] = {
     **{reason: EventKind.SESSION for reason in SESSION_REASONS},
     **{reason: EventKind.SETUP for reason in SETUP_REASONS},
     **{reason: EventKind.CONSOLE for reason in DOMAIN_REASONS},
+    **{reason: EventKind.CONSOLE for reason in CONSOLE_WORDS},
 }
 
 

@@ -371,12 +371,12 @@ class Checked(Exception):
 
 @pytest.fixture
 def check_reached(monkeypatch: pytest.MonkeyPatch) -> None:
-    from onboarding import views
+    from tenants import credentials
 
     def connection_check(candidate, **kwargs):
         raise Checked(candidate.issuer)
 
-    monkeypatch.setattr(views, "connection_check", connection_check)
+    monkeypatch.setattr(credentials, "connection_check", connection_check)
 
 
 @override_settings(SSO_ALLOW_INSECURE_ISSUERS=False)
