@@ -30,6 +30,7 @@ from accounts.models import LoginEvent, Role, User
 from accounts.policy import Action, RoleChange
 from accounts.services import OwnershipTransferError, ownership_transfer, people_sessions_end, user_change
 from accounts.signins import last_sign_in
+from activity.events import reason_words as event_reason_words
 from inigo_sso.failures import FAILURES
 from support.filters import ReasonFilter, TenantAutocompleteFilter
 
@@ -388,9 +389,11 @@ class LoginEventAdmin(admin.ModelAdmin):
     Built for two million rows: the default order and the tenant and reason filters each have an index
     (tenant, -created_at), (reason, -created_at); searches are exact matches on indexed columns, never a scan."""
 
-    list_display = ("time", "tenant_name", "person", "outcome_badge", "reason_words")
+    list_display = ("time", "tenant_name", "kind", "person", "outcome_badge", "reason_words")
     list_display_links = ("time",)
-    list_filter = (TenantAutocompleteFilter, "outcome", ReasonFilter, "created_at")
+    # Kind: sign-ins apart from sessions, setup, and the changes customers' admins make on their console (with who
+    # made them in the detail); only `signin` is ever counted as a sign-in (accounts.events).
+    list_filter = (TenantAutocompleteFilter, "kind", "outcome", ReasonFilter, "created_at")
     list_select_related = ("tenant",)
     search_fields = ("reference", "email", "subject", "ip_address")  # exact matches: see get_search_results
     search_help_text = ("A reference (from the person's error page), an exact email (verified or typed), a subject "
@@ -399,9 +402,9 @@ class LoginEventAdmin(admin.ModelAdmin):
     show_facets = admin.ShowFacets.NEVER  # a count per filter choice is a scan of every event
     paginator = BoundedCountPaginator
     list_per_page = 50
-    fields = ("reference", "created_at", "tenant", "outcome", "reason", "reason_meaning", "email", "typed_email",
-              "subject", "user", "detail", "ip_address", "user_agent")
-    readonly_fields = ("reference", "created_at", "reason_meaning", "typed_email")
+    fields = ("reference", "created_at", "tenant", "kind", "outcome", "reason", "reason_meaning", "email",
+              "typed_email", "subject", "user", "detail", "ip_address", "user_agent")
+    readonly_fields = ("reference", "created_at", "kind", "reason_meaning", "typed_email")
 
     class Media:
         # Django's own autocomplete (select2, jQuery) for the tenant filter, from the admin's static files.
@@ -432,8 +435,11 @@ class LoginEventAdmin(admin.ModelAdmin):
     @admin.display(description="reason", ordering="reason")
     def reason_words(self, event: LoginEvent) -> str:
         failure = FAILURES.get(event.reason)
-        if failure is None:
+        if failure is None and event.reason == "ok":
             return event.reason
+        if failure is None:  # a setup step or a console change: its words, the same as the console's events page
+            return format_html('<code>{}</code><div class="event-reason-title">{}</div>', event.reason,
+                               event_reason_words(event.reason))
         return format_html(
             '<a href="{}#{}"><code>{}</code></a><div class="event-reason-title">{}</div>',
             reverse("admin:accounts_loginevent_reasons"), event.reason, event.reason, failure.title,
