@@ -30,11 +30,13 @@ install: $(INSTALLED)
 
 # Development server on http://127.0.0.1:8000 with SQLite (gunicorn, reloading on code changes), and a local
 # identity provider that plays Okta on http://127.0.0.1:9400 with a demo tenant (devidp/). It prints what to open.
-# `make run LOCAL_IDP=0` serves only the app.
+# `make run LOCAL_IDP=0` serves only the app; `make run PORT=8001 IDP_PORT=9401` uses other ports.
 LOCAL_IDP ?= 1
+PORT ?= 8000
+IDP_PORT ?= 9400
 
 run: $(INSTALLED)
-	BIN=$(BIN) LOCAL_IDP=$(LOCAL_IDP) bash devidp/run.sh
+	BIN=$(BIN) LOCAL_IDP=$(LOCAL_IDP) PORT=$(PORT) IDP_PORT=$(IDP_PORT) bash devidp/run.sh
 
 $(AXE_CORE):
 	@if command -v npm >/dev/null; then \

@@ -31,9 +31,19 @@ accesslog = os.environ.get("GUNICORN_ACCESS_LOG") or None
 access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms "%({x-request-id}o)s"'
 
 
+# What each worker says when --reload is on: only `make run` turns it on, whose banner says it is for development.
+# A warning on every start of a fresh clone teaches people to skip the warnings that matter.
+RELOADER_NOTICE = "Reloader is on. Use in development only!"
+
+
 class RedactingLogger(glogging.Logger):
     """gunicorn's logger, with /setup/<token>/ redacted from every access-log atom that can carry a path (the
     path, the request line, the referrer), whatever access_log_format says."""
+
+    def warning(self, msg: str, *args: Any, **kwargs: Any) -> None:
+        if msg == RELOADER_NOTICE and self.cfg.reload:
+            return
+        super().warning(msg, *args, **kwargs)
 
     def atoms(self, resp: Any, req: Any, environ: dict[str, Any], request_time: Any) -> dict[str, Any]:
         atoms = super().atoms(resp, req, environ, request_time)

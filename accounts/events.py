@@ -8,7 +8,7 @@ of reaching the sign-in figures unnoticed.
 
 from django.db import models
 
-from inigo_sso.failures import SESSION_END_REASONS, TOKEN_REASONS
+from inigo_sso.failures import REAUTH_REASONS, SESSION_END_REASONS, TOKEN_REASONS
 
 
 class EventKind(models.TextChoices):
@@ -24,12 +24,15 @@ SETUP_REASONS = ("setup_link_created", "setup_checks_failed", "setup_completed")
 # Email domains, verified (accounts.email_domains): on /org/domains/ and in support staff's admin.
 DOMAIN_REASONS = ("domain_added", "domain_verified", "domain_removed")
 
-# Changes the tenant's owner and admins make on /org/ (SPEC "The customer console"): who made it is in the detail.
+# Changes made by a tenant's owner and admins on /org/ (SPEC "The customer console"), and the recent Okta sign-in
+# they ask for first (accounts.oidc.reauth): who did it is in the detail; never counted as a sign-in. The settings'
+# changes have words of their own here (the events page and admin show them).
 CONSOLE_WORDS = {
     "console_credentials_rotated": "New Client ID and Client Secret saved",
     "console_credentials_refused": "New Client ID and Client Secret failed the connection check; nothing was saved",
     "console_scim_token_issued": "New SCIM token issued; the previous one stopped working",
 }
+CONSOLE_REASONS = ("console_sign_out", "role_changed", *REAUTH_REASONS, *DOMAIN_REASONS, *CONSOLE_WORDS)
 
 # Every outcome of a sign-in attempt: from the start (/oidc/initiate/, /login/, /oidc/authenticate/) to the session.
 SIGNIN_REASONS = (
@@ -57,8 +60,7 @@ _KINDS: dict[str, EventKind] = {
     **{reason: EventKind.SIGNIN for reason in SIGNIN_REASONS},
     **{reason: EventKind.SESSION for reason in SESSION_REASONS},
     **{reason: EventKind.SETUP for reason in SETUP_REASONS},
-    **{reason: EventKind.CONSOLE for reason in DOMAIN_REASONS},
-    **{reason: EventKind.CONSOLE for reason in CONSOLE_WORDS},
+    **{reason: EventKind.CONSOLE for reason in CONSOLE_REASONS},
 }
 
 

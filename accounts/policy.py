@@ -1,9 +1,10 @@
 """Who may do what: SPEC's table "Who may do what", as one table in code that every page asks.
 
-`allowed(actor, action, target)` answers for Django admin now (support staff and superusers) and for the customer
-console later (owner, admin, member of a tenant): each row below is a row of SPEC's table, each column a column of
-it, and each cell a small function of (actor, target). The sentences under SPEC's table (nobody changes their own
-role, ...) are RULES that hold whatever the cell says.
+`allowed(actor, action, target)` answers for Django admin (support staff and superusers), for the customer console
+at /org/ (its owner and admins: console.access asks READ before every page, and each change asks its own row) and
+for the home page (a member's "Sign out of all devices", SIGN_OUT on themselves): each row below is a row of SPEC's
+table, each column a column of it, and each cell a small function of (actor, target). The sentences under SPEC's
+table (nobody changes their own role, ...) are RULES that hold whatever the cell says.
 
 The target is what the action acts on: a Tenant, a User (a person of a tenant), a RoleChange (a person and the role
 they would get), or None to ask whether the actor may do this at all (to show a button or a field).
@@ -153,6 +154,23 @@ RULES: dict[Action, tuple[Cell, ...]] = {
         not_their_own_role, ownership_moves_only_by_transfer, no_admin_while_deactivated, roles_not_from_okta,
     ),
 }
+
+
+# SPEC "The customer console", recent sign-in: every change made on /org/ needs an Okta sign-in (the ID token's
+# auth_time) within SSO_RECENT_AUTH_SECONDS, all but running a connection check (`action=check`) and signing people
+# out (`action=sign_out`), which grant no power. A console view asks accounts.oidc.reauth.recent_sign_in_required.
+RECENT_SIGN_IN: frozenset[Action] = frozenset({
+    Action.CREDENTIALS_ROTATE,  # `action=credentials`
+    Action.SCIM_TOKEN_ISSUE,  # `action=scim_token`
+    Action.ROLE_CHANGE,  # `action=role`
+    Action.OWNERSHIP_TRANSFER,  # `action=transfer`
+    Action.ROLE_SOURCE_CHANGE,  # /org/roles/
+    Action.EMAIL_DOMAINS_CHANGE,  # /org/domains/
+})
+
+
+def needs_recent_sign_in(action: Action) -> bool:
+    return action in RECENT_SIGN_IN
 
 
 def allowed(actor: Any, action: Action, target: Target = None) -> bool:

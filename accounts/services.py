@@ -11,9 +11,11 @@ from django.db.models.functions import Lower
 from django.http import HttpRequest
 from django.utils import timezone
 
-from accounts.events import kind_of
+from accounts import policy
+from accounts.events import EventKind, kind_of
 from accounts.locks import people_lock, person_lock, tenant_lock
 from accounts.models import DeactivatedBy, LoginEvent, Role, User
+from accounts.policy import Action, RoleChange
 from inigo_sso.client_ip import client_ip
 from inigo_sso.failures import SESSION_END_REASONS
 from inigo_sso.references import new_reference
@@ -157,6 +159,10 @@ def _username(identity: dict[str, Any]) -> str:
     return f"t{identity['tenant'].pk}-{digest}"
 
 
+# The word that starts each event's log line (and its `event` field): sign-ins keep the "login" they always had.
+_LOG_EVENT_NAMES = {EventKind.SIGNIN: "login"}
+
+
 def login_event_record(
     request: HttpRequest | None,
     *,
@@ -203,10 +209,12 @@ def login_event_record(
         if request is not None:
             request.log_tenant = tenant.slug if tenant else None
             request.support_reference = event.reference  # the request's log line carries it too
+        # Named by the event's kind: a setup link created is no "login success".
+        name = _LOG_EVENT_NAMES.get(event.kind, event.kind)
         login_logger.log(
             logging.WARNING if outcome == LoginEvent.Outcome.FAILURE else logging.INFO,
-            "login %s reason=%s reference=%s detail=%s", outcome, reason, event.reference, detail[:500],
-            extra={"event": "login", "tenant": tenant.slug if tenant else None, "outcome": outcome, "reason": reason,
+            "%s %s reason=%s reference=%s detail=%s", name, outcome, reason, event.reference, detail[:500],
+            extra={"event": name, "tenant": tenant.slug if tenant else None, "outcome": outcome, "reason": reason,
                    "reference": event.reference, "user_id": user.pk if user else None},
         )
 
@@ -235,24 +243,28 @@ def _save_with_unique_reference(event: LoginEvent, *, own_transaction: bool) -> 
             event.reference = new_reference()
 
 
-def user_sessions_end(*, user: User, reason: str, request: HttpRequest | None = None, detail: str = "") -> None:
+def user_sessions_end(
+    *, user: User, reason: str, request: HttpRequest | None = None, detail: str = "", event_reason: str = ""
+) -> None:
     """End every session of `user`, on every app server, at once: their next request finds its session
     verification hash changed and is signed out (accounts.sessions), with `reason` as the notice. Staff accounts
-    too. Records a login event; the session-ending requests record one each as well."""
+    too. Records a login event (of `event_reason` when given: a console change is its own kind of event); the
+    session-ending requests record one each as well."""
     if reason not in SESSION_END_REASONS:
         raise ValueError(f"unknown session end reason {reason!r}")
     # One UPDATE with F(): two endings at the same moment both move the counter, neither is lost.
     User.objects.filter(pk=user.pk).update(session_epoch=F("session_epoch") + 1, session_end_reason=reason)
     user.refresh_from_db(fields=["session_epoch", "session_end_reason"])
     login_event_record(
-        request, reason=reason, tenant=user.tenant if user.tenant_id else None, user=user, detail=detail,
-        outcome=LoginEvent.Outcome.SIGNED_OUT,
+        request, reason=event_reason or reason, tenant=user.tenant if user.tenant_id else None, user=user,
+        detail=detail, outcome=LoginEvent.Outcome.SIGNED_OUT,
     )
 
 
 @transaction.atomic
 def people_sessions_end(
-    *, people: QuerySet[User], reason: str, request: HttpRequest | None = None, detail: str = ""
+    *, people: QuerySet[User], reason: str, request: HttpRequest | None = None, detail: str = "",
+    event_reason: str = "",
 ) -> list[User]:
     """End every session of each of these people (Sign out everywhere, Universal Logout), as user_sessions_end
     does for one, in one transaction; the people, in id order. Only their rows are locked, in id order, never their
@@ -260,8 +272,27 @@ def people_sessions_end(
     circle."""
     ended = people_lock(people.select_related("tenant").defer("tenant__client_secret"))
     for person in ended:
-        user_sessions_end(user=person, reason=reason, request=request, detail=detail)
+        user_sessions_end(user=person, reason=reason, request=request, detail=detail, event_reason=event_reason)
     return ended
+
+
+def person_sign_out(*, actor: User, person: User, request: HttpRequest) -> bool:
+    """Sign out everywhere from the console (SPEC "The customer console", `action=sign_out`): every session of
+    `person` ends at its next request, on every app server. A console event (`console_sign_out`) says who did it;
+    the person's pages say their organisation's admin did. Locks only the person's row (accounts.locks: a write
+    that touches people never takes the tenant's). False when the person is gone meanwhile."""
+    ended = people_sessions_end(
+        people=User.objects.filter(pk=person.pk, tenant_id=actor.tenant_id), reason="session_ended_by_admin",
+        request=request, event_reason="console_sign_out", detail=f"Sign out everywhere, by {_who(actor)}"[:500],
+    )
+    return bool(ended)
+
+
+def _who(actor: User) -> str:
+    """Who did a console change, in an event's detail: their name and email (never a secret)."""
+    if actor.email and actor.email != actor.display_name:
+        return f"{actor.display_name} ({actor.email}, {actor.role})"
+    return f"{actor.display_name} ({actor.role})"
 
 
 @transaction.atomic
@@ -295,8 +326,10 @@ class OwnershipTransferError(ValueError):
 
 
 @transaction.atomic
-def ownership_transfer(*, new_owner: User) -> None:
-    """Make `new_owner` the owner of their tenant and the current owner an admin, in one transaction.
+def ownership_transfer(*, new_owner: User, actor: User | None = None, request: HttpRequest | None = None) -> None:
+    """Make `new_owner` the owner of their tenant and the current owner an admin, in one transaction; each role that
+    changes is a `role_changed` event naming `actor` (support staff's admin when None). Who may ask is the caller's
+    question (accounts.policy, OWNERSHIP_TRANSFER).
 
     The tenant row is locked first, the same lock a first login takes in _first_sign_in, then the two people, in
     id order (accounts.locks): a first login cannot claim ownership halfway through a transfer, and two transfers
@@ -315,6 +348,61 @@ def ownership_transfer(*, new_owner: User) -> None:
         raise OwnershipTransferError(f"{user} is already the owner of {user.tenant.name}.")
     if not user.is_active:
         raise OwnershipTransferError(f"{user} is deactivated; reactivate them before making them the owner.")
+    if user.last_login is None:
+        # Provisioned by Okta and never signed in: an owner nobody has seen sign in could be a wrong account.
+        raise OwnershipTransferError(f"{user} has never signed in; they sign in once before they can be the owner.")
+    previous = [person for person in people if person.role == Role.OWNER]
     User.objects.filter(tenant_id=user.tenant_id, role=Role.OWNER).update(role=Role.ADMIN)
     User.objects.filter(pk=user.pk).update(role=Role.OWNER)
+    for person in previous:
+        _role_changed_record(request, person=person, old=Role.OWNER, new=Role.ADMIN, actor=actor,
+                             why=f"ownership moved to {user}")
+    _role_changed_record(request, person=user, old=user.role, new=Role.OWNER, actor=actor, why="ownership transfer")
     new_owner.role = Role.OWNER
+
+
+class RoleChangeRefused(PermissionError):
+    """accounts.policy does not let this actor give this person this role (SPEC "Who may do what"): a 403."""
+
+
+@transaction.atomic
+def role_change(*, actor: User, person: User, role: str, request: HttpRequest | None = None) -> User:
+    """Give `person` the role `role` (admin or member) as `actor` may (accounts.policy, ROLE_CHANGE: the owner sets
+    any admin or member but not themselves, an admin only makes a member admin, nobody makes a deactivated person
+    admin, nobody under role_source `okta`); the person as saved. In force at the person's next request: every
+    request reads their role with them (TenantOIDCBackend.get_user), on every app server.
+
+    The tenant's row, then the person's, are locked (accounts.locks), as a transfer locks them: a role change and a
+    transfer of the same tenant run one after the other, so an owner made a moment ago is never demoted here, and
+    the actor's own role is read as the one before them committed it."""
+    if person.tenant_id is None:
+        raise RoleChangeRefused(f"{person} is a staff account, not a member of a customer organisation.")
+    current = person_lock(tenant_id=person.tenant_id, person=User.objects.filter(pk=person.pk).select_related("tenant"))
+    if current is None:
+        raise RoleChangeRefused(f"{person} no longer belongs to this organisation.")
+    acting = _actor_now(actor)
+    may = role in (Role.ADMIN, Role.MEMBER) and policy.allowed(acting, Action.ROLE_CHANGE, RoleChange(current, role))
+    if not may:
+        raise RoleChangeRefused(f"{acting} may not make {current} {role}.")
+    if current.role != role:
+        old = current.role
+        current.role = role
+        current.save(update_fields=["role", "updated_at"])
+        _role_changed_record(request, person=current, old=old, new=role, actor=acting, why="set on the console")
+    return current
+
+
+def _actor_now(actor: User) -> User:
+    """The actor's row as committed now, read after the tenant's lock (a transfer may have just demoted them)."""
+    if actor.tenant_id is None:
+        return actor
+    return User.objects.select_related("tenant").defer("tenant__client_secret").filter(pk=actor.pk).first() or actor
+
+
+def _role_changed_record(
+    request: HttpRequest | None, *, person: User, old: str, new: str, actor: User | None, why: str
+) -> None:
+    """A `role_changed` event of the person's tenant (kind `console`): who did it, the old and the new role."""
+    by = "support staff" if actor is None else (actor.email or actor.get_username())
+    login_event_record(request, reason="role_changed", tenant=person.tenant, user=person, succeeded=True,
+                       detail=f"{old} -> {new}, by {by} ({why})")

@@ -50,6 +50,26 @@ def _remember_epochs(sender: Any, request: HttpRequest, user: User, **kwargs: An
     recheck_done(request.session)
 
 
+def own_sessions_end(request: HttpRequest) -> None:
+    """"Sign out of all devices" on the home page (SPEC "Who may do what": everyone, for themselves): every other
+    session of the signed-in person ends at its next request, on every app server; this one stays, so that a
+    person who lost a laptop goes on where they are."""
+    ended = services.people_sessions_end(
+        people=User.objects.filter(pk=request.user.pk), reason="session_ended_by_self", request=request,
+        detail="Sign out of all devices, from the home page; this device stayed signed in",
+    )
+    if ended:
+        session_keep(request, ended[0])
+
+
+def session_keep(request: HttpRequest, user: User) -> None:
+    """After `user`'s sessions were ended, keep this request's one (a person who ended their own sessions): it gets
+    the new verification hash, a new key (Django's update_session_auth_hash) and the counters it now runs under."""
+    auth.update_session_auth_hash(request, user)
+    tenant_epoch = user.tenant.session_epoch if user.tenant_id is not None else 0
+    request.session[SESSION_EPOCHS_KEY] = [user.session_epoch, tenant_epoch]
+
+
 def recheck_done(session: SessionBase) -> None:
     session[CHECKED_AT_KEY] = time.time()
 

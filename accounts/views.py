@@ -1,19 +1,23 @@
 import secrets
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
+from django.core.exceptions import PermissionDenied
 from django.db import DatabaseError, connection
 from django.db.models import Case, Count, Q, When
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
+from django.urls import reverse
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from accounts import services, signins
+from accounts import policy, services, sessions, signins
 from accounts.models import Role, User
 from accounts.oidc.ratelimits import login_limits
 from accounts.oidc.responses import login_failed
 from accounts.oidc.views import TenantAuthenticationRequestView
+from accounts.policy import Action
 from inigo_sso.failures import DATABASE_RETRY_AFTER_SECONDS, FAILURES, LoginError
 from tenants.selectors import tenant_for_email
 
@@ -44,6 +48,18 @@ def home(request: HttpRequest) -> HttpResponse:
         owner = user.tenant.users.filter(role=Role.OWNER)
         context["owner"] = owner.only("name", "email", "first_name", "last_name", "tenant_id").first()
     return render(request, "accounts/home.html", context)
+
+
+@require_POST
+@login_required
+def sign_out_everywhere(request: HttpRequest) -> HttpResponse:
+    """"Sign out of all devices" on the home page: every person, members included, ends their own other sessions
+    (SPEC "Who may do what"); this browser stays signed in."""
+    if not policy.allowed(request.user, Action.SIGN_OUT, request.user):
+        raise PermissionDenied
+    sessions.own_sessions_end(request)
+    messages.success(request, "You are signed out of every other device and browser. This one stays signed in.")
+    return HttpResponseRedirect(reverse("home"))
 
 
 @never_cache

@@ -17,6 +17,10 @@ TENANT_EMAIL_DOMAIN = "example.com"
 # The local provider accepts any client ID and secret; these only have to be the same on both sides.
 TENANT_CLIENT_ID = "inigo-demo"
 TENANT_CLIENT_SECRET = "demo-client-secret-not-for-production"  # noqa: S105
+# Except this one: its token requests are refused as Okta refuses a wrong Client ID or Secret (invalid_client,
+# HTTP 401), so the setup page's "Okta refused the Client ID or Client Secret" can be seen locally.
+REFUSED_CLIENT_ID = "wrong-client-id"
+REFUSED_DESCRIPTION = "Invalid value for 'client_id' parameter."
 
 # What Okta answers when a person who is not assigned to the app signs in (the seed's troubleshooting).
 NOT_ASSIGNED_DESCRIPTION = "User is not assigned to the client application."
@@ -35,8 +39,10 @@ class DemoPerson:
         return f"{self.given_name} {self.family_name}"
 
     def claims(self) -> dict[str, object]:
+        # Okta sends the person's Okta username (usually their email) as preferred_username: what a SCIM userName
+        # is matched against at the first sign-in (README, "Provisioning from Okta").
         return {"email": self.email, "email_verified": True, "given_name": self.given_name,
-                "family_name": self.family_name, "name": self.name}
+                "family_name": self.family_name, "name": self.name, "preferred_username": self.email}
 
 
 DEMO_PEOPLE = (

@@ -6,12 +6,15 @@ signed ID tokens, userinfo), behind a thin WSGI layer that adds what Okta shows 
 - Okta's refusal of a person who is not assigned to the app: a redirect to the client with `access_denied`,
   Okta's description and the request's `state` (the mock's own "Deny" sends neither description nor state);
 - Okta Universal Logout: "Clear user sessions" on the dashboard signs a Global Token Revocation JWT with a key
-  published in the provider's JWKS and posts it to Inigo (devidp.universal_logout).
+  published in the provider's JWKS and posts it to Inigo (devidp.universal_logout);
+- Okta's re-authentication: `auth_time`, `prompt=login` and `max_age` honoured, or ignored as Okta does for some
+  federated people with `--ignore-reauth` (devidp.reauth).
 
 Run it with `python -m devidp.server` (what `make run` does) or, in tests, with `serve_in_thread()`.
 """
 
 import argparse
+import base64
 import io
 import json
 import re
@@ -19,9 +22,9 @@ import sys
 import threading
 import warnings
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Any
-from urllib.parse import parse_qs, urlencode
+from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 
 import requests
 import werkzeug.serving
@@ -29,6 +32,7 @@ from werkzeug.test import EnvironBuilder, run_wsgi_app
 from werkzeug.wrappers import Response
 
 from devidp import demo, pages
+from devidp.reauth import Reauthentication
 from devidp.universal_logout import UniversalLogout
 
 with warnings.catch_warnings():  # authlib's notices about its own modules: noise in `make run`'s output
@@ -47,7 +51,9 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
 class LocalIdentityProvider:
     """The WSGI app. `issuer` is where it is reached (set once the server has its port); `app_url` is Inigo's."""
 
-    def __init__(self, *, app_url: str = demo.DEFAULT_APP_URL, issuer: str = demo.DEFAULT_ISSUER) -> None:
+    def __init__(
+        self, *, app_url: str = demo.DEFAULT_APP_URL, issuer: str = demo.DEFAULT_ISSUER, ignore_reauth: bool = False
+    ) -> None:
         self.app_url = app_url.rstrip("/")
         self.issuer = issuer
         self.provider = oidc_provider_mock.app(
@@ -58,6 +64,7 @@ class LocalIdentityProvider:
             ],
         )
         self.universal_logout = UniversalLogout()
+        self.reauthentication = Reauthentication(ignore_reauth=ignore_reauth)
 
     @property
     def dashboard_url(self) -> str:
@@ -81,6 +88,10 @@ class LocalIdentityProvider:
             return self._sign_in_page(environ, start_response)
         if path == "/oauth2/authorize" and method == "POST":
             return self._sign_in(environ, start_response)
+        if path == "/oauth2/token" and method == "POST" and _client_id(environ) == demo.REFUSED_CLIENT_ID:
+            return self._refuse_client(environ, start_response)
+        if path == "/oauth2/token" and method == "POST":
+            return self._token(environ, start_response)
         return self._provider(environ, start_response)
 
     # --- the authorization endpoint ---------------------------------------------------------------------------
@@ -91,6 +102,9 @@ class LocalIdentityProvider:
         if not status.startswith("200"):
             return self._relay(b"".join(body), status, headers, start_response)
         query = _query(environ)
+        earlier = self.reauthentication.signed_in(environ)
+        if earlier is not None and self.reauthentication.ignore_reauth and self.reauthentication.asks_again(query):
+            return self._answer_at_once(environ, start_response, earlier)
         html = pages.sign_in(
             client_id=query.get("client_id", ""), redirect_uri=query.get("redirect_uri", ""),
             login_hint=query.get("login_hint", ""),
@@ -111,7 +125,35 @@ class LocalIdentityProvider:
         encoded = urlencode(form).encode()
         environ["wsgi.input"] = io.BytesIO(encoded)
         environ["CONTENT_LENGTH"] = str(len(encoded))
-        return self._provider(environ, start_response)
+        body, status, headers = run_wsgi_app(self.provider, environ, buffered=True)
+        if status.startswith("302") and form.get("sub"):  # a sign-in on the page: the browser's session here
+            headers.add("Set-Cookie", self.reauthentication.remember(form["sub"]))
+        return self._relay(b"".join(body), status, headers, start_response)
+
+    def _answer_at_once(self, environ: Environ, start_response: StartResponse, earlier: Any) -> Iterable[bytes]:
+        """--ignore-reauth: prompt=login and max_age ignored, as Okta does for some federated people: a code for the
+        person already signed in, without the page, whose ID token keeps the earlier auth_time."""
+        signed = dict(environ, REQUEST_METHOD="POST", CONTENT_TYPE="application/x-www-form-urlencoded")
+        encoded = urlencode({"sub": earlier.sub}).encode()
+        signed.update({"wsgi.input": io.BytesIO(encoded), "CONTENT_LENGTH": str(len(encoded))})
+        body, status, headers = run_wsgi_app(self.provider, signed, buffered=True)
+        code = parse_qs(urlsplit(headers.get("Location", "")).query).get("code", [""])[0]
+        if code:
+            self.reauthentication.earlier_auth_times[code] = earlier.auth_time
+        return self._relay(b"".join(body), status, headers, start_response)
+
+    def _token(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        raw = environ["wsgi.input"].read(length)
+        environ["wsgi.input"] = io.BytesIO(raw)
+        code = parse_qs(raw.decode("utf-8", "replace")).get("code", [""])[0]
+        body, status, headers = run_wsgi_app(self.provider, environ, buffered=True)
+        body = b"".join(body)
+        if status.startswith("200") and code in self.reauthentication.earlier_auth_times:
+            body = json.dumps(self.reauthentication.token_response(code, json.loads(body))).encode()
+            headers["Content-Length"] = str(len(body))
+        start_response(status, list(headers.items()))
+        return [body]
 
     def _refuse_not_assigned(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
         """What Okta does for a person the Inigo app is not assigned to: back to the client with an error."""
@@ -130,13 +172,21 @@ class LocalIdentityProvider:
     def _remember_someone_else(self, email: str) -> None:
         """A person typed in by email gets a name, as an Okta profile would have."""
         given_name = re.split(r"[._+-]", email.split("@")[0])[0].capitalize() or email
-        claims = {"email": email, "email_verified": True, "given_name": given_name, "name": given_name}
+        claims = {"email": email, "email_verified": True, "given_name": given_name, "name": given_name,
+                  "preferred_username": email}
         builder = EnvironBuilder(path=f"/users/{email}", method="PUT", data=json.dumps(claims),
                                  content_type="application/json", base_url=self.issuer)
         try:
             run_wsgi_app(self.provider, builder.get_environ(), buffered=True)
         finally:
             builder.close()
+
+    def _refuse_client(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
+        """Okta's answer to a token request with a wrong Client ID or Secret (RFC 6749 5.2: invalid_client, 401)."""
+        error = {"error": "invalid_client", "error_description": demo.REFUSED_DESCRIPTION}
+        response = Response(json.dumps(error), status=401, mimetype="application/json",
+                            headers={"WWW-Authenticate": 'Basic realm="local-idp"', "Cache-Control": "no-store"})
+        return response(environ, start_response)
 
     # --- Universal Logout ------------------------------------------------------------------------------------
     def clear_user_sessions(self, email: str) -> int:
@@ -157,7 +207,7 @@ class LocalIdentityProvider:
         """The mock's key, plus the one Universal Logout tokens are signed with (Okta uses the same JWKS)."""
         body, status, headers = run_wsgi_app(self.provider, environ, buffered=True)
         document = json.loads(b"".join(body))
-        document["keys"].append(self.universal_logout.public_jwk())
+        document["keys"] += [self.universal_logout.public_jwk(), self.reauthentication.public_jwk()]
         encoded = json.dumps(document).encode()
         headers["Content-Length"] = str(len(encoded))
         start_response(status, list(headers.items()))
@@ -190,15 +240,60 @@ def _form(environ: Environ) -> dict[str, str]:
     return {name: values[0] for name, values in parse_qs(body, keep_blank_values=True).items()}
 
 
+def _client_id(environ: Environ) -> str:
+    """The client of a token request: HTTP Basic (client_secret_basic) or the form (client_secret_post). The form
+    is read and put back, for the mock to read again."""
+    scheme, _, credentials = environ.get("HTTP_AUTHORIZATION", "").partition(" ")
+    if scheme.lower() == "basic":
+        try:
+            return unquote(base64.b64decode(credentials).decode().partition(":")[0])  # RFC 6749 2.3.1
+        except ValueError:
+            return ""
+    form = _form(environ)
+    encoded = urlencode(form).encode()
+    environ["wsgi.input"], environ["CONTENT_LENGTH"] = io.BytesIO(encoded), str(len(encoded))
+    return form.get("client_id", "")
+
+
+_TLS_HANDSHAKE = 0x16  # the first byte of a TLS record carrying a ClientHello (RFC 8446 5.1)
+
+
 class _RequestLog(werkzeug.serving.WSGIRequestHandler):
     """One short line a request, path only: like gunicorn's log, never a query string (codes, states)."""
 
     quiet = False
 
+    def handle_one_request(self) -> None:
+        # Someone typed https:// for this plain-http server: say so in words, to them and in the console, instead
+        # of failing to parse a TLS handshake as a request line.
+        try:
+            first = self.rfile.peek(1)[:1]  # type: ignore[attr-defined]  # a BufferedReader (StreamRequestHandler)
+        except OSError:  # timed out or reset while idle: the connection is done, as the parent would decide
+            self.close_connection = True
+            return
+        if first and first[0] == _TLS_HANDSHAKE:
+            self._answer_tls_attempt()
+            return
+        super().handle_one_request()
+
+    def _answer_tls_attempt(self) -> None:
+        self.close_connection = True
+        address = f"http://127.0.0.1:{self.server.server_port}"
+        words = (f"The local identity provider speaks plain http, not https: use {address} "
+                 f"(and, as the Okta domain of a tenant, {address} with its http:// scheme).")
+        if not self.quiet:
+            print(f"[local-idp] An https request arrived: {words}", file=sys.stderr, flush=True)
+        body = (words + "\n").encode()
+        head = f"HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: {len(body)}"
+        with suppress(OSError):  # the client gave up on a handshake that never came
+            self.wfile.write(head.encode() + b"\r\nConnection: close\r\n\r\n" + body)
+
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         if not self.quiet:
-            path = self.path.split("?", 1)[0]
-            print(f"[local-idp] {self.command} {path} {code}", file=sys.stderr, flush=True)
+            # A request line that did not parse leaves no path (werkzeug logs its 400 all the same).
+            path = getattr(self, "path", "").split("?", 1)[0]
+            print(f"[local-idp] {getattr(self, 'command', None) or '-'} {path or '-'} {code}", file=sys.stderr,
+                  flush=True)
 
     def log_message(self, format: str, *args: Any) -> None:
         if not self.quiet:
@@ -210,10 +305,11 @@ class _QuietRequestLog(_RequestLog):
 
 
 def make_server(
-    *, port: int = demo.DEFAULT_PORT, app_url: str = demo.DEFAULT_APP_URL, quiet: bool = False
+    *, port: int = demo.DEFAULT_PORT, app_url: str = demo.DEFAULT_APP_URL, quiet: bool = False,
+    ignore_reauth: bool = False,
 ) -> tuple[werkzeug.serving.BaseWSGIServer, LocalIdentityProvider]:
     """Bind 127.0.0.1:`port` (0: any free port); the provider's issuer is the address it got."""
-    identity_provider = LocalIdentityProvider(app_url=app_url)
+    identity_provider = LocalIdentityProvider(app_url=app_url, ignore_reauth=ignore_reauth)
     server = werkzeug.serving.make_server(
         "127.0.0.1", port, identity_provider, threaded=True,
         request_handler=_QuietRequestLog if quiet else _RequestLog,
@@ -239,9 +335,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="A local identity provider that plays Okta, for development.")
     parser.add_argument("--port", type=int, default=demo.DEFAULT_PORT)
     parser.add_argument("--app-url", default=demo.DEFAULT_APP_URL, help="where Inigo runs (the tile links there)")
+    parser.add_argument("--ignore-reauth", action="store_true",
+                        help="answer prompt=login and max_age=0 at once with the earlier sign-in, as Okta does for "
+                             "some federated people")
     arguments = parser.parse_args(argv)
     try:
-        server, identity_provider = make_server(port=arguments.port, app_url=arguments.app_url)
+        server, identity_provider = make_server(port=arguments.port, app_url=arguments.app_url,
+                                                ignore_reauth=arguments.ignore_reauth)
     except OSError as exc:
         print(f"The local identity provider cannot listen on 127.0.0.1:{arguments.port}: {exc.strerror}. "
               "Is another `make run` still running? Stop it, or use `make run LOCAL_IDP=0`.", file=sys.stderr)

@@ -32,9 +32,11 @@ FAILURES: dict[str, Failure] = {
                                     "from the Okta tile."),
     "issuer_unknown": Failure(404, "Your organisation is not set up for Inigo",
                               "Inigo has no active organisation that signs in with this Okta org.",
-                              "Ask your Okta administrator to send Inigo support the app's Okta domain, "
-                              "Client ID and Client Secret.",
-                              fix="No active tenant has this Okta org as issuer: add the tenant, or check its Okta "
+                              "Ask your Okta administrator to ask Inigo support for a setup link, and to enter "
+                              "the app's Okta domain, Client ID and Client Secret there. Never send a secret by "
+                              "e-mail.",
+                              fix="No active tenant has this Okta org as issuer: add the tenant and send a setup link "
+                                  "(the customer enters the values; no secret travels by e-mail), or check its Okta "
                                   "domain (custom URL domains and `/oauth2/...` authorization servers must match what "
                                   "Okta's discovery document says)."),
     "issuer_mismatch": Failure(400, "This sign-in link does not match the organisation",
@@ -198,6 +200,16 @@ FAILURES.update({
     "session_revoked": Failure(401, "You were signed out",
                                "Inigo support ended every session of your account.", _SIGN_IN_AGAIN,
         fix="Support staff used Sign out everywhere on this person."),
+    "session_ended_by_admin": Failure(401, "You were signed out by your organisation's admin",
+                                      "The owner or an admin of your organisation ended every session of your "
+                                      "account (Sign out everywhere, in the Inigo console).", _SIGN_IN_AGAIN,
+        fix="The customer's owner or an admin used Sign out everywhere on this person at /org/people/: the console "
+            "event (`console_sign_out`) names who."),
+    "session_ended_by_self": Failure(401, "You were signed out of all devices",
+                                     "You chose “Sign out of all devices” on another device, which ends every "
+                                     "other session of your account.", _SIGN_IN_AGAIN,
+        fix="The person used “Sign out of all devices” on their home page (a lost laptop): the device they used "
+            "stayed signed in, every other one is signed out."),
     "universal_logout": Failure(401, "You were signed out by your organisation's Okta",
                                 "Your Okta administrator, or Okta itself, ended your sessions in every app "
                                 "(Okta Universal Logout).", _SIGN_IN_AGAIN,
@@ -239,8 +251,34 @@ FAILURES.update({
 })
 SESSION_END_REASONS = (
     "session_user_inactive", "session_user_removed_in_okta", "session_tenant_inactive", "session_revoked",
-    "universal_logout", "session_recheck_failed", "session_recheck_overdue",
+    "universal_logout", "session_recheck_failed", "session_recheck_overdue", "session_ended_by_admin",
+    "session_ended_by_self",
 )
+
+# A change on the customer console asked for a recent Okta sign-in (SPEC "The customer console", recent sign-in;
+# accounts.oidc.reauth). The person stays signed in whatever happens; the change was not made, and they make it again.
+_CHANGE_NOT_MADE = "Your change was not made."
+FAILURES.update({
+    "reauth_stale": Failure(403, "Okta did not ask you to sign in again",
+                            f"{_CHANGE_NOT_MADE} Changes here need an Okta sign-in from the last few minutes, and "
+                            "Okta answered with your earlier sign-in instead of asking for your password again. "
+                            "Inigo will not send you round again.",
+                            "Sign out of Inigo and of Okta (or of your company's sign-in page), sign in again, "
+                            "then make the change. If it keeps happening, ask your Okta administrator: some "
+                            "sign-in policies skip the new sign-in.",
+        fix="Okta answered prompt=login / max_age=0 with an auth_time older than SSO_RECENT_AUTH_SECONDS (or none): "
+            "federated sign-ins (an IdP routing rule) can keep the upstream session. The person signs out of Okta and "
+            "of their IdP and signs in again; the customer's Okta admin checks the IdP's \"force authentication\"."),
+    "reauth_other_person": Failure(403, "You signed in to Okta as someone else",
+                                   f"{_CHANGE_NOT_MADE} Inigo asked Okta to confirm that you are still at the "
+                                   "keyboard, and Okta answered for another person. You are still signed in to "
+                                   "Inigo as before.",
+                                   "Go back, make the change again, and sign in to Okta as yourself.",
+        fix="The re-authentication for a console change came back with another `sub` than the signed-in person's "
+            "(another Okta account in the same browser): nothing was changed, the session was kept."),
+})
+# The outcomes of a re-authentication that are not refusals: the recent sign-in confirmed.
+REAUTH_REASONS = ("reauth_ok", "reauth_stale", "reauth_other_person")
 
 # ID token and userinfo checks (OIDC Core 3.1.3.7, 5.3.2): the proof of identity did not hold.
 

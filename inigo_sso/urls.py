@@ -14,6 +14,8 @@ admin.site.enable_nav_sidebar = False
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("sign-out-everywhere/", views.sign_out_everywhere, name="sign_out_everywhere"),
+    path("org/", include("console.urls")),
     path("login/", views.login_page, name="login"),
     path("api/me/", views.me, name="api_me"),
     path("healthz/", views.healthz, name="healthz"),

@@ -76,7 +76,7 @@ def private_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespons
 def setup_page(request: HttpRequest, token: str) -> HttpResponse:
     state, link = setup_link_lookup(token)
     if state is not LinkState.USABLE or link is None:
-        return _link_refused(request, state)
+        return _link_refused(request, state, link)
     tenant = link.tenant
     if request.method == "GET":
         return _form_page(request, link, SetupForm(tenant=tenant))
@@ -100,8 +100,8 @@ def setup_page(request: HttpRequest, token: str) -> HttpResponse:
                 client_secret=values["client_secret"],
             ),
         )
-    except SetupLinkSpent:
-        return _link_refused(request, LinkState.USED)
+    except SetupLinkSpent:  # used, replaced or expired while the checks ran: say which, as a new GET would
+        return _link_refused(request, *setup_link_lookup(token))
     if not attempt.saved:
         return _attempt_failed(request, link, form, attempt)
     tenant = attempt.tenant
@@ -163,6 +163,9 @@ def okta_values(request: HttpRequest, tenant: Tenant) -> list[OktaValue]:
                   "General tab, Login: Initiate login URI; Login initiated by: Either Okta or App."),
         OktaValue("Sign-out redirect URI", links.signed_out_uri(origin=origin),
                   "General tab, Login: Sign-out redirect URIs (optional)."),
+        OktaValue("Universal Logout endpoint", origin + reverse("oidc_global_token_revocation"),
+                  "Sign On tab, Logout: \u201cOkta system or admin initiates logout\u201d, with this URL "
+                  "(recommended: when you end someone's Okta sessions, Inigo signs them out too)."),
         OktaValue("Scopes", links.SCOPES, "Okta API Scopes or Sign On tab: openid, email and profile."),
         OktaValue("Grant type", links.GRANT_TYPE,
                   "General tab, Client Credentials: Client authentication 'Client secret'; Grant type "
@@ -204,14 +207,22 @@ def _steps(report: ConnectionReport) -> list[dict[str, Any]]:
 _REFUSALS = {
     LinkState.UNKNOWN: (404, "This setup link does not work",
                         "The link is not complete, was mistyped, or a newer link has replaced it."),
-    LinkState.USED: (410, "This setup link was already used",
-                     "Each setup link works once, and this one has been used to set up your organisation."),
     LinkState.EXPIRED: (410, "This setup link has expired",
                         "Setup links work for a limited time, and this one is past it."),
 }
 
 
-def _link_refused(request: HttpRequest, state: LinkState) -> HttpResponse:
+def _link_refused(request: HttpRequest, state: LinkState, link: SetupLink | None) -> HttpResponse:
+    if state is LinkState.USED and link is not None:
+        return _link_used(request, link.tenant)
     status, title, explanation = _REFUSALS.get(state, _REFUSALS[LinkState.UNKNOWN])
     context = {"title": title, "explanation": explanation, "status": status}
     return render(request, "setup/link_refused.html", context, status=status)
+
+
+def _link_used(request: HttpRequest, tenant: Tenant) -> HttpResponse:
+    """SPEC "Customer self-service setup": a link is used up only by a setup that succeeded, so whoever opens it
+    again (say, after closing the tab before "Sign in to finish") is sent on to sign in, not to support. Still 410:
+    the link itself does nothing any more."""
+    context = {"tenant": tenant, "sign_in_url": links.tenant_sign_in_url(tenant.slug)}
+    return render(request, "setup/link_used.html", context, status=410)

@@ -29,6 +29,8 @@ from activity.health import BreakerHealth, RowHealth, breakers_open, tenant_heal
 from okta.connection import ConnectionReport
 from scim.models import ProvisioningToken
 from scim.tokens import scim_token_issue
+from support import issuer_change
+from support.issuer_change import IssuerChangeUnconfirmed
 from support.user_admin import TenantUserInline
 from tenants import links
 from tenants.forms import TenantAdminForm
@@ -88,6 +90,15 @@ def scim_values(request: HttpRequest, tenant: Tenant) -> dict[str, Any]:
         "token_url": reverse("admin:tenants_tenant_scim_token", args=[tenant.pk]),
         "may_issue": policy.allowed(request.user, Action.SCIM_TOKEN_ISSUE, tenant),
     }
+
+
+def _what_a_setup_link_lets_them_do(tenant: Tenant) -> str:
+    if tenant.is_awaiting_setup:
+        return (f"set up {tenant.name}: Okta domain, Client ID and Client Secret; the tenant becomes active when the "
+                "values pass the connection check.")
+    state = "active" if tenant.is_active else "switched off"
+    return (f"replace the Client ID and Client Secret of {tenant.name} (the Okta domain stays; the tenant stays "
+            f"{state}).")
 
 
 def with_list_columns(queryset: QuerySet[Tenant]) -> QuerySet[Tenant]:
@@ -243,7 +254,11 @@ class TenantAdmin(admin.ModelAdmin):
         extra_context: dict[str, Any] | None = None,
     ) -> HttpResponse:
         # Should anything fail while handling this form, error reports must not carry the typed secret.
-        return super().changeform_view(request, object_id, form_url, extra_context)
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except IssuerChangeUnconfirmed as unconfirmed:  # raised before any write; its transaction is rolled back
+            context = {**self.admin_site.each_context(request), "opts": self.model._meta}
+            return issuer_change.confirmation_page(request, unconfirmed.change, context)
 
     def render_change_form(
         self, request: HttpRequest, context: dict[str, Any], add: bool = False, change: bool = False,
@@ -266,7 +281,10 @@ class TenantAdmin(admin.ModelAdmin):
         return super().render_change_form(request, context, add, change, form_url, obj)
 
     def save_model(self, request: HttpRequest, obj: Tenant, form: TenantAdminForm, change: bool) -> None:
-        previous_issuer = Tenant.objects.filter(pk=obj.pk).values_list("issuer", flat=True).first() if change else None
+        moving = issuer_change.issuer_change(obj) if change else None
+        if moving is not None and not issuer_change.is_confirmed(request, moving):
+            raise IssuerChangeUnconfirmed(moving)  # nothing written yet: the page asks first (support.issuer_change)
+        previous_issuer = moving.previous if moving is not None else None
         super().save_model(request, obj, form, change)
         if obj.secret_cleared_from:
             # Recorded apart from the form's own entry (which names the fields typed), with who saved it.
@@ -340,6 +358,9 @@ class TenantAdmin(admin.ModelAdmin):
             "tenant": tenant,
             "link": issued.link,
             "url": links.setup_link_url(issued.token, origin=links.origin_of(request)),
+            "expires": date_format(localtime(issued.link.expires_at), "DATETIME_FORMAT"),
+            "used": "not yet (single use)",
+            "lets_them": _what_a_setup_link_lets_them_do(tenant),
             "change_url": reverse("admin:tenants_tenant_change", args=[tenant.pk]),
         }
         response = TemplateResponse(request, "admin/tenants/tenant/setup_link.html", context)

@@ -5,6 +5,7 @@ managed by superusers only. People from Okta (a tenant) never reach the admin: s
 role and switch them off, nothing that Okta owns (identity, profile) and never make them staff.
 """
 
+from datetime import datetime
 from typing import Any
 
 from django import forms
@@ -14,7 +15,7 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import Case, F, IntegerField, Q, QuerySet, Value, When
+from django.db.models import Case, DateTimeField, F, IntegerField, Q, QuerySet, Value, When
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
@@ -38,7 +39,14 @@ from support.filters import ReasonFilter, TenantAutocompleteFilter
 def with_last_sign_in(users: QuerySet[User]) -> QuerySet[User]:
     """`signed_in_at`: a staff account's last_login; for people from Okta their latest successful login event
     (last_login marks their first sign-in only, accounts.signins)."""
-    return users.annotate(signed_in_at=Case(When(tenant__isnull=True, then=F("last_login")), default=last_sign_in()))
+    # The output field said, not guessed: SQLite otherwise hands the CASE back as text ("2026-12-07 06:55:17.489681").
+    return users.annotate(signed_in_at=Case(When(tenant__isnull=True, then=F("last_login")), default=last_sign_in(),
+                                            output_field=DateTimeField()))
+
+
+def when(moment: datetime | None, *, empty: str = "never") -> str:
+    """A time as every admin page writes it ("7 Dec 2026, 06:55:17 UTC"), or what stands for none."""
+    return date_format(localtime(moment), "DATETIME_FORMAT") if moment is not None else empty
 
 
 NOT_STAFF_MESSAGE = (
@@ -117,8 +125,8 @@ class TenantUserInline(admin.TabularInline):
         return with_last_sign_in(super().get_queryset(request)).order_by(rank, "email")
 
     @admin.display(description="last sign-in")
-    def signed_in(self, user: User) -> Any:
-        return user.signed_in_at
+    def signed_in(self, user: User) -> str:
+        return when(user.signed_in_at)
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
@@ -230,8 +238,8 @@ class UserAdmin(DjangoUserAdmin):
         return with_last_sign_in(super().get_queryset(request))
 
     @admin.display(description="last sign-in", ordering="signed_in_at")
-    def signed_in(self, user: User) -> Any:
-        return user.signed_in_at
+    def signed_in(self, user: User) -> str:
+        return when(user.signed_in_at)
 
     @admin.display(description="tenant", ordering="tenant__name")
     def tenant_name(self, user: User) -> str:
@@ -403,8 +411,8 @@ class LoginEventAdmin(admin.ModelAdmin):
     paginator = BoundedCountPaginator
     list_per_page = 50
     fields = ("reference", "created_at", "tenant", "kind", "outcome", "reason", "reason_meaning", "email",
-              "typed_email", "subject", "user", "detail", "ip_address", "user_agent")
-    readonly_fields = ("reference", "created_at", "kind", "reason_meaning", "typed_email")
+              "typed_email", "subject", "user", "detail", "ip", "user_agent")
+    readonly_fields = ("reference", "created_at", "kind", "reason_meaning", "typed_email", "ip")
 
     class Media:
         # Django's own autocomplete (select2, jQuery) for the tenant filter, from the admin's static files.
@@ -414,11 +422,15 @@ class LoginEventAdmin(admin.ModelAdmin):
 
     @admin.display(description="time", ordering="created_at")
     def time(self, event: LoginEvent) -> str:
-        return date_format(localtime(event.created_at), "DATETIME_FORMAT")
+        return when(event.created_at)
 
     @admin.display(description="tenant", ordering="tenant__name")
     def tenant_name(self, event: LoginEvent) -> str:
         return event.tenant.name if event.tenant else "\u2014"
+
+    @admin.display(description="IP address")  # the field's own label would read "Ip address"
+    def ip(self, event: LoginEvent) -> str:
+        return event.ip_address or "\u2014"
 
     @admin.display(description="person")
     def person(self, event: LoginEvent) -> str:

@@ -5,6 +5,7 @@ from typing import Any
 from django import forms
 from django.conf import settings
 from django.core.validators import MaxValueValidator, RegexValidator
+from django.utils.text import capfirst
 
 from tenants.issuers import IssuerError, issuer_from_okta_domain, refuse_private_host
 from tenants.models import Tenant
@@ -55,7 +56,7 @@ class TenantAdminForm(forms.ModelForm):
 
     # Declared so a scheme-less address means https (Django 6's default), with the model's label and help.
     post_logout_redirect_uri = forms.URLField(
-        label=_post_logout_field.verbose_name,
+        label=capfirst(_post_logout_field.verbose_name),  # as the admin writes the labels it makes itself
         help_text=_post_logout_field.help_text,
         required=False,
         max_length=_post_logout_field.max_length,

@@ -58,6 +58,17 @@ def test_each_row_shows_time_with_seconds_and_zone_tenant_person_outcome_and_rea
     assert f'{REASONS_URL}#user_not_assigned' in page
 
 
+def test_an_events_page_is_titled_in_words_and_labels_the_ip_address(support, events):
+    uma = events["uma"]
+
+    page = page_text(support.get(f"{EVENTS_URL}{uma.pk}/change/"))
+
+    title = f"Failure: user_not_assigned ({uma.reference}), {uma.created_at:%-d %b %Y, %H:%M:%S} UTC"
+    assert str(uma) == title and title in page
+    assert "IP address:" in page and "Ip address" not in page
+    assert "2001:db8::15" in page
+
+
 def test_the_typed_unverified_email_is_shown_apart(events):
     event = events["uma"]
     event.typed_email = "uma@acme.test"  # the field issue 11 adds; read with getattr until then

@@ -11,13 +11,22 @@ from types import SimpleNamespace
 import pytest
 from django.contrib.admin.models import LogEntry
 from django.test import Client
+from django.utils import timezone
 
 from accounts import policy
 from accounts.models import Role, User
 from accounts.policy import Action, RoleChange
 from tenants.models import ConnectionCheckResult, SetupLink, Tenant, TenantEmailDomain
 from tests.conftest import ACME_SECRET
-from tests.test_admin_tenants import ADD_URL, LIST_URL, add_form_data, change_form_data, change_url, support_client
+from tests.test_admin_tenants import (
+    ADD_URL,
+    LIST_URL,
+    add_form_data,
+    change_form_data,
+    change_url,
+    post_confirmed,
+    support_client,
+)
 from tests.test_admin_users import EVENTS_URL, USERS_URL, person, sign_out_everywhere, transfer
 
 NEW_SECRET = "rotated-client-secret-Lm40tQ7eW2"
@@ -31,7 +40,8 @@ def world(acme: Tenant, provider, other_provider, public_dns) -> World:
     return World(
         acme=acme, provider=provider, other_provider=other_provider,
         hooli=Tenant.objects.create(name="Hooli", slug="hooli", is_active=False),
-        alice=person(acme, "alice", Role.OWNER), bob=person(acme, "bob", Role.ADMIN), carol=person(acme, "carol"),
+        alice=person(acme, "alice", Role.OWNER), bob=person(acme, "bob", Role.ADMIN),
+        carol=person(acme, "carol", last_login=timezone.now()),  # has signed in: a transfer needs it
         kim=User.objects.create_user(username="kim.staff", is_staff=True),
     )
 
@@ -43,7 +53,7 @@ def _fresh(obj):
 def _save_tenant(client: Client, tenant: Tenant, **changes: str) -> None:
     data = change_form_data(client.get(change_url(tenant)))
     data.update(changes)
-    client.post(change_url(tenant), data)
+    post_confirmed(client, change_url(tenant), data)
 
 
 def _save_person(client: Client, user: User, **changes: str) -> None:

@@ -18,6 +18,7 @@ from django.test import Client, override_settings
 from django.test.utils import CaptureQueriesContext
 
 from accounts.models import LoginEvent, Role, User
+from support.issuer_change import CONFIRM_FIELD
 from tenants.models import Tenant
 from tests.conftest import ACME_SECRET, Browser
 from tests.oidc_provider import ProviderHarness
@@ -74,6 +75,16 @@ def change_form_data(response: HttpResponse) -> dict[str, Any]:
             else:
                 data[bound.html_name] = "" if value is None else str(value)
     return data
+
+
+def post_confirmed(client: Client, url: str, data: dict[str, Any], **kwargs: Any) -> HttpResponse:
+    """Post a tenant's form and, when the page asks before moving the tenant to another issuer
+    (support.issuer_change), answer "Yes" with the same values, as the person on the page would."""
+    response = client.post(url, data)
+    change = response.context.get("change") if response.context else None
+    if change is None:
+        return client.get(response["Location"]) if kwargs.get("follow") and response.status_code == 302 else response
+    return client.post(url, {**data, CONFIRM_FIELD: change.confirmation}, **kwargs)
 
 
 def add_form_data(**overrides: str) -> dict[str, str]:
@@ -310,17 +321,77 @@ def test_it_warns_when_a_new_issuer_leaves_people_behind(
     data = change_form_data(admin_client.get(change_url(acme)))
     data["okta_domain"] = other_provider.issuer
 
-    response = admin_client.post(change_url(acme), data, follow=True)
+    response = post_confirmed(admin_client, change_url(acme), data, follow=True)
 
     assert f"The issuer changed from {provider.issuer} to {other_provider.issuer}. The 1 people" in page_text(
         response
     )
 
 
+# --- moving a tenant to another issuer: asked before anything is saved ---------------------------------------
+def test_it_asks_before_a_new_issuer_splits_accounts_and_saves_nothing_until_confirmed(
+    admin_client, browser: Browser, provider, other_provider, acme
+):
+    browser.login(provider, "alice")
+    browser.client.logout()
+    browser.login(provider, "bob")
+    data = change_form_data(admin_client.get(change_url(acme)))
+    data.update(okta_domain=other_provider.issuer, name="Acme Renamed", client_secret=NEW_SECRET)
+
+    asked = admin_client.post(change_url(acme), data)
+
+    page = page_text(asked)
+    assert asked.status_code == 200 and "Move Acme Renamed to another Okta org?" in page
+    assert "2 people will get new accounts." in page
+    assert "The secret must be entered again." in page
+    assert NEW_SECRET not in page and ACME_SECRET not in page  # the typed secret is asked for again, never echoed
+    assert 'name="name" value="Acme Renamed"' in page  # the rest of the form rides along
+    stored = Tenant.objects.get(pk=acme.pk)
+    assert (stored.issuer, stored.name, stored.client_secret) == (provider.issuer, "Acme", ACME_SECRET)
+    assert not LogEntry.objects.filter(object_id=str(acme.pk)).exists()
+
+    confirmation = asked.context["change"].confirmation
+    saved = admin_client.post(change_url(acme), {**data, CONFIRM_FIELD: confirmation})
+
+    assert saved.status_code == 302
+    stored.refresh_from_db()
+    assert (stored.issuer, stored.name, stored.client_secret) == (other_provider.issuer, "Acme Renamed", NEW_SECRET)
+
+
+def test_a_confirmation_confirms_only_the_change_it_was_asked_for(admin_client, provider, other_provider, acme):
+    data = change_form_data(admin_client.get(change_url(acme)))
+    stale = f"{provider.issuer} https://acme-elsewhere.okta.com"
+    data.update(okta_domain=other_provider.issuer, **{CONFIRM_FIELD: stale})
+
+    asked = admin_client.post(change_url(acme), data)
+
+    assert asked.status_code == 200 and "Nobody has signed in through" in page_text(asked)
+    assert Tenant.objects.get(pk=acme.pk).issuer == provider.issuer
+
+
+def test_the_same_org_spelt_another_way_is_saved_without_asking(admin_client, provider, acme):
+    data = change_form_data(admin_client.get(change_url(acme)))
+    data["okta_domain"] = provider.issuer + "/"
+
+    assert admin_client.post(change_url(acme), data).status_code == 302
+
+
 # --- the list -----------------------------------------------------------------------------------------------------
 def _member(tenant: Tenant, sub: str, role: str = Role.MEMBER) -> User:
     return User.objects.create(username=f"{tenant.slug}-{sub}", tenant=tenant, issuer=tenant.issuer, sub=sub,
                                email=f"{sub}@{tenant.slug}.test", role=role)
+
+
+def test_the_people_table_writes_times_as_every_admin_page_does(admin_client, browser: Browser, provider, acme):
+    browser.login(provider, "alice")
+    _member(acme, "carol")  # never signed in
+
+    page = page_text(admin_client.get(change_url(acme)))
+
+    signed_in = LoginEvent.objects.get(reason="ok").created_at
+    assert f"{signed_in:%-d %b %Y, %H:%M:%S} UTC" in page and "never" in page
+    assert "+00:00" not in page and ">None<" not in page
+    assert "Post-logout redirect URI:" in page  # labels start with a capital, as the admin's own
 
 
 def test_the_list_shows_people_owner_and_last_sign_in(support, acme, globex):

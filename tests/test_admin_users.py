@@ -21,7 +21,7 @@ EVENTS_URL = "/admin/accounts/loginevent/"
 
 def person(tenant: Tenant, sub: str, role: str = Role.MEMBER, **extra: object) -> User:
     return User.objects.create(username=f"{tenant.slug}-{sub}", tenant=tenant, issuer=tenant.issuer, sub=sub,
-                               email=f"{sub}@{tenant.slug}.test", name=sub.capitalize(), role=role, **extra)
+                               email=f"{sub}@{tenant.slug}.test", role=role, **{"name": sub.capitalize(), **extra})
 
 
 @pytest.fixture
@@ -31,10 +31,11 @@ def support(db: None) -> Client:
 
 @pytest.fixture
 def people(acme: Tenant) -> dict[str, User]:
+    signed_in = timezone.now()  # people who signed in (a transfer needs that)
     return {
-        "alice": person(acme, "alice", Role.OWNER),
-        "bob": person(acme, "bob", Role.ADMIN),
-        "carol": person(acme, "carol"),
+        "alice": person(acme, "alice", Role.OWNER, last_login=signed_in),
+        "bob": person(acme, "bob", Role.ADMIN, last_login=signed_in),
+        "carol": person(acme, "carol", last_login=signed_in),
     }
 
 

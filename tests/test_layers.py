@@ -1,6 +1,7 @@
 """Imports run one way: a lower layer never imports a higher one. The provider package (okta) knows nothing of
 tenants or accounts; tenants knows nothing of accounts; activity (a tenant's health and events, read by support and the
-customer console alike) sits above accounts and scim; only support and the URL configuration see everything."""
+customer console alike) sits above accounts and scim; the customer console (console) above activity; only support and
+the URL configuration see everything."""
 
 import ast
 from pathlib import Path
@@ -11,12 +12,13 @@ ROOT = Path(__file__).resolve().parent.parent
 
 # package -> the first-party packages it must never import
 FORBIDDEN = {
-    "okta": {"tenants", "accounts", "scim", "activity", "onboarding", "support"},
-    "tenants": {"accounts", "scim", "activity", "onboarding", "support"},
-    "accounts": {"scim", "activity", "onboarding", "support"},
-    "scim": {"activity", "onboarding", "support"},
-    "activity": {"onboarding", "support"},
-    "onboarding": {"support"},
+    "okta": {"tenants", "accounts", "scim", "activity", "onboarding", "console", "support"},
+    "tenants": {"accounts", "scim", "activity", "onboarding", "console", "support"},
+    "accounts": {"scim", "activity", "onboarding", "console", "support"},
+    "scim": {"activity", "onboarding", "console", "support"},
+    "activity": {"onboarding", "console", "support"},
+    "onboarding": {"console", "support"},
+    "console": {"onboarding", "support"},
 }
 HELPERS = {"inigo_sso.env", "inigo_sso.client_ip", "inigo_sso.failures", "inigo_sso.text", "inigo_sso.commands",
            "inigo_sso.references", "inigo_sso.redaction"}

@@ -18,6 +18,18 @@ def json_lines(caplog) -> list[dict]:
             if record.name in ("inigo.request", "accounts.login")]
 
 
+def test_a_setup_step_is_logged_as_setup_not_as_a_login(caplog, db):
+    from accounts.setup import setup_link_issue
+    from tenants.setup import tenant_awaiting_create
+
+    caplog.set_level(logging.INFO)
+    setup_link_issue(tenant=tenant_awaiting_create(slug="newco", name="NewCo"), created_by="sam")
+
+    (line,) = json_lines(caplog)
+    assert (line["event"], line["reason"]) == ("setup", "setup_link_created")
+    assert line["message"].startswith("setup success reason=setup_link_created ")
+
+
 # Not inside a test transaction: a sign-in's login line is written when its own transaction commits, in the request.
 @pytest.mark.django_db(transaction=True)
 def test_a_login_logs_one_request_line_and_one_login_line_with_one_request_id(caplog, client, browser: Browser,

@@ -4,6 +4,7 @@ the service. Needs PostgreSQL (DATABASE_URL=postgres://...) and a redis-server b
 Redis on a free port so that stopping it disturbs nothing else on the machine."""
 
 import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -25,6 +26,18 @@ DATABASE = f"inigo_multiprocess_test_{os.getpid()}"  # several runs on one serve
 class Cluster(processes.Cluster):
     provider: ProviderHarness | None = None
 
+    def post_form(
+        self, server: int, page: str, session: requests.Session, *, to: str = "", **fields: str
+    ) -> requests.Response:
+        """GET `page` and POST a form of it to `to` (default: the page itself) with `fields`, as a browser would
+        (with the page's CSRF token)."""
+        shown = self.get(server, page, session)
+        assert shown.status_code == 200, shown.text[:300]
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', shown.text)
+        assert token, shown.text[:300]
+        return session.post(f"http://127.0.0.1:{self.ports[server]}{to or page}", headers={"Host": HOST},
+                            data={"csrfmiddlewaretoken": token.group(1), **fields}, allow_redirects=False, timeout=30)
+
     def login(self, sub: str, *, start: int, finish: int) -> requests.Session:
         browser = requests.Session()
         started = self.get(start, "/oidc/initiate/", browser, iss=self.provider.issuer)
@@ -39,10 +52,11 @@ class Cluster(processes.Cluster):
 
 @contextmanager
 def running_cluster(
-    provider: ProviderHarness, database: str, *, settings_module: str = "inigo_sso.settings"
+    provider: ProviderHarness, database: str, *, settings_module: str = "tests.cluster_settings"
 ) -> Iterator[Cluster]:
     """Two app servers (gunicorn, one worker each) on a database of their own named `database`, sharing a Redis
-    started for them, with the tenant acme on `provider`. Skips without PostgreSQL or a redis-server binary."""
+    started for them, with the tenant acme on `provider`; they serve pages too (tests/cluster_settings.py). Skips
+    without PostgreSQL or a redis-server binary."""
     database_url = os.environ.get("DATABASE_URL", "")
     if reason := processes.missing_requirements(database_url):
         pytest.skip(reason)

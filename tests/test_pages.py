@@ -86,7 +86,9 @@ def test_sign_out_ends_on_the_login_page_with_a_notice(client, browser: Browser,
     response = client.post("/oidc/logout/", follow=True)
 
     assert response.redirect_chain == [("/login/", 302)]
-    assert b"You have signed out of Inigo." in response.content
+    assert response.content.count(b"You have signed out of Inigo.") == 1  # one notice, not one per template
+    assert b'class="notice notice-success" role="status"' in response.content
+    assert b'role="alert"' not in response.content
     assert b"Sign in to Inigo" in response.content
     assert b"signed out" not in client.get("/login/").content  # shown once
 
@@ -226,3 +228,11 @@ def test_healthz_names_the_database_when_it_fails(client, db, monkeypatch):
 
     assert response.status_code == 503
     assert response.json() == {"status": "down", "database": "down", "cache": "ok"}
+
+
+def test_the_favicon_browsers_ask_for_is_served(client, db):
+    response = client.get("/favicon.ico")
+
+    assert response.status_code == 200
+    assert response["Content-Type"] in ("image/x-icon", "image/vnd.microsoft.icon")
+    assert b"".join(response.streaming_content)[:4] == b"\x00\x00\x01\x00"  # an ICO header

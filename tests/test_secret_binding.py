@@ -19,7 +19,7 @@ from tenants.models import ConnectionCheckResult, Tenant
 from tenants.services import tenant_connection_check
 from tests.conftest import ACME_SECRET, profile
 from tests.oidc_provider import ProviderHarness
-from tests.test_admin_tenants import change_form_data, change_url, support_client
+from tests.test_admin_tenants import change_form_data, change_url, post_confirmed, support_client
 
 NEW_SECRET = "new-org-client-secret-Wd93kR6pJ1"
 
@@ -46,7 +46,7 @@ def test_a_new_domain_in_admin_clears_the_secret_and_the_check_never_sends_it_th
 ):
     data = change_form_data(admin_client.get(change_url(acme)))
     data["okta_domain"] = other_provider.issuer
-    saved = admin_client.post(change_url(acme), data, follow=True)
+    saved = post_confirmed(admin_client, change_url(acme), data, follow=True)
 
     check_connection(admin_client, acme)
 
@@ -65,7 +65,7 @@ def test_a_new_domain_in_admin_clears_the_secret_and_the_check_never_sends_it_th
 def test_a_secret_typed_with_the_new_domain_is_kept_and_checked_there(admin_client, acme, other_provider):
     data = change_form_data(admin_client.get(change_url(acme)))
     data.update(okta_domain=other_provider.issuer, client_secret=NEW_SECRET)
-    admin_client.post(change_url(acme), data)
+    post_confirmed(admin_client, change_url(acme), data)
 
     check_connection(admin_client, acme)
 

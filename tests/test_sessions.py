@@ -26,6 +26,9 @@ def assert_signed_out(browser: Browser, reason: str) -> None:
     assert response.redirect_chain[0] == ("/login/", 302)
     notice = response.content.decode()
     assert 'data-notice="signed-out"' in notice
+    # One notice, and information is not an error: an amber status, not a red alert.
+    assert notice.count('class="notice ') == 1
+    assert 'class="notice notice-warning" role="status"' in notice
     assert "You were signed out" in notice or "needs a check" in notice
     assert browser.me().status_code == 401
 

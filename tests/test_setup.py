@@ -176,7 +176,7 @@ def test_the_page_shows_the_values_for_the_okta_app(client, db):
     assert response.status_code == 200
     assert "Set up single sign-on for NewCo" in page
     for value in ("newco", redirect_uri("newco"), f"{ORIGIN}/oidc/initiate/newco/", f"{ORIGIN}/login/",
-                  "openid email profile", "Authorization Code"):
+                  f"{ORIGIN}/oidc/global-token-revocation/", "openid email profile", "Authorization Code"):
         assert f">{value}</code>" in page, value
     assert response["Referrer-Policy"] == "strict-origin"  # the path (the token) is never a Referer
     assert "noindex" in response["X-Robots-Tag"] and '<meta name="robots" content="noindex, nofollow">' in page
@@ -214,7 +214,10 @@ def test_from_setup_link_to_the_owners_home_page(client, browser: Browser, provi
         provider.issuer, client_id, secret, True)
     assert SetupLink.objects.get().used_at is not None
     used = client.get(link)
-    assert used.status_code == 410 and "Ask Inigo support for a new setup link" in text(used)
+    # Used up by this success: the page sends whoever opens it again on to sign in, not to support.
+    assert used.status_code == 410 and "This organisation is set up: sign in" in text(used)
+    assert 'href="/oidc/authenticate/?tenant=newco">Sign in to NewCo</a>' in text(used)
+    assert "Ask Inigo support for a new setup link" not in text(used)
     assert setup_post(client, link, okta_domain=provider.issuer, client_id=client_id,
                       client_secret=secret).status_code == 410
 
@@ -581,3 +584,33 @@ def test_a_busy_server_says_try_again_and_counts_no_failed_check(client, provide
     assert "cannot reach" not in page
     assert provider.hits["/.well-known/openid-configuration"] == 0
     assert not LoginEvent.objects.filter(reason="setup_checks_failed").exists()
+
+
+def test_a_failed_setup_attempt_on_a_working_tenant_leaves_its_last_check_green(client, provider, working):
+    from activity.health import tenant_health
+    from tenants.models import ConnectionCheckResult
+    from tenants.services import connection_check_record, tenant_connection_check
+
+    connection_check_record(tenant=working, report=tenant_connection_check(working, origin=ORIGIN))
+    new_id, _new_secret = provider.register_client([redirect_uri("acme")])
+
+    failed = setup_post(client, link_of_existing("acme"), okta_domain=working.okta_domain, client_id=new_id,
+                        client_secret="not-the-new-secret")
+
+    assert failed.status_code == 400
+    health = tenant_health(tenant=working)
+    assert health.last_check.ok and ConnectionCheckResult.objects.count() == 1  # the saved values' check
+    assert health.last_setup_words == "A setup attempt failed its checks"  # the attempt: a setup event
+    assert (health.successes, health.failures) == (0, 0)  # and no sign-in
+
+
+def test_a_passing_setup_is_the_tenants_last_check(client, provider, registered):
+    from activity.health import tenant_health
+
+    client_id, secret = registered
+    done = setup_post(client, new_link(), okta_domain=provider.issuer, client_id=client_id, client_secret=secret)
+
+    assert done.status_code == 200
+    health = tenant_health(tenant=Tenant.objects.get(slug="newco"))
+    assert health.last_check.ok and health.last_setup_words == "Setup completed"
+    assert health.last_success is None and health.successes == 0

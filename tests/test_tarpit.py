@@ -156,6 +156,17 @@ def _sign_in(base: str, provider: ProviderHarness, sub: str) -> float:
     return time.perf_counter() - began
 
 
+def _bystanders(base: str, provider: ProviderHarness, people: list[str]) -> tuple[list[float], list[float]]:
+    """While a fault runs: the load balancer's /healthz/ and another tenant's sign-ins, each timed (seconds)."""
+    health, logins = [], []
+    for sub in people:
+        began = time.perf_counter()
+        assert requests.get(f"{base}/healthz/", timeout=10).status_code == 200
+        health.append(time.perf_counter() - began)
+        logins.append(_sign_in(base, provider, sub))
+    return health, logins
+
+
 def test_a_hanging_provider_stalls_nobody_else(server: Served, _acme_provider: ProviderHarness):
     base, tarpit = server.base, server.tarpit
     _acme_provider.reset()
@@ -175,13 +186,7 @@ def test_a_hanging_provider_stalls_nobody_else(server: Served, _acme_provider: P
     with ThreadPoolExecutor(clients) as pool:
         stuck = [pool.submit(tarpit_login, n) for n in range(clients)]
         time.sleep(0.5)  # every tarpit login has reached the server and holds or has been refused a slot
-        health = []
-        logins = []
-        for sub in people[1:]:
-            began = time.perf_counter()
-            assert requests.get(f"{base}/healthz/", timeout=10).status_code == 200
-            health.append(time.perf_counter() - began)
-            logins.append(_sign_in(base, _acme_provider, sub))
+        health, logins = _bystanders(base, _acme_provider, people[1:])
         statuses = [future.result() for future in stuck]
 
     p95_login = statistics.quantiles(logins, n=20)[-1]
@@ -219,12 +224,7 @@ def test_a_flood_of_setup_checks_against_a_trickling_okta_stalls_nobody_else(
     with ThreadPoolExecutor(10) as pool:
         posts = [pool.submit(setup_post, n) for n in range(10)]
         time.sleep(1.0)  # every POST has reached the server: a few checks run, the others were told to wait
-        health, logins = [], []
-        for sub in people[1:]:
-            began = time.perf_counter()
-            assert requests.get(f"{base}/healthz/", timeout=10).status_code == 200
-            health.append(time.perf_counter() - began)
-            logins.append(_sign_in(base, _acme_provider, sub))
+        health, logins = _bystanders(base, _acme_provider, people[1:])
         answers = [future.result() for future in posts]
 
     statuses = [status for status, _took in answers]

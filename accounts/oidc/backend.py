@@ -15,6 +15,7 @@ from mozilla_django_oidc.auth import OIDCAuthenticationBackend
 
 from accounts import services
 from accounts.models import User
+from accounts.oidc.auth_time import auth_time_claim
 from accounts.oidc.redirects import tenant_redirect_uri
 from inigo_sso.failures import LoginError
 from okta import exchange, http, provider
@@ -28,6 +29,8 @@ logger = logging.getLogger(__name__)
 
 TENANT_ATTRIBUTE = "oidc_tenant"  # set on the request by the callback view, and only there
 RECHECK_ATTRIBUTE = "oidc_recheck_user"  # the signed-in person a prompt=none re-check is for
+REAUTH_ATTRIBUTE = "oidc_reauth_user"  # the signed-in person a prompt=login re-authentication is for
+AUTH_TIME_ATTRIBUTE = "oidc_auth_time"  # the validated ID token's auth_time (accounts.oidc.auth_time)
 DOCUMENTS_ATTRIBUTE = "oidc_documents"  # the provider's documents as this callback read them
 EXCHANGE_ATTRIBUTE = "oidc_token_exchange"  # the token request the callback view sent early
 ID_TOKEN_SESSION_KEY = "oidc_id_token_encrypted"  # noqa: S105 (a session key name)
@@ -135,14 +138,21 @@ class TenantOIDCBackend(OIDCAuthenticationBackend):
         self.request.oidc_id_token_encrypted = crypto.encrypt(id_token)
 
     def get_or_create_user(self, access_token: str, id_token: str, payload: dict[str, Any]) -> User:
-        expected: User | None = getattr(self.request, RECHECK_ATTRIBUTE, None)
+        rechecked: User | None = getattr(self.request, RECHECK_ATTRIBUTE, None)
+        reauthenticated: User | None = getattr(self.request, REAUTH_ATTRIBUTE, None)
+        expected = rechecked or reauthenticated
         if expected is not None and not (
             expected.tenant_id == self.tenant.pk and expected.issuer == self.tenant.issuer
             and expected.sub == payload["sub"]
         ):
-            # A re-check answered for somebody else signed in to Okta in this browser: that ends this session,
-            # and neither signs the other person in nor creates an account for them.
+            # A re-check or re-authentication answered for somebody else signed in to Okta in this browser: it
+            # neither signs the other person in nor creates an account for them. A re-check ends this session; a
+            # re-authentication changes nothing and keeps it (accounts.oidc.reauth).
+            if reauthenticated is not None:
+                raise LoginError("reauth_other_person", "Okta answered for another person")
             raise LoginError("session_recheck_failed", "Okta answered for another person")
+        # From the signed ID token only: userinfo below never supplies when Okta authenticated the person.
+        setattr(self.request, AUTH_TIME_ATTRIBUTE, auth_time_claim(payload))
         claims = payload
         if not (payload.get("email") and payload.get("name")):
             # Userinfo fills in what the ID token lacks; what the signed ID token says wins.

@@ -18,6 +18,7 @@ class PendingLogin:
     added_on: float
     redirect_uri: str  # as the authorization request sent it: the token request must send the same (RFC 6749 4.1.3)
     recheck: bool = False  # a re-check of a signed-in person with prompt=none, not a new sign-in
+    reauth: bool = False  # a re-authentication of a signed-in person with prompt=login, for a console change
     code_verifier: str = ""  # PKCE (RFC 7636 section 4.5): sent with the token request, as mozilla-django-oidc sends it
 
     @property
@@ -26,7 +27,8 @@ class PendingLogin:
 
 
 def bind_tenant(
-    session: SessionBase, state: str, *, tenant_id: int, next_path: str, redirect_uri: str, recheck: bool = False
+    session: SessionBase, state: str, *, tenant_id: int, next_path: str, redirect_uri: str, recheck: bool = False,
+    reauth: bool = False,
 ) -> None:
     """Bind the tenant to the state entry that mozilla-django-oidc just added, and drop expired entries."""
     entries: dict[str, Any] = session[STATES_KEY]
@@ -37,6 +39,8 @@ def bind_tenant(
     entries[state]["redirect_uri"] = redirect_uri
     if recheck:
         entries[state]["recheck"] = True
+    if reauth:
+        entries[state]["reauth"] = True
     session.modified = True
 
 
@@ -47,6 +51,7 @@ def pending_login(session: SessionBase, state: str) -> PendingLogin | None:
         return None
     return PendingLogin(tenant_id=entry["tenant_id"], next_path=entry["next_path"], added_on=entry["added_on"],
                         redirect_uri=entry.get("redirect_uri", ""), recheck=entry.get("recheck") is True,
+                        reauth=entry.get("reauth") is True,
                         code_verifier=entry.get("code_verifier") or "")
 
 

@@ -20,9 +20,11 @@ from mozilla_django_oidc.views import OIDCAuthenticationCallbackView, OIDCAuthen
 
 from accounts import services
 from accounts.models import DeactivatedBy
-from accounts.oidc import navigation, states
+from accounts.oidc import auth_time, navigation, states
 from accounts.oidc.backend import (
+    AUTH_TIME_ATTRIBUTE,
     ID_TOKEN_SESSION_KEY,
+    REAUTH_ATTRIBUTE,
     RECHECK_ATTRIBUTE,
     TENANT_ATTRIBUTE,
     callback_documents,
@@ -31,7 +33,7 @@ from accounts.oidc.backend import (
 from accounts.oidc.navigation import same_origin_path
 from accounts.oidc.ratelimits import callback_limits, initiate_limits
 from accounts.oidc.redirects import tenant_redirect_uri
-from accounts.oidc.responses import login_failed
+from accounts.oidc.responses import change_stopped, login_failed
 from accounts.oidc.switch import signed_in_elsewhere, switch_page
 from accounts.sessions import recheck_done, session_end, switch_sign_out
 from inigo_sso.failures import LoginError
@@ -50,6 +52,7 @@ class TenantAuthenticationRequestView(OIDCAuthenticationRequestView):
     are bound to that state entry."""
 
     recheck = False  # True: a prompt=none re-check of the signed-in person (accounts.oidc.recheck)
+    reauth = False  # True: a prompt=login re-authentication of the signed-in person (accounts.oidc.reauth)
 
     def __init__(self, **kwargs: Any) -> None:
         View.__init__(self, **kwargs)  # the library reads one global provider here; we have one per tenant
@@ -76,7 +79,7 @@ class TenantAuthenticationRequestView(OIDCAuthenticationRequestView):
         response = super().get(request)
         state = parse_qs(urlsplit(response["Location"]).query)["state"][0]
         states.bind_tenant(request.session, state, tenant_id=tenant.pk, next_path=next_path,
-                           redirect_uri=self.redirect_uri, recheck=self.recheck)
+                           redirect_uri=self.redirect_uri, recheck=self.recheck, reauth=self.reauth)
         # One global "next" would be shared by every tab; ours lives in the state entry.
         request.session.pop("oidc_login_next", None)
         return response
@@ -287,6 +290,10 @@ class CallbackView(OIDCAuthenticationCallbackView):
                 if not request.user.is_authenticated:
                     raise LoginError("session_recheck_failed", "nobody is signed in in this session any more")
                 setattr(request, RECHECK_ATTRIBUTE, request.user)
+            if pending.reauth:
+                if not request.user.is_authenticated:
+                    raise LoginError("state_missing", "nobody is signed in in this session any more")
+                setattr(request, REAUTH_ATTRIBUTE, request.user)
             # The library removes the state entry and saves the session before the token exchange: single use,
             # even on failure. The token request goes out first, from a thread, so that the save's round trip to
             # PostgreSQL is made while the provider answers. The removal still commits before the sign-in reads
@@ -316,6 +323,11 @@ class CallbackView(OIDCAuthenticationCallbackView):
                 person = request.user if request.user.is_authenticated else None
                 return session_end(request, reason="session_recheck_failed", user=person,
                                    detail=f"re-check with Okta: {error.reason}: {error.detail}"[:500])
+            if matched and pending.reauth and request.user.is_authenticated:
+                # A re-authentication for a console change that did not confirm a recent sign-in of this person
+                # (another person, an old auth_time, Okta's error): nothing changed, the session goes on as it was.
+                states.discard(request.session, state)
+                return change_stopped(request, error, tenant=tenant, next_path=pending.next_path)
             if matched:
                 states.discard(request.session, state)
                 # Only an answer to this browser's own login ends its session (else any page could sign
@@ -342,8 +354,11 @@ class CallbackView(OIDCAuthenticationCallbackView):
                 raise LoginError("session_recheck_failed", "Okta answered for another person")
             if id_token:
                 session[ID_TOKEN_SESSION_KEY] = id_token
+            auth_time.keep(session, getattr(self.request, AUTH_TIME_ATTRIBUTE, None))
             recheck_done(session)
             return HttpResponseRedirect(self.success_url)
+        if self.pending.reauth:
+            return self.reauth_success(session, id_token)
         key_before, user_before = session.session_key, self.request.user
         for attempt in range(3):
             try:
@@ -356,6 +371,7 @@ class CallbackView(OIDCAuthenticationCallbackView):
                     response = super().login_success()  # auth.login
                     if id_token:
                         session[ID_TOKEN_SESSION_KEY] = id_token
+                    auth_time.keep(session, getattr(self.request, AUTH_TIME_ATTRIBUTE, None))
                     services.login_event_record(self.request, reason="ok", tenant=self.user.tenant, user=self.user,
                                                 own_transaction=False)
                     session.save_in_transaction()  # the response's save then has nothing left to write
@@ -369,6 +385,24 @@ class CallbackView(OIDCAuthenticationCallbackView):
                 session.forget(key_before)
                 self.request.user = user_before  # else the library would skip auth.login: "already signed in"
         raise AssertionError("unreachable")
+
+    def reauth_success(self, session: Any, id_token: str | None) -> HttpResponse:
+        """Okta answered the prompt=login of a console change (accounts.oidc.reauth) for this same person: the session
+        goes on, with the new auth_time, and the person is back on the page they left, to make the change again.
+        OIDC Core 3.1.2.1: a provider may ignore max_age, so the auth_time it sends is checked here, not trusted."""
+        if self.user.pk != self.request.user.pk:
+            raise LoginError("reauth_other_person", "Okta answered for another person")
+        if id_token:
+            session[ID_TOKEN_SESSION_KEY] = id_token
+        auth_time.keep(session, getattr(self.request, AUTH_TIME_ATTRIBUTE, None))
+        recheck_done(session)
+        if not auth_time.is_recent(session):
+            auth_time.stale_answer_keep(session)  # never sent round again for this same answer: no loop
+            raise LoginError("reauth_stale", f"auth_time {session.get(auth_time.AUTH_TIME_KEY)} is older than "
+                                             f"{settings.SSO_RECENT_AUTH_SECONDS} s after prompt=login")
+        services.login_event_record(self.request, reason="reauth_ok", tenant=self.user.tenant, user=self.user,
+                                    succeeded=True)
+        return HttpResponseRedirect(self.success_url)
 
     def login_failure(self) -> HttpResponse:
         # The library calls this for a person authenticate() found inactive: the advice depends on who switched

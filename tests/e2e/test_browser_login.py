@@ -111,6 +111,7 @@ def test_an_email_on_the_login_page_signs_in_and_sign_out_ends_the_session(
     alan.locator("main").get_by_role("button", name="Sign out").click()
     expect(alan).to_have_url(f"{inigo.url}/login/")
     expect(alan.get_by_role("status")).to_have_text("You have signed out of Inigo.")
+    expect(alan.locator(".notice")).to_have_count(1)
     shoot(alan, "signed-out")
     me = alan.goto("/api/me/")
     assert me is not None

@@ -80,7 +80,9 @@ def test_a_customer_sets_up_sign_in_from_a_setup_link_and_becomes_owner(
     again = people.new()
     response = again.goto(link)
     assert response is not None and response.status == 410
-    expect(again.get_by_role("heading", name="This setup link was already used")).to_be_visible()
+    expect(again.get_by_role("heading", name="This organisation is set up: sign in")).to_be_visible()
+    expect(again.get_by_role("link", name="Sign in to NewCo Ltd")).to_have_attribute(
+        "href", "/oidc/authenticate/?tenant=newco")
     shoot(again, "setup-link-used")
 
     # Later, support makes a link that replaces the Client ID and Secret (the customer's secret rotation).
@@ -107,6 +109,29 @@ def test_a_customer_sets_up_sign_in_from_a_setup_link_and_becomes_owner(
     expect(admin.get_by_role("heading", name="Replace the Okta credentials of NewCo Ltd")).to_be_visible()
     expect(admin.get_by_label("Okta domain")).to_be_disabled()
     shoot(admin, "setup-rotation-page")
+
+    # The SCIM token page: laid out as the setup link's, each value with its Copy button.
+    support.goto("/admin/tenants/tenant/")
+    support.get_by_role("link", name="NewCo Ltd").click()
+    tenant_trail = " ".join(support.locator(".breadcrumbs").inner_text().split())
+    support.get_by_role("button", name="Issue a new token (the current one stops working)").click()
+    expect(support.get_by_role("heading", name="New SCIM token for NewCo Ltd")).to_be_visible()
+    expect(support.get_by_role("button", name="Copy")).to_have_count(2)
+    # The tenant page's own trail, one step further (as on the setup link's page).
+    assert " ".join(support.locator(".breadcrumbs").inner_text().split()) == f"{tenant_trail} \u203a SCIM token"
+    shoot(support, "admin-scim-token-copy", full_page=False)
+
+    # A superuser moves NewCo to another Okta org: a page asks first, and nothing is saved until they confirm.
+    support.goto("/admin/tenants/tenant/")
+    support.get_by_role("link", name="NewCo Ltd").click()
+    support.get_by_label("Okta domain").fill(f"{identity_provider.issuer}/oauth2/default")
+    support.get_by_role("button", name="Save", exact=True).click()
+    expect(support.get_by_role("heading", name="Move NewCo Ltd to another Okta org?")).to_be_visible()
+    expect(support.locator("#issuer-change-people")).to_contain_text("1 person will get a new account.")
+    expect(support.locator("#issuer-change-secret")).to_contain_text("The secret must be entered again.")
+    shoot(support, "admin-issuer-change-confirmation", full_page=False)
+    support.get_by_role("link", name=f"No, keep {identity_provider.issuer}").click()
+    expect(support.get_by_label("Okta domain")).to_have_value(identity_provider.issuer)
 
     log = inigo.log.read_text()  # the app's request lines and gunicorn's access log
     for token in (link, rotation_link):

@@ -5,13 +5,14 @@ Paths may name fixtures' values: {slug}, {other_slug} (a second tenant with its 
 {user_pk}, {event_pk}, {setup_token}, {scim_token}, {scim_user}, {scim_group}. `params` are the names the endpoint
 reads; the suite sends them (repeated, missing, hostile, or with a known good value from `good` or the
 suite's GOOD) plus stray ones. Whatever the seed, it first sends every parameter good but one, which holds NUL or "abc".
-`as_` is who sends the request: anonymous, member (a person signed in through Okta), support (staff in the
-Support group) or superuser."""
+`as_` is who sends the request: anonymous, member (a person signed in through Okta: the owner of {slug}),
+other_admin (an admin of {other_slug}, for whom {slug}'s ids are another tenant's), support (staff in the Support
+group) or superuser."""
 
 from dataclasses import dataclass
 from typing import Literal
 
-Persona = Literal["anonymous", "member", "support", "superuser"]
+Persona = Literal["anonymous", "member", "other_admin", "support", "superuser"]
 EXAMPLES = 20  # per endpoint, unless its line says otherwise
 
 
@@ -77,6 +78,16 @@ ENDPOINTS: list[Endpoint] = [
     Endpoint("/oidc/global-token-revocation/", ("POST",), ("sub_id", "subject", "format", "iss", "sub", "email"),
              body="json", headers=(("Authorization", "Bearer eyJhbGciOiJSUzI1NiJ9.e30.c2ln"),)),
     Endpoint("/oidc/global-token-revocation/", ("POST", "GET"), ("sub_id", "subject", "format", "email")),
+    Endpoint("/sign-out-everywhere/", ("GET", "POST"), ()),
+    Endpoint("/sign-out-everywhere/", ("GET", "POST"), (), as_="member", examples=10),
+    # The customer console, as its owner and as another tenant's admin (404 for every id of the first tenant).
+    *[line for persona in ("member", "other_admin") for line in (
+        Endpoint("/org/", ("GET", "POST"), ("action",), as_=persona, examples=10),
+        Endpoint("/org/people/", ("GET",), ("q", "role", "status", "page"), as_=persona,
+                 good=(("role", "admin"), ("status", "inactive"), ("page", "2"), ("q", "ada"))),
+        Endpoint("/org/people/{scim_user}/", ("GET", "POST"), ("action",), as_=persona,
+                 good=(("action", "sign_out"),)),
+    )],
     Endpoint("/setup/{setup_token}/", ("GET", "POST"), ("okta_domain", "client_id", "client_secret")),
     Endpoint("/setup/not-a-token/", ("GET", "POST"), ("okta_domain", "client_id", "client_secret"), examples=10),
     # Okta's provisioning (SCIM 2.0): with the tenant's token, and with none.

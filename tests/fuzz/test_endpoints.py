@@ -74,6 +74,8 @@ def encoded(pairs: list[tuple[str, str]]) -> str:
 def known(acme: Tenant, provider: Any, globex: Tenant) -> dict[str, str]:
     member = User.objects.create(username="fuzz-member", tenant=acme, issuer=acme.issuer, sub="fuzz-member",
                                  email="ada@acme.test", role=Role.OWNER)
+    User.objects.create(username="fuzz-other_admin", tenant=globex, issuer=globex.issuer, sub="fuzz-other-admin",
+                        email="bob@globex.test", role=Role.ADMIN)
     event = LoginEvent.objects.create(kind="signin", tenant=acme, outcome="failure", reason="issuer_unknown")
     setup_token = setup_link_create(tenant=tenant_awaiting_create(slug="newco", name="NewCo")).token
     group = TenantGroup.objects.create(tenant=acme, display_name="Fuzzers")
@@ -84,8 +86,9 @@ def known(acme: Tenant, provider: Any, globex: Tenant) -> dict[str, str]:
 
 def signed_in(persona: str) -> Client:
     client = Client()
-    if persona == "member":
-        client.force_login(User.objects.get(username="fuzz-member"), backend="accounts.oidc.backend.TenantOIDCBackend")
+    if persona in ("member", "other_admin"):
+        client.force_login(User.objects.get(username=f"fuzz-{persona}"),
+                           backend="accounts.oidc.backend.TenantOIDCBackend")
     elif persona in ("support", "superuser"):
         staff = User.objects.create_user(f"fuzz-{persona}", password="unused-password-123",
                                          is_staff=True, is_superuser=persona == "superuser")

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounts', '0010_user_deactivated_by'),
+        ('accounts', '0011_console_people'),
         ('tenants', '0005_i31_verified_email_domains'),
     ]
 

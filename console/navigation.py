@@ -1,0 +1,15 @@
+"""The console's navigation: one entry per page that exists. SPEC's pages come in this order: overview, people,
+events, settings, roles, domains; each gets its line here when it is built (no link to a page that is not there)."""
+
+from typing import NamedTuple
+
+
+class Entry(NamedTuple):
+    key: str
+    label: str
+    url_name: str
+
+
+ENTRIES: tuple[Entry, ...] = (
+    Entry("people", "People", "console:people"),
+)

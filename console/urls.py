@@ -1,0 +1,11 @@
+from django.urls import path
+
+from console import access, people
+
+app_name = "console"
+
+urlpatterns = [
+    path("", access.console_home, name="home"),
+    path("people/", people.people_list, name="people"),
+    path("people/<str:scim_id>/", people.person_page, name="person"),
+]

@@ -1,0 +1,218 @@
+"""The console's people pages (/org/people/, SPEC "The customer console"): owner Ada, admin Grace and member Alan of
+Acme, Barbara whom Okta deactivated, Peggy whom Okta's provisioning added and who never signed in; Bob, admin of
+Globex, who must never see Acme."""
+
+from datetime import timedelta
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from accounts.events import EventKind
+from accounts.models import DeactivatedBy, LoginEvent, Role, User
+from accounts.services import login_event_record
+from tenants.models import Tenant
+from tests.conftest import Browser
+from tests.test_admin_tenants import support_client
+from tests.test_admin_users import person
+from tests.test_sessions import assert_signed_out, signed_in
+
+PEOPLE_URL = "/org/people/"
+
+
+def person_url(user: User) -> str:
+    return f"{PEOPLE_URL}{user.scim_id}/"
+
+
+def joined(tenant: Tenant, sub: str, role: str = Role.MEMBER, *, days_ago: int = 0, **extra: object) -> User:
+    """A person who signed in `days_ago` days ago (their date_joined)."""
+    when = timezone.now() - timedelta(days=days_ago)
+    return person(tenant, sub, role, last_login=when, date_joined=when, **extra)
+
+
+def console_client(user: User) -> Client:
+    client = Client()
+    client.force_login(user, backend="accounts.oidc.backend.TenantOIDCBackend")
+    return client
+
+
+@pytest.fixture
+def acme_people(acme: Tenant, globex: Tenant) -> dict[str, User]:
+    peggy = person(acme, "peggy", provisioned_at=timezone.now(), scim_user_name="peggy@acme.test")
+    User.objects.filter(pk=peggy.pk).update(sub="", issuer="")  # provisioned without externalId: no identity yet
+    return {
+        "ada": joined(acme, "ada", Role.OWNER, days_ago=30),
+        "grace": joined(acme, "grace", Role.ADMIN, days_ago=20, name="Grace Hopper"),
+        "alan": joined(acme, "alan", days_ago=10, name="Alan Turing"),
+        "barbara": joined(acme, "barbara", days_ago=5, is_active=False, deactivated_by=DeactivatedBy.OKTA),
+        "peggy": User.objects.get(pk=peggy.pk),
+        "bob": joined(globex, "bob", Role.ADMIN, days_ago=1),
+    }
+
+
+def names_listed(response) -> list[str]:
+    return [user.display_name for user in response.context["page"].people]
+
+
+# --- the list -----------------------------------------------------------------------------------------------------
+def test_it_lists_the_tenants_people_newest_first_with_status_and_who_set_it(acme_people):
+    response = console_client(acme_people["grace"]).get(PEOPLE_URL)
+
+    assert response.status_code == 200
+    assert names_listed(response) == ["Peggy", "Barbara", "Alan Turing", "Grace Hopper", "Ada"]
+    page = response.content.decode()
+    assert "Deactivated in Okta" in page and "Provisioned by Okta, not signed in yet" in page
+    assert "Bob" not in page  # Globex's
+    assert "acme-ada" not in page  # names, never internal usernames
+    assert response["Cache-Control"] == "private, no-store" or "no-store" in response["Cache-Control"]
+
+
+@pytest.mark.parametrize(("query", "expected"), [
+    ({"q": "HOPP"}, ["Grace Hopper"]),  # part of a name, any case
+    ({"q": "lan@acme"}, ["Alan Turing"]),  # part of an email
+    ({"q": "bob"}, []),  # another tenant's person is never found
+    ({"role": "admin"}, ["Grace Hopper"]),
+    ({"role": "owner"}, ["Ada"]),
+    ({"status": "inactive"}, ["Barbara"]),
+    ({"status": "active", "role": "member"}, ["Peggy", "Alan Turing"]),
+    ({"role": "nonsense", "status": "\u202e", "page": "-3"}, ["Peggy", "Barbara", "Alan Turing", "Grace Hopper",
+                                                               "Ada"]),  # unknown filters are left out
+])
+def test_q_role_and_status_filter_the_list(acme_people, query, expected):
+    response = console_client(acme_people["ada"]).get(PEOPLE_URL, query)
+
+    assert response.status_code == 200
+    assert names_listed(response) == expected
+
+
+def test_it_pages_by_fifty_and_says_so_when_nobody_matches(acme, acme_people):
+    User.objects.bulk_create([
+        User(username=f"acme-p{n}", tenant=acme, issuer=acme.issuer, sub=f"p{n}", email=f"p{n}@acme.test",
+             role=Role.MEMBER, last_login=timezone.now(), date_joined=timezone.now() - timedelta(days=40, minutes=n))
+        for n in range(50)
+    ])
+    client = console_client(acme_people["ada"])
+
+    first, second = client.get(PEOPLE_URL), client.get(PEOPLE_URL, {"page": "2"})
+
+    assert len(first.context["page"].people) == 50 and first.context["next_url"] == "?page=2"
+    assert "1\u201350 of 55 people" in first.content.decode()
+    assert [u.email for u in second.context["page"].people][-1] == "p49@acme.test"
+    assert second.context["next_url"] == "" and second.context["previous_url"] == "?page=1"
+    nobody = client.get(PEOPLE_URL, {"q": "zzzz"}).content.decode()
+    assert "No one matches" in nobody and "No one whose name or email contains “zzzz”" in nobody
+
+
+# --- one person ----------------------------------------------------------------------------------------------------
+def test_one_persons_page_shows_their_details_role_and_last_20_events_with_references(acme, acme_people):
+    alan = acme_people["alan"]
+    for _ in range(21):
+        login_event_record(None, reason="ok", tenant=acme, user=alan)
+    refused = login_event_record(None, reason="user_not_assigned", tenant=acme, user=alan)
+
+    response = console_client(acme_people["grace"]).get(person_url(alan))
+
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "Alan Turing" in page and "alan@acme.test" in page and "everyone starts as a member" in page
+    assert len(response.context["events"]) == 20
+    assert refused.reference in page and "You are not assigned to Inigo in Okta" in page
+    assert 'name="action" value="sign_out"' in page
+
+
+def test_a_person_okta_added_who_never_signed_in_says_so(acme_people):
+    page = console_client(acme_people["ada"]).get(person_url(acme_people["peggy"])).content.decode()
+
+    assert "not signed in yet" in page and "Peggy has not signed in yet." in page
+
+
+def test_the_owner_is_the_first_to_sign_in_and_an_admin_may_not_sign_the_owner_out(acme_people):
+    page = console_client(acme_people["grace"]).get(person_url(acme_people["ada"])).content.decode()
+
+    assert "the first person to sign in" in page
+    assert 'value="sign_out"' not in page and "Only the owner can end the owner's sessions." in page
+
+
+# --- who reaches it ------------------------------------------------------------------------------------------------
+def test_another_tenants_id_answers_404_on_every_page_and_post(acme_people):
+    bob = console_client(acme_people["bob"])
+    ada = console_client(acme_people["ada"])
+
+    for client, stranger in ((bob, acme_people["alan"]), (ada, acme_people["bob"])):
+        assert client.get(person_url(stranger)).status_code == 404
+        assert client.post(person_url(stranger), {"action": "sign_out"}).status_code == 404
+    assert ada.get(f"{PEOPLE_URL}{acme_people['alan'].pk}/").status_code == 404  # a row number is no id
+    assert not LoginEvent.objects.filter(kind=EventKind.CONSOLE).exists()
+
+
+def test_a_member_gets_the_403_page_that_names_the_owner(acme_people):
+    alan = console_client(acme_people["alan"])
+
+    for url in ("/org/", PEOPLE_URL, person_url(acme_people["grace"])):
+        response = alan.get(url)
+        assert response.status_code == 403
+        assert "The owner is <strong>Ada</strong> (ada@acme.test)" in response.content.decode()
+
+
+def test_someone_signed_out_goes_to_login_and_staff_to_the_admin(acme_people):
+    assert Client().get(PEOPLE_URL)["Location"] == "/login/"
+    response = support_client().get(PEOPLE_URL)
+    assert response.status_code == 403 and "support admin" in response.content.decode()
+
+
+def test_an_unknown_action_is_a_400_that_changes_nothing(acme_people):
+    response = console_client(acme_people["ada"]).post(person_url(acme_people["alan"]), {"action": "delete"})
+
+    assert response.status_code == 400
+    assert User.objects.get(pk=acme_people["alan"].pk).session_epoch == 0
+
+
+# --- Sign out everywhere -------------------------------------------------------------------------------------------
+def test_sign_out_everywhere_ends_their_sessions_and_is_a_console_event_naming_who(provider, acme):
+    ada, alan = signed_in(provider, "ada"), signed_in(provider, "alan")
+    alan_phone = signed_in(provider, "alan")
+    alan_user = User.objects.get(sub="alan")
+
+    response = ada.client.post(person_url(alan_user), {"action": "sign_out"}, follow=True)
+
+    assert response.status_code == 200 and "Alan Tester is signed out everywhere" in response.content.decode()
+    event = LoginEvent.objects.get(reason="console_sign_out")
+    assert (event.kind, event.user, event.tenant) == (EventKind.CONSOLE, alan_user, acme)
+    assert event.detail == "Sign out everywhere, by Ada Tester (ada@acme.test, owner)"
+    for browser in (alan, alan_phone):
+        assert_signed_out(browser, "session_ended_by_admin")
+    assert ada.me().status_code == 200
+    assert LoginEvent.objects.filter(reason="session_ended_by_admin").count() == 2  # one per browser
+
+
+def test_signing_yourself_out_in_the_console_keeps_this_browser(provider, acme):
+    ada_laptop, ada_phone = signed_in(provider, "ada"), signed_in(provider, "ada")
+    ada = User.objects.get(sub="ada")
+
+    ada_laptop.client.post(person_url(ada), {"action": "sign_out"})
+
+    assert ada_laptop.me().status_code == 200
+    assert_signed_out(ada_phone, "session_ended_by_admin")
+
+
+def test_sign_out_of_all_devices_on_the_home_page_is_for_everyone_and_keeps_this_browser(provider, acme):
+    signed_in(provider, "ada")  # the owner; Alan is a member
+    alan_laptop, alan_phone = signed_in(provider, "alan"), signed_in(provider, "alan")
+
+    home = alan_laptop.client.get("/").content.decode()
+    response = alan_laptop.client.post("/sign-out-everywhere/", follow=True)
+
+    assert "Sign out of all devices" in home and "Open the console" not in home
+    assert response.status_code == 200 and "This one stays signed in" in response.content.decode()
+    assert alan_laptop.me().json()["email"] == "alan@acme.test"
+    response = alan_phone.client.get("/", follow=True)
+    assert "You were signed out of all devices" in response.content.decode()
+    assert alan_phone.me().status_code == 401
+    events = LoginEvent.objects.filter(reason="session_ended_by_self")
+    assert events.count() == 2 and events.filter(detail__startswith="Sign out of all devices").count() == 1
+
+
+def test_the_home_page_opens_the_console_for_the_owner_and_admins(acme_people):
+    for who in ("ada", "grace"):
+        assert 'href="/org/people/"' in console_client(acme_people[who]).get("/").content.decode()
+    assert Browser(Client()).client.post("/sign-out-everywhere/")["Location"].startswith("/login/")

@@ -1,0 +1,124 @@
+"""SPEC's table "Who may do what", the rows that exist by now, walked through HTTP: the console (/org/) and the home
+page for the people of a tenant, the admin for support staff and superusers. Each line is an actor, an action and a
+target, with the answer written out here from SPEC, not read from accounts.policy: a view that forgets to ask the
+policy lets an action through that the table refuses, and fails its line.
+
+Acme: owner Ada, admins Grace and Edsger, member Alan, Barbara (deactivated in Okta). Globex: admin Bob, member Gus.
+"Self" is the actor themselves."""
+
+import pytest
+from django.test import Client
+
+from accounts.models import DeactivatedBy, Role, User
+from tests.test_admin_tenants import support_client
+from tests.test_admin_users import sign_out_everywhere
+from tests.test_console_people import PEOPLE_URL, console_client, joined, person_url
+
+TENANT_PEOPLE = ("ada", "grace", "alan", "bob")
+STAFF = ("support", "superuser")
+
+
+@pytest.fixture
+def cast(acme, globex) -> dict[str, User]:
+    return {
+        "ada": joined(acme, "ada", Role.OWNER), "grace": joined(acme, "grace", Role.ADMIN),
+        "edsger": joined(acme, "edsger", Role.ADMIN), "alan": joined(acme, "alan"),
+        "barbara": joined(acme, "barbara", is_active=False, deactivated_by=DeactivatedBy.OKTA),
+        "bob": joined(globex, "bob", Role.ADMIN), "gus": joined(globex, "gus"),
+    }
+
+
+def client_of(actor: str, cast: dict[str, User]) -> Client:
+    if actor == "support":
+        return support_client()
+    if actor == "superuser":
+        client = Client()
+        client.force_login(User.objects.create_superuser(username="sue.superuser", password="x" * 20),
+                           backend="django.contrib.auth.backends.ModelBackend")
+        return client
+    return console_client(cast[actor])
+
+
+def target_of(actor: str, target: str, cast: dict[str, User]) -> User:
+    return cast[actor] if target == "self" else cast[target]
+
+
+# --- the attempts, as a browser makes them: (whether it took effect, the status) --------------------------------
+def read_people(client: Client, actor: str, person: User) -> tuple[bool, int]:
+    """The people list shows the person (staff: the console is not theirs; they read people in the admin)."""
+    response = client.get(PEOPLE_URL)
+    return response.status_code == 200 and person in response.context["page"].people, response.status_code
+
+
+def read_person(client: Client, actor: str, person: User) -> tuple[bool, int]:
+    status = client.get(person_url(person)).status_code
+    return status == 200, status
+
+
+def sign_out(client: Client, actor: str, person: User) -> tuple[bool, int]:
+    """The console's action=sign_out; staff use the admin's action; a member has only the home page's button."""
+    if actor in STAFF:
+        status = sign_out_everywhere(client, person).status_code
+    elif actor == "alan" and person.sub == "alan":
+        status = client.post("/sign-out-everywhere/").status_code
+    else:
+        status = client.post(person_url(person), {"action": "sign_out"}).status_code
+    return signed_out(person), status
+
+
+def signed_out(person: User) -> bool:
+    return User.objects.get(pk=person.pk).session_epoch > person.session_epoch
+
+
+#            self   owner  admin  member deact. other tenant's person (for Bob: Gus, his own tenant's)
+TARGETS = ("self", "ada", "edsger", "alan", "barbara", "gus")
+READ = {
+    "ada":       (True, True, True, True, True, False),
+    "grace":     (True, True, True, True, True, False),
+    "alan":      (False, False, False, None, False, False),  # a member: the 403 page
+    "bob":       (True, False, False, False, False, True),  # Acme's people are another tenant's to him
+    "support":   (None, False, False, False, False, False),  # the console is the customers'; the admin is theirs
+    "superuser": (None, False, False, False, False, False),
+}  # fmt: skip
+SIGN_OUT = {
+    "ada":       (True, True, True, True, True, False),  # anyone of her tenant
+    "grace":     (True, False, True, True, True, False),  # members, admins and self, not the owner
+    "alan":      (True, False, False, None, False, False),  # self (he is the member), from the home page
+    "bob":       (True, False, False, False, False, True),
+    "support":   (None, True, True, True, True, True),  # every tenant, in the admin
+    "superuser": (None, True, True, True, True, True),
+}  # fmt: skip
+
+LINES = [
+    (actor, action, target, answers[actor][column])
+    for action, answers in (("read people", READ), ("read a person", READ), ("sign out everywhere", SIGN_OUT))
+    for actor in answers
+    for column, target in enumerate(TARGETS)
+    if answers[actor][column] is not None
+]
+ATTEMPTS = {"read people": read_people, "read a person": read_person, "sign out everywhere": sign_out}
+
+
+@pytest.mark.parametrize(("actor", "action", "target", "expected"), LINES,
+                         ids=[f"{a} {b} {c}" for a, b, c, _ in LINES])
+def test_each_line_of_the_table_holds_through_http(cast, actor, action, target, expected):
+    person = target_of(actor, target, cast)
+    client = client_of(actor, cast)
+
+    took_effect, status = ATTEMPTS[action](client, actor, person)
+
+    assert took_effect is expected, f"{actor} {action} {target}: answered {status}"
+    assert status < 500
+    if expected or actor not in TENANT_PEOPLE:
+        return
+    if action == "read people":  # a member meets the 403 page; the others see only their own tenant's people
+        assert status == (403 if actor == "alan" else 200)
+    else:  # another tenant's person is a 404 whoever asks; a refusal inside one's own tenant is the 403 page
+        assert status == (404 if person.tenant_id != cast[actor].tenant_id else 403), (actor, action, target)
+
+
+def test_a_member_cannot_sign_out_someone_else_from_the_home_page(cast):
+    """The home page's button ends only one's own sessions: it takes no person."""
+    console_client(cast["alan"]).post("/sign-out-everywhere/", {"person": cast["grace"].scim_id})
+
+    assert not signed_out(cast["grace"]) and signed_out(cast["alan"])
