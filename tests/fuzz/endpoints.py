@@ -87,6 +87,8 @@ ENDPOINTS: list[Endpoint] = [
                  good=(("role", "admin"), ("status", "inactive"), ("page", "2"), ("q", "ada"))),
         Endpoint("/org/people/{scim_user}/", ("GET", "POST"), ("action",), as_=persona,
                  good=(("action", "sign_out"),)),
+        Endpoint("/org/events/", ("GET",), ("q", "kind", "outcome", "before"), as_=persona,
+                 good=(("kind", "console"), ("outcome", "failure"), ("before", "1765000000000000.1.1"))),
     )],
     Endpoint("/setup/{setup_token}/", ("GET", "POST"), ("okta_domain", "client_id", "client_secret")),
     Endpoint("/setup/not-a-token/", ("GET", "POST"), ("okta_domain", "client_id", "client_secret"), examples=10),
