@@ -1,6 +1,6 @@
 """EXPLAIN ANALYZE and warm timings of the customer console's events (activity.events.events_page) at 2,000,000 login
 events, 200,000 of them one tenant's, across every kind: bench/seed.py's COPY seeds the events (as
-bench/explain_support.py does: 10,000 tenants, 200,000 users, a busy tenant with 10%), then one UPDATE spreads the
+bench/explain_support.py does: 10,000 tenants, 200,000 users, a busy tenant with 10%), then UPDATEs spread the
 busy tenant's events over the kinds (a tenth sessions, a hundredth setup steps, a thousandth console changes) and
 20,000 provisioning events are added for it, then ANALYZE.
 
@@ -26,21 +26,24 @@ PROVISIONING_EVENTS = 20_000
 def seed(connection) -> None:
     from bench.seed import seed as bulk_seed
 
+    started = time.monotonic()
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM accounts_loginevent")
-        if cursor.fetchone()[0] >= EVENTS:
+        if cursor.fetchone()[0] < EVENTS:
+            bulk_seed(tenants=TENANTS, users=USERS, login_events=EVENTS, tenant_prefix="t", busy_share=BUSY_SHARE,
+                      failure_share=0.1)
+        cursor.execute("SELECT count(*) FROM scim_provisioningevent")
+        if cursor.fetchone()[0]:
             return
-    started = time.monotonic()
-    tenant_ids = bulk_seed(tenants=TENANTS, users=USERS, login_events=EVENTS, tenant_prefix="t",
-                           busy_share=BUSY_SHARE, failure_share=0.1)
-    busy = tenant_ids[0]
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "UPDATE accounts_loginevent SET kind = CASE WHEN id % 1000 = 11 THEN 'console' WHEN id % 100 = 7 THEN "
-            "'setup' WHEN id % 10 = 3 THEN 'session' ELSE kind END, reason = CASE WHEN id % 1000 = 11 THEN "
-            "'console_credentials_rotated' WHEN id % 100 = 7 THEN 'setup_checks_failed' WHEN id % 10 = 3 THEN "
-            "'session_revoked' ELSE reason END, outcome = CASE WHEN id % 1000 = 11 THEN 'success' WHEN id % 100 = 7 "
-            "THEN 'failure' WHEN id % 10 = 3 THEN 'signed_out' ELSE outcome END WHERE tenant_id = %s", [busy])
+        cursor.execute("SELECT min(id) FROM tenants_tenant")
+        busy = cursor.fetchone()[0]
+        # The busy tenant's ids step by 10 (bench.seed gives it every 10th event), so n = id / 10 spreads them.
+        spread = {"console": ("(id / 10) %% 1000 = 11", "console_credentials_rotated", "success"),
+                  "setup": ("(id / 10) %% 100 = 7", "setup_checks_failed", "failure"),
+                  "session": ("(id / 10) %% 10 = 3", "session_revoked", "signed_out")}
+        for kind, (when, reason, outcome) in spread.items():
+            cursor.execute(f"UPDATE accounts_loginevent SET kind = '{kind}', reason = '{reason}', "  # noqa: S608
+                           f"outcome = '{outcome}' WHERE tenant_id = %s AND kind = 'signin' AND {when}", [busy])
         cursor.execute(
             "INSERT INTO scim_provisioningevent (created_at, tenant_id, action, resource_id, user_id, detail, "
             "user_agent) SELECT now() - (n * interval '389 seconds'), %s, 'user_updated', '', NULL, '', "
