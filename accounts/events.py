@@ -29,8 +29,14 @@ DOMAIN_REASONS = ("domain_added", "domain_verified", "domain_removed")
 ROLE_REASONS = ("role_changed", "group_role_changed", "role_source_changed")
 
 # Changes made by a tenant's owner and admins on /org/ (SPEC "The customer console"), and the recent Okta sign-in
-# they ask for first (accounts.oidc.reauth): who did it is in the detail; never counted as a sign-in.
-CONSOLE_REASONS = ("console_sign_out", *ROLE_REASONS, *REAUTH_REASONS, *DOMAIN_REASONS)
+# they ask for first (accounts.oidc.reauth): who did it is in the detail; never counted as a sign-in. The settings'
+# changes have words of their own here (the events page and admin show them).
+CONSOLE_WORDS = {
+    "console_credentials_rotated": "New Client ID and Client Secret saved",
+    "console_credentials_refused": "New Client ID and Client Secret failed the connection check; nothing was saved",
+    "console_scim_token_issued": "New SCIM token issued; the previous one stopped working",
+}
+CONSOLE_REASONS = ("console_sign_out", *ROLE_REASONS, *REAUTH_REASONS, *DOMAIN_REASONS, *CONSOLE_WORDS)
 
 # Every outcome of a sign-in attempt: from the start (/oidc/initiate/, /login/, /oidc/authenticate/) to the session.
 SIGNIN_REASONS = (

@@ -242,6 +242,9 @@ class LoginEvent(models.Model):
             models.Index(
                 fields=["tenant", "-created_at"], name="loginevent_tenant_time", include=["outcome", "reason", "kind"]
             ),
+            # The customer console's events filtered by kind (activity.events): a range per kind, newest first, in the
+            # page's keyset order, however rare the kind among the tenant's events.
+            models.Index(fields=["tenant", "kind", "-created_at", "-id"], name="loginevent_tenant_kind_time"),
             models.Index(fields=["reason", "-created_at"], name="loginevent_reason_time"),  # the reason filter
             # A person's last sign-in (accounts.signins.last_sign_in): the first entry of their index range.
             models.Index(fields=["user", "-created_at"], name="loginevent_user_time", include=["outcome"]),

@@ -67,7 +67,7 @@ def main() -> None:
     from django.test.utils import CaptureQueriesContext, setup_test_environment
 
     from accounts.models import LoginEvent, User
-    from support.health import tenant_health
+    from activity.health import tenant_health
     from tenants.models import Tenant
 
     call_command("migrate", verbosity=0)

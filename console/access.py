@@ -44,9 +44,11 @@ def console_page(view: ConsoleView) -> ConsoleView:
     return guarded
 
 
-def console_render(request: HttpRequest, template: str, context: dict[str, Any]) -> HttpResponse:
+def console_render(
+    request: HttpRequest, template: str, context: dict[str, Any], *, status: int = 200
+) -> HttpResponse:
     """A console page: its template with the console's navigation."""
-    return render(request, template, {"console_nav": navigation.ENTRIES, **context})
+    return render(request, template, {"console_nav": navigation.ENTRIES, **context}, status=status)
 
 
 def person_of_tenant(actor: User, scim_id: str) -> User:

@@ -12,4 +12,6 @@ class Entry(NamedTuple):
 
 ENTRIES: tuple[Entry, ...] = (
     Entry("people", "People", "console:people"),
+    Entry("events", "Events", "console:events"),
+    Entry("domains", "Email domains", "console:domains"),
 )

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from console import access, people
+from console import access, domains, events, people
 
 app_name = "console"
 
@@ -8,4 +8,6 @@ urlpatterns = [
     path("", access.console_home, name="home"),
     path("people/", people.people_list, name="people"),
     path("people/<str:scim_id>/", people.person_page, name="person"),
+    path("events/", events.events_list, name="events"),
+    path("domains/", domains.domains_page, name="domains"),
 ]

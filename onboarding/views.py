@@ -10,7 +10,6 @@ from functools import wraps
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -22,14 +21,14 @@ from django.views.decorators.http import require_http_methods
 from accounts import setup as setup_events
 from accounts.oidc.ratelimits import setup_limits
 from accounts.oidc.redirects import tenant_redirect_uri
-from okta.connection import Check, ConnectionReport, connection_check
+from okta.connection import Check, ConnectionReport
 from scim.models import ProvisioningToken
 from scim.tokens import scim_token_issue
 from tenants import check_limits, links
+from tenants.credentials import Candidate, CredentialsAttempt, Outcome, credentials_try
 from tenants.forms import SetupForm
 from tenants.issuers import CUSTOM_DOMAIN_REFUSED, is_okta_domain
 from tenants.models import SetupLink, Tenant
-from tenants.services import connection_check_record
 from tenants.setup import LinkState, SetupLinkSpent, setup_link_lookup, tenant_setup_apply
 
 STEP_NAMES = {
@@ -38,16 +37,6 @@ STEP_NAMES = {
     Check.TOKEN_AUTHENTICATION: "How Inigo sends the Client Secret",
     Check.CREDENTIALS: "Client ID and Client Secret",
 }
-
-
-@dataclass(frozen=True)
-class Candidate:
-    """The values typed into the form, in the shape okta.connection checks: nothing is saved until they pass."""
-
-    name: str
-    slug: str
-    issuer: str
-    client_id: str
 
 
 @dataclass(frozen=True)
@@ -100,44 +89,49 @@ def setup_page(request: HttpRequest, token: str) -> HttpResponse:
                                                 form_errors=sorted(form.errors))
         return _form_page(request, link, form, status=400)
     values = form.cleaned_data
-    scopes = check_limits.setup_link_scopes(link_pk=link.pk, tenant_pk=tenant.pk)
-    if (retry_at := check_limits.failed_checks_retry_at(scopes)) is not None:
-        # Nothing is sent to Okta: the typed secret is not tried again until the hour of failures has passed.
-        return _form_page(request, link, form, limited_until=retry_at, status=429)
-    report = connection_check(
-        Candidate(name=tenant.name, slug=tenant.slug, issuer=form.issuer, client_id=values["client_id"]),
-        client_secret=values["client_secret"],
-        redirect_uri=tenant_redirect_uri(request, tenant.slug),
-    )
-    if report.busy_retry_in is not None:  # not run: nothing learnt of the values, nothing counted or recorded
-        return _form_page(request, link, form, report=report, status=503)
-    if not report.ok:
-        check_limits.failed_check_note(scopes)
-        setup_events.setup_checks_failed_record(request=request, tenant=tenant, report=report)
-        return _form_page(request, link, form, report=report, status=400)
     rotation = not tenant.is_awaiting_setup
     try:
-        tenant = tenant_setup_apply(
-            link=link, okta_domain=values["okta_domain"], client_id=values["client_id"],
-            client_secret=values["client_secret"],
+        attempt = credentials_try(
+            candidate=Candidate(name=tenant.name, slug=tenant.slug, issuer=form.issuer, client_id=values["client_id"]),
+            client_secret=values["client_secret"], redirect_uri=tenant_redirect_uri(request, tenant.slug),
+            scopes=check_limits.setup_link_scopes(link_pk=link.pk, tenant_pk=tenant.pk),
+            save=lambda: tenant_setup_apply(
+                link=link, okta_domain=values["okta_domain"], client_id=values["client_id"],
+                client_secret=values["client_secret"],
+            ),
         )
     except SetupLinkSpent:  # used, replaced or expired while the checks ran: say which, as a new GET would
         return _link_refused(request, *setup_link_lookup(token))
-    except ValidationError as exc:  # another tenant took this Client ID while the checks ran
-        form.add_error(None, "; ".join(exc.messages))
-        setup_events.setup_checks_failed_record(request=request, tenant=tenant, report=None,
-                                                form_errors=["__all__"])
-        return _form_page(request, link, form, report=report, status=400)
+    if not attempt.saved:
+        return _attempt_failed(request, link, form, attempt)
+    tenant = attempt.tenant
+    # The values just checked are now the saved ones: that check became the tenant's last connection check
+    # (tenants.credentials). A failed attempt checked candidate values only, and stays an event of its setup.
     setup_events.setup_completed_record(request=request, tenant=tenant, rotation=rotation)
-    # The values just checked are now the saved ones: that check is the tenant's last connection check. A failed
-    # attempt checked candidate values only, and stays an event of its setup (it says nothing of the saved ones).
-    connection_check_record(tenant=tenant, report=report)
     context = {
-        "tenant": tenant, "rotation": rotation, "report_steps": _steps(report),
+        "tenant": tenant, "rotation": rotation, "report_steps": _steps(attempt.report),
         "sign_in_url": links.tenant_sign_in_url(tenant.slug),
         "provisioning": _provisioning_offer(request, tenant),
     }
     return render(request, "setup/done.html", context)
+
+
+def _attempt_failed(
+    request: HttpRequest, link: SetupLink, form: SetupForm, attempt: CredentialsAttempt
+) -> HttpResponse:
+    """The form again, saying why nothing was saved: too many failed checks (429), Inigo busy (503), a failed check
+    or a refused save (400; both recorded as an event of the tenant's setup)."""
+    if attempt.outcome is Outcome.LIMITED:
+        return _form_page(request, link, form, limited_until=attempt.retry_at, status=429)
+    if attempt.outcome is Outcome.BUSY:  # not run: nothing learnt of the values, nothing counted or recorded
+        return _form_page(request, link, form, report=attempt.report, status=503)
+    if attempt.outcome is Outcome.REFUSED:  # another tenant took this Client ID while the checks ran
+        form.add_error(None, "; ".join(attempt.errors))
+        setup_events.setup_checks_failed_record(request=request, tenant=link.tenant, report=None,
+                                                form_errors=["__all__"])
+    else:
+        setup_events.setup_checks_failed_record(request=request, tenant=link.tenant, report=attempt.report)
+    return _form_page(request, link, form, report=attempt.report, status=400)
 
 
 def _refuse_custom_domain(form: SetupForm) -> None:

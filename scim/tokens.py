@@ -4,9 +4,14 @@ import hashlib
 import secrets
 from datetime import timedelta
 
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.http import HttpRequest
 from django.utils import timezone
 
+from accounts.console_changes import SCIM_TOKEN_ISSUED, actor_words, console_event_record
+from accounts.models import User
+from accounts.policy import Action, allowed
 from scim.models import ProvisioningEvent, ProvisioningToken
 from tenants.models import Tenant
 
@@ -27,6 +32,19 @@ def scim_token_issue(*, tenant: Tenant, detail: str = "") -> str:
         tenant=tenant, defaults={"digest": token_digest(token), "issued_at": timezone.now(), "last_used_at": None}
     )
     ProvisioningEvent.objects.create(tenant=tenant, action=ProvisioningEvent.Action.TOKEN_ISSUED, detail=detail[:500])
+    return token
+
+
+@transaction.atomic
+def console_scim_token_issue(*, actor: User, request: HttpRequest) -> str:
+    """A new SCIM token from the customer console (owner only: whoever holds the token acts as Okta, SPEC "Who may
+    do what"), returned once: the old token answers 401 from now on, and provisioning stops until the new one is in
+    Okta. A console event says who issued it; the provisioning record says so too."""
+    if not allowed(actor, Action.SCIM_TOKEN_ISSUE, actor.tenant):
+        raise PermissionDenied("Only the organisation's owner issues a SCIM token.")
+    token = scim_token_issue(tenant=actor.tenant, detail=f"issued on the console by {actor_words(actor)}")
+    console_event_record(request=request, actor=actor, reason=SCIM_TOKEN_ISSUED,
+                         what="New SCIM token issued; the previous one stopped working")
     return token
 
 

@@ -25,11 +25,11 @@ from accounts.models import LoginEvent, Role, User
 from accounts.oidc.redirects import tenant_redirect_uri
 from accounts.policy import Action
 from accounts.setup import setup_link_issue
+from activity.health import BreakerHealth, RowHealth, breakers_open, tenant_health, tenants_week_health
 from okta.connection import ConnectionReport
 from scim.models import ProvisioningToken
 from scim.tokens import scim_token_issue
 from support import issuer_change
-from support.health import BreakerHealth, RowHealth, breakers_open, tenant_health, tenants_week_health
 from support.issuer_change import IssuerChangeUnconfirmed
 from support.roles_admin import GroupMappingFormSet, TenantGroupInline, group_mappings_save, role_source_save
 from support.user_admin import TenantUserInline

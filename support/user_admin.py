@@ -5,8 +5,6 @@ managed by superusers only. People from Okta (a tenant) never reach the admin: s
 role and switch them off, nothing that Okta owns (identity, profile) and never make them staff.
 """
 
-import ipaddress
-import re
 from datetime import datetime
 from typing import Any
 
@@ -18,7 +16,6 @@ from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Case, DateTimeField, F, IntegerField, Q, QuerySet, Value, When
-from django.db.models.functions import Upper
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
@@ -29,12 +26,13 @@ from django.utils.safestring import mark_safe
 from django.utils.timezone import localtime
 
 from accounts import policy
+from accounts.event_search import login_events_matching
 from accounts.models import LoginEvent, Role, User
 from accounts.policy import Action, RoleChange
 from accounts.services import OwnershipTransferError, ownership_transfer, people_sessions_end, user_change
 from accounts.signins import last_sign_in
+from activity.events import reason_words as event_reason_words
 from inigo_sso.failures import FAILURES
-from inigo_sso.references import EVENT_REFERENCE_LENGTH
 from support.filters import ReasonFilter, TenantAutocompleteFilter
 from support.roles_admin import role_with_source, roles_from_okta
 from tenants.models import RoleSource
@@ -409,16 +407,6 @@ def _reasons_by_failure() -> list[dict[str, Any]]:
     return list(entries.values())
 
 
-_IP = re.compile(r"^[0-9a-fA-F.:]{3,45}$")
-
-
-def _ip_address(term: str) -> str | None:
-    try:
-        return str(ipaddress.ip_address(term))
-    except ValueError:
-        return None
-
-
 @admin.register(LoginEvent)
 class LoginEventAdmin(admin.ModelAdmin):
     """Every sign-in attempt, as recorded: evidence, so nobody adds, edits or deletes one here (old ones go with
@@ -427,9 +415,11 @@ class LoginEventAdmin(admin.ModelAdmin):
     Built for two million rows: the default order and the tenant and reason filters each have an index
     (tenant, -created_at), (reason, -created_at); searches are exact matches on indexed columns, never a scan."""
 
-    list_display = ("time", "tenant_name", "person", "outcome_badge", "reason_words")
+    list_display = ("time", "tenant_name", "kind", "person", "outcome_badge", "reason_words")
     list_display_links = ("time",)
-    list_filter = (TenantAutocompleteFilter, "outcome", ReasonFilter, "created_at")
+    # Kind: sign-ins apart from sessions, setup, and the changes customers' admins make on their console (with who
+    # made them in the detail); only `signin` is ever counted as a sign-in (accounts.events).
+    list_filter = (TenantAutocompleteFilter, "kind", "outcome", ReasonFilter, "created_at")
     list_select_related = ("tenant",)
     search_fields = ("reference", "email", "subject", "ip_address")  # exact matches: see get_search_results
     search_help_text = ("A reference (from the person's error page), an exact email (verified or typed), a subject "
@@ -438,9 +428,9 @@ class LoginEventAdmin(admin.ModelAdmin):
     show_facets = admin.ShowFacets.NEVER  # a count per filter choice is a scan of every event
     paginator = BoundedCountPaginator
     list_per_page = 50
-    fields = ("reference", "created_at", "tenant", "outcome", "reason", "reason_meaning", "email", "typed_email",
-              "subject", "user", "detail", "ip", "user_agent")
-    readonly_fields = ("reference", "created_at", "reason_meaning", "typed_email", "ip")
+    fields = ("reference", "created_at", "tenant", "kind", "outcome", "reason", "reason_meaning", "email",
+              "typed_email", "subject", "user", "detail", "ip", "user_agent")
+    readonly_fields = ("reference", "created_at", "kind", "reason_meaning", "typed_email", "ip")
 
     class Media:
         # Django's own autocomplete (select2, jQuery) for the tenant filter, from the admin's static files.
@@ -475,8 +465,11 @@ class LoginEventAdmin(admin.ModelAdmin):
     @admin.display(description="reason", ordering="reason")
     def reason_words(self, event: LoginEvent) -> str:
         failure = FAILURES.get(event.reason)
-        if failure is None:
+        if failure is None and event.reason == "ok":
             return event.reason
+        if failure is None:  # a setup step or a console change: its words, the same as the console's events page
+            return format_html('<code>{}</code><div class="event-reason-title">{}</div>', event.reason,
+                               event_reason_words(event.reason))
         return format_html(
             '<a href="{}#{}"><code>{}</code></a><div class="event-reason-title">{}</div>',
             reverse("admin:accounts_loginevent_reasons"), event.reason, event.reason, failure.title,
@@ -499,23 +492,8 @@ class LoginEventAdmin(admin.ModelAdmin):
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet[LoginEvent], search_term: str
     ) -> tuple[QuerySet[LoginEvent], bool]:
-        """Exact matches only, each on an index: the reference (unique), the email and the typed email (UPPER()
-        indexes, so any case), the subject and the IP address. What the term cannot be is not searched."""
-        term = search_term.strip()
-        if not term:
-            return queryset, False
-        matches = Q(subject=term[:255])
-        if len(term) == EVENT_REFERENCE_LENGTH:
-            matches |= Q(reference=term.upper())
-        if "@" in term:
-            # UPPER(email) = UPPER(term): the expression of the index loginevent_email_upper, on every database
-            # (email__iexact would be a LIKE on SQLite).
-            # The typed, unverified email (login form, login_hint) is searched too, on its own index.
-            queryset = queryset.alias(email_upper=Upper("email"), typed_email_upper=Upper("typed_email"))
-            matches |= Q(email_upper=term[:254].upper()) | Q(typed_email_upper=term[:254].upper())
-        if _IP.match(term) and (address := _ip_address(term)):
-            matches |= Q(ip_address=address)
-        return queryset.filter(matches), False
+        """Exact matches only, each on an index (accounts.event_search, which the customer's console uses too)."""
+        return login_events_matching(queryset, search_term), False
 
     def get_urls(self) -> list[URLPattern]:
         reasons = path("reasons/", self.admin_site.admin_view(self.reasons_view), name="accounts_loginevent_reasons")

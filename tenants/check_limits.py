@@ -1,6 +1,6 @@
 """At most a few failed connection checks an hour: per setup link, and per tenant for checks of new values.
 
-A check sends the typed Client ID and Secret to Okta. Without a limit, a setup link (or, later, a console session)
+A check sends the typed Client ID and Secret to Okta. Without a limit, a setup link (or a console session)
 could be used to try secrets against the token endpoint without end, and each try holds a server thread for as
 long as that Okta takes. A check that passes, or one that was not run (busy), counts nothing. The counts live in
 the shared cache, as the sign-in rate limits do (accounts.oidc.ratelimits), and fail open when it is down.
@@ -17,7 +17,13 @@ WINDOW_SECONDS = 60 * 60
 
 def setup_link_scopes(*, link_pk: int, tenant_pk: int) -> list[str]:
     """What a check from a setup page counts against: its link, and its tenant's checks of new values."""
-    return [f"link:{link_pk}", f"tenant:{tenant_pk}"]
+    return [f"link:{link_pk}", *tenant_scopes(tenant_pk=tenant_pk)]
+
+
+def tenant_scopes(*, tenant_pk: int) -> list[str]:
+    """What a check of new values from the customer console counts against: the tenant's checks, shared with its
+    setup links (tenants.credentials)."""
+    return [f"tenant:{tenant_pk}"]
 
 
 def _key(scope: str) -> str:

@@ -8,7 +8,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from accounts.models import LoginEvent
+from accounts.console_changes import CREDENTIALS_ROTATED, console_event_record
+from accounts.models import LoginEvent, Role, User
+from activity.health import tenant_health
 from inigo_sso.failures import FAILURES
 from support.user_admin import LoginEventAdmin
 from tenants.models import Tenant
@@ -210,3 +212,17 @@ def test_past_the_count_limit_the_list_says_more_than(support, acme, monkeypatch
     page = page_text(support.get(EVENTS_URL))
 
     assert "More than 3 login events" in page
+
+
+def test_console_changes_are_listed_beside_the_others_filtered_by_kind_with_who_made_them(support, events, acme):
+    ada = User.objects.create(username="ada", tenant=acme, issuer=acme.issuer, sub="00uada", email="ada@acme.test",
+                              name="Ada", role=Role.OWNER)
+    console_event_record(request=None, actor=ada, reason=CREDENTIALS_ROTATED, what="New Client ID saved")
+
+    assert listed(support, kind="console") == ["00uada"]
+    assert listed(support, kind="signin") == ["00ualice", "00uuma", "gina@globex.test"]
+    page = page_text(support.get(EVENTS_URL, {"kind": "console"}))
+    assert "New Client ID and Client Secret saved" in page
+    event = LoginEvent.objects.get(kind="console")
+    assert "by Ada (ada@acme.test, owner)" in page_text(support.get(f"{EVENTS_URL}{event.pk}/change/"))
+    assert tenant_health(tenant=acme).successes == 1  # Alice's sign-in, not Ada's change

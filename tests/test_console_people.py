@@ -32,13 +32,15 @@ def joined(tenant: Tenant, sub: str, role: str = Role.MEMBER, *, days_ago: int =
     return person(tenant, sub, role, last_login=when, date_joined=when, **extra)
 
 
-def console_client(user: User) -> Client:
-    """Signed in as `user`, through Okta a moment ago: the session's auth_time is now (accounts.oidc.reauth)."""
+def console_client(user: User, *, recent: bool = True) -> Client:
+    """Signed in as `user`, through Okta a moment ago: the session's auth_time is now (accounts.oidc.reauth);
+    `recent=False`: a session without auth_time, which counts as too old for a change."""
     client = Client()
     client.force_login(user, backend="accounts.oidc.backend.TenantOIDCBackend")
-    session = client.session
-    session[AUTH_TIME_KEY] = int(time.time())
-    session.save()
+    if recent:
+        session = client.session
+        session[AUTH_TIME_KEY] = int(time.time())
+        session.save()
     return client
 
 

@@ -7,8 +7,8 @@ from django.utils import timezone
 from accounts import services
 from accounts.events import CONSOLE_REASONS, SETUP_REASONS, EventKind, kind_of
 from accounts.models import LoginEvent
+from activity.health import tenant_health, tenants_week_health
 from inigo_sso.failures import FAILURES, SESSION_END_REASONS
-from support.health import tenant_health, tenants_week_health
 
 
 @pytest.mark.parametrize("reason", ["ok", *sorted(FAILURES), *SETUP_REASONS, *CONSOLE_REASONS])

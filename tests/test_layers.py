@@ -1,6 +1,7 @@
 """Imports run one way: a lower layer never imports a higher one. The provider package (okta) knows nothing of
-tenants or accounts; tenants knows nothing of accounts;
-the customer console (console) sits above accounts and scim; only support and the URL configuration see everything."""
+tenants or accounts; tenants knows nothing of accounts; activity (a tenant's health and events, read by support and the
+customer console alike) sits above accounts and scim; the customer console (console) above activity; only support and
+the URL configuration see everything."""
 
 import ast
 from pathlib import Path
@@ -11,10 +12,11 @@ ROOT = Path(__file__).resolve().parent.parent
 
 # package -> the first-party packages it must never import
 FORBIDDEN = {
-    "okta": {"tenants", "accounts", "scim", "onboarding", "console", "support"},
-    "tenants": {"accounts", "scim", "onboarding", "console", "support"},
-    "accounts": {"scim", "onboarding", "console", "support"},
-    "scim": {"onboarding", "console", "support"},
+    "okta": {"tenants", "accounts", "scim", "activity", "onboarding", "console", "support"},
+    "tenants": {"accounts", "scim", "activity", "onboarding", "console", "support"},
+    "accounts": {"scim", "activity", "onboarding", "console", "support"},
+    "scim": {"activity", "onboarding", "console", "support"},
+    "activity": {"onboarding", "console", "support"},
     "onboarding": {"console", "support"},
     "console": {"onboarding", "support"},
 }

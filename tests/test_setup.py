@@ -374,12 +374,12 @@ class Checked(Exception):
 
 @pytest.fixture
 def check_reached(monkeypatch: pytest.MonkeyPatch) -> None:
-    from onboarding import views
+    from tenants import credentials
 
     def connection_check(candidate, **kwargs):
         raise Checked(candidate.issuer)
 
-    monkeypatch.setattr(views, "connection_check", connection_check)
+    monkeypatch.setattr(credentials, "connection_check", connection_check)
 
 
 @override_settings(SSO_ALLOW_INSECURE_ISSUERS=False)
@@ -587,7 +587,7 @@ def test_a_busy_server_says_try_again_and_counts_no_failed_check(client, provide
 
 
 def test_a_failed_setup_attempt_on_a_working_tenant_leaves_its_last_check_green(client, provider, working):
-    from support.health import tenant_health
+    from activity.health import tenant_health
     from tenants.models import ConnectionCheckResult
     from tenants.services import connection_check_record, tenant_connection_check
 
@@ -605,7 +605,7 @@ def test_a_failed_setup_attempt_on_a_working_tenant_leaves_its_last_check_green(
 
 
 def test_a_passing_setup_is_the_tenants_last_check(client, provider, registered):
-    from support.health import tenant_health
+    from activity.health import tenant_health
 
     client_id, secret = registered
     done = setup_post(client, new_link(), okta_domain=provider.issuer, client_id=client_id, client_secret=secret)

@@ -79,9 +79,16 @@ def identity_provider(app_port: int) -> Iterator[LocalIdentityProvider]:
 
 
 @pytest.fixture(scope="module")
+def inigo_env() -> dict[str, str]:
+    """More environment for the server; a test module overrides this fixture, e.g. to point SSO_DNS_NAMESERVERS
+    at a DNS server it runs."""
+    return {}
+
+
+@pytest.fixture(scope="module")
 def inigo(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, app_port: int,
-    identity_provider: LocalIdentityProvider,
+    identity_provider: LocalIdentityProvider, inigo_env: dict[str, str],
 ) -> Iterator[Inigo]:
     """gunicorn with DEBUG off, as in production, but on plain http and loopback; a fresh database; one tenant
     (the demo organisation) whose Okta is the local identity provider. Two workers, or INIGO_WORKERS of the test
@@ -107,6 +114,7 @@ def inigo(
         "GUNICORN_ACCESS_LOG": "-",  # gunicorn's access log too, into the server log: no token may reach it
         **getattr(request.module, "INIGO_ENV", {}),
     })
+    env.update(inigo_env)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     server = Inigo(url=f"http://127.0.0.1:{app_port}", env=env, log=SCREENSHOTS / "inigo-server.log")
     server.manage("migrate", "--no-input", "-v0")

@@ -92,6 +92,11 @@ ENDPOINTS: list[Endpoint] = [
         # Role changes and transfers, past the recent sign-in (the persona's is recent) to the services.
         Endpoint("/org/people/{scim_other}/", ("POST",), ("action", "role"), as_=persona,
                  good=(("action", "role"), ("action", "transfer"), ("role", "admin"), ("role", "member"))),
+        Endpoint("/org/domains/", ("GET", "POST"), ("action", "domain"), as_=persona,
+                 good=(("action", "add"), ("action", "verify"), ("action", "remove"), ("domain", "acme.test"),
+                       ("domain", "acme.com"))),
+        Endpoint("/org/events/", ("GET",), ("q", "kind", "outcome", "before"), as_=persona,
+                 good=(("kind", "console"), ("outcome", "failure"), ("before", "1765000000000000.1.1"))),
     )],
     Endpoint("/setup/{setup_token}/", ("GET", "POST"), ("okta_domain", "client_id", "client_secret")),
     Endpoint("/setup/not-a-token/", ("GET", "POST"), ("okta_domain", "client_id", "client_secret"), examples=10),

@@ -24,6 +24,7 @@ from accounts.oidc.auth_time import AUTH_TIME_KEY
 from scim.tokens import scim_token_issue
 from tenants.models import Tenant
 from tenants.setup import setup_link_create, tenant_awaiting_create
+from tests.dns_server import DNSZone
 from tests.fuzz.endpoints import COMMANDS, ENDPOINTS, Command, Endpoint
 
 # What PostgreSQL text refuses, as a browser can send it (a session key is looked up only from 8 characters on).
@@ -121,7 +122,10 @@ def first_examples(endpoint: Endpoint, known: dict[str, str]) -> list[dict[str, 
 
 
 @pytest.mark.parametrize("endpoint", ENDPOINTS, ids=str)
-def test_no_input_makes_a_5xx(endpoint: Endpoint, known: dict[str, str], public_dns: list[str]) -> None:
+def test_no_input_makes_a_5xx(
+    endpoint: Endpoint, known: dict[str, str], public_dns: list[str], dns_zone: DNSZone
+) -> None:
+    """`dns_zone`: Verify asks the loopback DNS server, which knows no name (NXDOMAIN at once)."""
     client = signed_in(endpoint.as_)
     path = endpoint.path.format(**known)
     headers = {name: value.format(**known) for name, value in endpoint.headers}

@@ -1,10 +1,11 @@
-"""A tenant's sign-in health, for support staff: the last 30 days as a chart, this week's failure reasons, the last
-success and failure, the last connection check, the last step of its setup, the last call from Okta's provisioning
-and its Okta's breaker.
+"""A tenant's sign-in health, shown on support staff's panel (admin) and on the customer's console overview from
+this one implementation: the last 30 days as a chart, this week's failure reasons, the last success and failure, the
+last connection check, the last step of its setup, the last call from Okta's provisioning and its Okta's breaker.
 
-The figures count sign-ins only (events of kind `signin`, accounts.events): a setup step or a sign-out is told on a
-line of its own, never as a sign-in. Reads only, with a fixed number of queries whatever the number of events: every
-read of login events is a range of the (tenant, created_at) index (loginevent_tenant_time, which covers the kind)."""
+The figures count sign-ins only (events of kind `signin`, accounts.events): a setup step, a sign-out or a change
+made on the console is told on a line of its own, never as a sign-in. Reads only, with a fixed number of queries
+whatever the number of events: every read of login events is a range of the (tenant, created_at) index
+(loginevent_tenant_time, which covers the kind)."""
 
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
