@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounts', '0012_roles_from_okta'),
+        ('accounts', '0013_loginevent_tenant_kind_time'),
     ]
 
     operations = [
