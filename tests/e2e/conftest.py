@@ -92,8 +92,8 @@ def inigo(
 ) -> Iterator[Inigo]:
     """gunicorn with DEBUG off, as in production, but on plain http and loopback; a fresh database; one tenant
     (the demo organisation) whose Okta is the local identity provider. Two workers, or INIGO_WORKERS of the test
-    module (one: what a worker keeps in its own memory, without Redis, is what every page shows); INIGO_ENV of the
-    module adds settings (a short SSO_RECENT_AUTH_SECONDS)."""
+    module (one: what a worker keeps in its own memory, without Redis, is what every page shows); a module's
+    `inigo_env` fixture adds settings (a DNS server, a short SSO_RECENT_AUTH_SECONDS)."""
     folder = tmp_path_factory.mktemp("inigo")
     # Only what this server is told: nothing from the test run's own settings (DJANGO_SETTINGS_MODULE, a CI
     # DATABASE_URL) leaks in.
@@ -112,7 +112,6 @@ def inigo(
         "PYTHONUNBUFFERED": "1",
         "SSO_PUBLIC_URL": f"http://127.0.0.1:{app_port}",
         "GUNICORN_ACCESS_LOG": "-",  # gunicorn's access log too, into the server log: no token may reach it
-        **getattr(request.module, "INIGO_ENV", {}),
     })
     env.update(inigo_env)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)

@@ -24,8 +24,12 @@ pytestmark = pytest.mark.skipif(
 )
 
 RECENT_SECONDS = 5
-INIGO_ENV = {"SSO_RECENT_AUTH_SECONDS": str(RECENT_SECONDS)}
 ADA, _GRACE, ALAN, _UMA = demo.DEMO_PEOPLE
+
+
+@pytest.fixture(scope="module")
+def inigo_env() -> dict[str, str]:
+    return {"SSO_RECENT_AUTH_SECONDS": str(RECENT_SECONDS)}
 
 
 def wait_until_stale() -> None:
