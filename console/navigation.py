@@ -12,4 +12,5 @@ class Entry(NamedTuple):
 
 ENTRIES: tuple[Entry, ...] = (
     Entry("people", "People", "console:people"),
+    Entry("roles", "Roles", "console:roles"),
 )
