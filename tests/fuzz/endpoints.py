@@ -92,6 +92,10 @@ ENDPOINTS: list[Endpoint] = [
         # Role changes and transfers, past the recent sign-in (the persona's is recent) to the services.
         Endpoint("/org/people/{scim_other}/", ("POST",), ("action", "role"), as_=persona,
                  good=(("action", "role"), ("action", "transfer"), ("role", "admin"), ("role", "member"))),
+        # Where roles come from and the group mapping: previews (GET) and changes (POST), past the recent sign-in.
+        Endpoint("/org/roles/", ("GET", "POST"), ("action", "role_source", "group", "role"), as_=persona,
+                 good=(("action", "role_source"), ("action", "group_role"), ("role_source", "okta"),
+                       ("role_source", "inigo"), ("group", "{scim_group}"), ("role", "admin"), ("role", ""))),
     )],
     Endpoint("/setup/{setup_token}/", ("GET", "POST"), ("okta_domain", "client_id", "client_secret")),
     Endpoint("/setup/not-a-token/", ("GET", "POST"), ("okta_domain", "client_id", "client_secret"), examples=10),
