@@ -41,6 +41,7 @@ class Proposal:
     """A change the owner asked to see before making it: the POST fields that make it, and what it would do."""
 
     title: str
+    confirm: str  # the button that makes it
     fields: dict[str, str]
     preview: RolePreview
     note: str
@@ -90,7 +91,8 @@ def _proposal(request: HttpRequest, tenant: Tenant, group: TenantGroup | None) -
     """The change the GET asks to see, if any (unknown values show nothing: the page as it is)."""
     if request.GET.get("role_source") == RoleSource.OKTA and tenant.role_source != RoleSource.OKTA:
         return Proposal(
-            title="Switch to roles from Okta?", fields={"action": "role_source", "role_source": RoleSource.OKTA},
+            title="Switch to roles from Okta?", confirm="Take roles from Okta",
+            fields={"action": "role_source", "role_source": RoleSource.OKTA},
             preview=role_source_preview(tenant=tenant, role_source=RoleSource.OKTA),
             note="From then on a person is admin while they are in a group below that is mapped to admin, else "
                  "member; nobody sets roles by hand on this console. The owner stays owner.",
@@ -101,7 +103,7 @@ def _proposal(request: HttpRequest, tenant: Tenant, group: TenantGroup | None) -
     words = GroupRole(role).label.lower()
     note = "" if tenant.role_source == RoleSource.OKTA else (
         "Roles come from Inigo now: the mapping is kept, and changes nobody's role until roles come from Okta.")
-    return Proposal(title=f"Map {group.display_name} to {words}?",
+    return Proposal(title=f"Map {group.display_name} to {words}?", confirm=f"Map {group.display_name} to {words}",
                     fields={"action": "group_role", "group": group.scim_id, "role": role},
                     preview=group_role_preview(group=group, role=role), note=note)
 
