@@ -15,6 +15,11 @@
   mapped to admin is never left a member). It is a PostgreSQL advisory lock, not a row: sign-ins never take it,
   so a 50,000-member push holds up no sign-in. Then the write locks only the people whose role changes, in id
   order.
+- A first sign-in never waits for a person while it holds the tenant's row: it locks its person NOWAIT, and a row
+  held elsewhere (by a write of many people's roles: a 50,000-member push holds the people whose role it changes
+  until it commits, seconds) ends its transaction, tenant lock included, with PeopleBusy; it then waits for the
+  person holding nothing (`people_wait`) and starts again. Waiting with the tenant's lock held made every first
+  sign-in of the tenant queue behind that one person: 10 to 18 s during a push (docs/benchmarks.md).
 - A returning sign-in's profile update is an UPDATE of only the fields that changed: a lock on the person's row
   alone, held for one statement.
 
@@ -26,8 +31,9 @@ conflict with KEY SHARE, and still conflicts with itself, so the writers above s
 documentation, "Explicit Locking", row-level lock modes). Every function here must run inside transaction.atomic().
 """
 
-from django.db import connection
+from django.db import OperationalError, connection, transaction
 from django.db.models import QuerySet
+from psycopg.errors import LockNotAvailable
 
 from accounts.models import User
 from tenants.models import Tenant
@@ -55,6 +61,23 @@ def person_lock(*, tenant_id: int, person: QuerySet[User]) -> User | None:
     return person.select_for_update(no_key=True, of=("self",)).filter(tenant_id=tenant_id).first()
 
 
-def people_lock(people: QuerySet[User]) -> list[User]:
-    """Lock these people, in id order, without their tenant, and return them as committed now."""
-    return list(people.select_for_update(no_key=True, of=("self",)).order_by("pk"))
+def people_lock(people: QuerySet[User], *, nowait: bool = False) -> list[User]:
+    """Lock these people, in id order, without their tenant, and return them as committed now. With `nowait`, a
+    row another transaction holds raises PeopleBusy at once instead of waiting (PostgreSQL's NOWAIT)."""
+    try:
+        return list(people.select_for_update(no_key=True, nowait=nowait, of=("self",)).order_by("pk"))
+    except OperationalError as error:
+        if nowait and isinstance(error.__cause__, LockNotAvailable):
+            raise PeopleBusy from error
+        raise
+
+
+class PeopleBusy(Exception):
+    """Another transaction holds one of the people's rows (a write that changes many people's roles, say)."""
+
+
+def people_wait(people: QuerySet[User]) -> None:
+    """Wait until no other transaction holds these people's rows, holding nothing else meanwhile (its own
+    transaction, people only, in id order: the order above)."""
+    with transaction.atomic():
+        people_lock(people)

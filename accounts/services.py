@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from accounts import policy
 from accounts.events import EventKind, kind_of
-from accounts.locks import people_lock, person_lock, roles_lock, tenant_lock
+from accounts.locks import PeopleBusy, people_lock, people_wait, person_lock, roles_lock, tenant_lock
 from accounts.models import DeactivatedBy, LoginEvent, Role, User
 from accounts.policy import Action, RoleChange
 from accounts.roles import Reason, RoleChanged, role_after_ownership, roles_changed_record
@@ -44,7 +44,13 @@ def user_provision(*, tenant: Tenant, claims: dict[str, Any]) -> User:
     user_name = _user_name_from_claims(claims)
     for attempt in range(3):
         try:
-            return _first_sign_in(tenant=tenant, identity=identity, profile=profile, user_name=user_name)
+            return _first_sign_in(tenant=tenant, identity=identity, profile=profile, user_name=user_name,
+                                  wait=attempt == 2)
+        except PeopleBusy:
+            # This person's row is held by a write of many people's roles (a 50,000-member group push holds
+            # the people whose role it changes until it commits). Waiting for it while holding the tenant's lock
+            # would hold up every first sign-in of the tenant behind this one: wait holding nothing, then again.
+            people_wait(_candidates(tenant=tenant, identity=identity, user_name=user_name))
         except IntegrityError:
             # Only where the database has no row locks (SQLite): another login created a user or took
             # ownership between our read and our write. Read again and retry.
@@ -53,8 +59,19 @@ def user_provision(*, tenant: Tenant, claims: dict[str, Any]) -> User:
     raise AssertionError("unreachable")
 
 
+def _candidates(*, tenant: Tenant, identity: dict[str, Any], user_name: str) -> QuerySet[User]:
+    """This identity, and whoever holds `user_name` as SCIM userName (compared as the unique index
+    user_scim_user_name_unique does, lower-cased): at most two rows."""
+    match = Q(**identity)
+    if user_name:
+        match |= Q(tenant=tenant, scim_user_name_lower=Lower(Value(user_name)))
+    return User.objects.alias(scim_user_name_lower=Lower("scim_user_name")).filter(match)
+
+
 @transaction.atomic
-def _first_sign_in(*, tenant: Tenant, identity: dict[str, Any], profile: dict[str, str], user_name: str) -> User:
+def _first_sign_in(
+    *, tenant: Tenant, identity: dict[str, Any], profile: dict[str, str], user_name: str, wait: bool
+) -> User:
     # The first successful login of a tenant makes its owner. When twenty people of a new tenant click the
     # tile in the same second, each would see "no owner yet" and try to become owner; the unique constraint
     # `one_owner_per_tenant` would let one through and fail the others with an error. Locking the tenant row
@@ -68,12 +85,9 @@ def _first_sign_in(*, tenant: Tenant, identity: dict[str, Any], profile: dict[st
     # deactivation (SCIM `active: false`, support staff) committed before this read wins, and the sign-in ends on
     # user_inactive; one that comes later waits for this transaction, and ends the session it makes. Saving the
     # whole row as read before the lock would switch a deactivated person back on.
-    # One query: this identity, and whoever holds `user_name` as SCIM userName (compared as the unique index
-    # user_scim_user_name_unique does, lower-cased): at most two rows, locked in id order.
-    match = Q(**identity)
-    if user_name:
-        match |= Q(tenant=tenant, scim_user_name_lower=Lower(Value(user_name)))
-    candidates = people_lock(User.objects.alias(scim_user_name_lower=Lower("scim_user_name")).filter(match))
+    # One query: at most two rows, locked in id order; unless `wait`, one held elsewhere raises PeopleBusy, which
+    # ends this transaction and with it the tenant's lock (user_provision waits for the person, then comes back).
+    candidates = people_lock(_candidates(tenant=tenant, identity=identity, user_name=user_name), nowait=not wait)
     user = next((c for c in candidates if c.sub == identity["sub"]), None)
     name_holder = next((c for c in candidates if c.scim_user_name.lower() == user_name.lower()), None)
     changed = []

@@ -14,4 +14,5 @@ ENTRIES: tuple[Entry, ...] = (
     Entry("people", "People", "console:people"),
     Entry("events", "Events", "console:events"),
     Entry("domains", "Email domains", "console:domains"),
+    Entry("roles", "Roles", "console:roles"),
 )

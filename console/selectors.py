@@ -9,6 +9,7 @@ from django.db.models import Q, QuerySet
 
 from accounts.models import LoginEvent, Role, User
 from accounts.signins import last_sign_in
+from console.role_controls import roles_from_okta
 from inigo_sso.failures import FAILURES
 from tenants.models import Tenant
 
@@ -126,6 +127,9 @@ def event_words(event: LoginEvent) -> str:
 def role_origin(person: User) -> str:
     """Who gave the person their role, as far as Inigo knows: support staff's changes are in the admin's log; an
     owner otherwise is the first person who signed in; everyone else starts as a member."""
+    if person.role != Role.OWNER and roles_from_okta(person):  # SPEC "Roles from Okta": Okta decides, not a hand
+        grouped = person.role == Role.ADMIN
+        return f"from Okta: in {'a' if grouped else 'no'} pushed group mapped to admin"
     entry = _last_role_change_by_support(person)
     if entry is not None:
         return f"set by Inigo support on {entry.action_time:%d %b %Y}"

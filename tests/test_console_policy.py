@@ -9,10 +9,12 @@ Acme: owner Ada, admins Grace and Edsger, member Alan, Barbara (deactivated in O
 import pytest
 from django.test import Client
 
-from accounts.models import DeactivatedBy, LoginEvent, Role, User
+from accounts.models import DeactivatedBy, GroupRole, LoginEvent, Role, TenantGroup, User
+from tenants.models import RoleSource, Tenant
 from tests.test_admin_tenants import support_client
 from tests.test_admin_users import sign_out_everywhere, transfer
 from tests.test_console_people import PEOPLE_URL, console_client, joined, person_url
+from tests.test_console_roles import ROLES_URL, pushed
 
 TENANT_PEOPLE = ("ada", "grace", "alan", "bob")
 STAFF = ("support", "superuser")
@@ -160,6 +162,50 @@ def test_each_line_of_the_table_holds_through_http(cast, actor, action, target, 
         assert status == (404 if person.tenant_id != cast[actor].tenant_id else 403), (actor, action, target)
     if action in ("change a role", "transfer ownership"):
         assert not LoginEvent.objects.filter(reason="role_changed").exists()
+
+
+# --- `role_source`, group mapping: view for the owner and admins, change for the owner -----------------------------
+# Not a person's: the target is Acme (its role_source) or IT-Admins, a group Okta pushed to Acme. Support staff and
+# superusers do these in the admin (tests/test_admin_policy.py); the console is the customers'.
+def view_roles(client: Client, actor: str, group: TenantGroup) -> tuple[bool, int]:
+    response = client.get(ROLES_URL)
+    return response.status_code == 200 and group in response.context["groups"], response.status_code
+
+
+def switch_role_source(client: Client, actor: str, group: TenantGroup) -> tuple[bool, int]:
+    status = client.post(ROLES_URL, {"action": "role_source", "role_source": RoleSource.OKTA}).status_code
+    return Tenant.objects.get(pk=group.tenant_id).role_source == RoleSource.OKTA, status
+
+
+def map_group(client: Client, actor: str, group: TenantGroup) -> tuple[bool, int]:
+    form = {"action": "group_role", "group": group.scim_id, "role": GroupRole.ADMIN}
+    status = client.post(ROLES_URL, form).status_code
+    return TenantGroup.objects.get(pk=group.pk).role == GroupRole.ADMIN, status
+
+
+#                view   switch role_source   map IT-Admins to admin  (status when refused)
+ROLE_SOURCE = {
+    "ada":   ((True, 200), (True, 302), (True, 302)),
+    "grace": ((True, 200), (False, 403), (False, 403)),  # view
+    "alan":  ((False, 403), (False, 403), (False, 403)),  # the member's 403 page
+    "bob":   ((False, 200), (False, 403), (False, 404)),  # his own tenant's page; Acme's group is not there for him
+}  # fmt: skip
+ROLE_SOURCE_ATTEMPTS = (view_roles, switch_role_source, map_group)
+ROLE_SOURCE_LINES = [(actor, attempt.__name__, *answers[column])
+                     for actor, answers in ROLE_SOURCE.items() for column, attempt in enumerate(ROLE_SOURCE_ATTEMPTS)]
+
+
+@pytest.mark.parametrize(("actor", "action", "expected", "status"), ROLE_SOURCE_LINES,
+                         ids=[f"{a} {b}" for a, b, _, _ in ROLE_SOURCE_LINES])
+def test_the_role_source_and_mapping_lines_hold_through_http(cast, actor, action, expected, status):
+    it_admins = pushed(cast["ada"].tenant, "IT-Admins", [cast["alan"]])
+    attempt = next(attempt for attempt in ROLE_SOURCE_ATTEMPTS if attempt.__name__ == action)
+
+    took_effect, answered = attempt(console_client(cast[actor]), actor, it_admins)
+
+    assert (took_effect, answered) == (expected, status)
+    if not expected and action != "view_roles":
+        assert not LoginEvent.objects.filter(kind="console").exists()
 
 
 def test_a_member_cannot_sign_out_someone_else_from_the_home_page(cast):

@@ -5,13 +5,16 @@ Support staff's deactivation writes only what the page changed, onto the person'
 
 import time
 from collections import Counter
+from collections.abc import Callable
 from functools import partial
 from typing import Any
 
 import pytest
+from django.db import transaction
 from django.db.models import F
 from django.test import Client, override_settings
 
+from accounts.locks import people_lock
 from accounts.models import User
 from scim.tokens import scim_token_issue
 from support.user_admin import UserAdmin
@@ -125,3 +128,44 @@ def test_support_staffs_deactivation_keeps_what_was_written_since_the_admin_read
     assert alan.is_active is False
     assert alan.name == "Alan Renamed"  # not the admin's copy of the row
     assert alan.session_epoch == 2  # both endings: the one elsewhere and the deactivation's
+
+
+HELD = 3.0  # seconds the push (below) holds Grace's row
+
+
+@pytest.mark.django_db(transaction=True)
+@override_settings(SSO_RATE_LIMIT="off")
+def test_a_first_sign_in_waiting_for_its_person_holds_up_no_other_first_sign_in(postgres, provider, acme):
+    """A write of many roles (a 50,000-member push) holds Grace's row, whom Okta provisioned; her first sign-in waits
+    for it, and Alan's, a new person's, goes through meanwhile: her wait does not hold the tenant's lock."""
+    Scim(Client(), scim_token_issue(tenant=acme)).post("/Users", okta_user("grace@acme.test", external_id=None))
+    grace = User.objects.get(scim_user_name="grace@acme.test")
+    provider.set_user("grace", profile("grace", preferred_username="grace@acme.test"))
+    grace_browser = Client()
+    grace_callback = provider.authorize(grace_browser.get("/oidc/initiate/", {"iss": provider.issuer})["Location"],
+                                        "grace")
+    alan_browser, alan_callback = signing_in(provider, "alan")
+
+    def push() -> None:
+        with transaction.atomic():
+            people_lock(User.objects.filter(pk=grace.pk))
+            time.sleep(HELD)
+
+    def after(seconds: float, call: Callable[[], Any]) -> Callable[[], tuple[Any, float]]:
+        def timed() -> tuple[Any, float]:
+            time.sleep(seconds)
+            started = time.monotonic()
+            return call(), time.monotonic() - started
+        return timed
+
+    _, (grace_signed_in, grace_took), (alan_signed_in, alan_took) = at_once([
+        push,
+        after(0.3, partial(grace_browser.get, grace_callback)),
+        after(0.6, partial(alan_browser.get, alan_callback)),
+    ])
+
+    assert_no_server_error([grace_signed_in, alan_signed_in])
+    assert (grace_signed_in.status_code, alan_signed_in.status_code) == (302, 302)
+    assert grace_took > HELD - 1  # she waited for her row...
+    assert alan_took < HELD - 1, f"Alan waited {alan_took:.1f} s behind Grace"  # ...and nobody waited behind her
+    assert User.objects.get(pk=grace.pk).sub == "grace"  # her sign-in linked the person Okta provisioned

@@ -8,6 +8,7 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -52,16 +53,18 @@ class Cluster(processes.Cluster):
 
 @contextmanager
 def running_cluster(
-    provider: ProviderHarness, database: str, *, settings_module: str = "tests.cluster_settings"
+    provider: ProviderHarness, database: str, *, settings_module: str = "tests.cluster_settings",
+    env: dict[str, str] | None = None, stderr: Path | None = None,
 ) -> Iterator[Cluster]:
     """Two app servers (gunicorn, one worker each) on a database of their own named `database`, sharing a Redis
     started for them, with the tenant acme on `provider`; they serve pages too (tests/cluster_settings.py). Skips
-    without PostgreSQL or a redis-server binary."""
+    without PostgreSQL or a redis-server binary. `env` is added to the servers'
+    environment; their errors go to the file `stderr` when given."""
     database_url = os.environ.get("DATABASE_URL", "")
     if reason := processes.missing_requirements(database_url):
         pytest.skip(reason)
     with processes.running_cluster(database_url, database, tenants=[("acme", provider.issuer)],
-                                   settings_module=settings_module) as running:
+                                   settings_module=settings_module, env=env, stderr=stderr) as running:
         yield Cluster(**vars(running), provider=provider)
 
 

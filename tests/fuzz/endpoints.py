@@ -97,6 +97,10 @@ ENDPOINTS: list[Endpoint] = [
                        ("domain", "acme.com"))),
         Endpoint("/org/events/", ("GET",), ("q", "kind", "outcome", "before"), as_=persona,
                  good=(("kind", "console"), ("outcome", "failure"), ("before", "1765000000000000.1.1"))),
+        # Where roles come from and the group mapping: previews (GET) and changes (POST), past the recent sign-in.
+        Endpoint("/org/roles/", ("GET", "POST"), ("action", "role_source", "group", "role"), as_=persona,
+                 good=(("action", "role_source"), ("action", "group_role"), ("role_source", "okta"),
+                       ("role_source", "inigo"), ("group", "{scim_group}"), ("role", "admin"), ("role", ""))),
     )],
     Endpoint("/setup/{setup_token}/", ("GET", "POST"), ("okta_domain", "client_id", "client_secret")),
     Endpoint("/setup/not-a-token/", ("GET", "POST"), ("okta_domain", "client_id", "client_secret"), examples=10),
@@ -108,7 +112,9 @@ ENDPOINTS: list[Endpoint] = [
                             ("/scim/v2/", ("GET",)), ("/scim/v2/ServiceProviderConfig", ("GET",)),
                             ("/scim/v2/ResourceTypes", ("GET",)), ("/scim/v2/ResourceTypes/User", ("GET",)),
                             ("/scim/v2/Schemas", ("GET",)),
-                            ("/scim/v2/Schemas/urn:ietf:params:scim:schemas:core:2.0:User", ("GET",)))),
+                            ("/scim/v2/Schemas/urn:ietf:params:scim:schemas:core:2.0:User", ("GET",)),
+                            # Okta's entitlements: read-only, so every other method is hostile input too.
+                            ("/scim/v2/Roles", ("GET", "POST")), ("/scim/v2/Roles/admin", SCIM_ITEM))),
     Endpoint("/scim/v2/Users", ("GET", "POST"), SCIM, body="json", examples=10),
     Endpoint("/oidc/logout/", ("GET", "POST"), ("next",)),
     Endpoint("/oidc/logout/", ("GET", "POST"), ("next",), as_="member"),
