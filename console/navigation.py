@@ -11,7 +11,9 @@ class Entry(NamedTuple):
 
 
 ENTRIES: tuple[Entry, ...] = (
+    Entry("overview", "Overview", "console:home"),
     Entry("people", "People", "console:people"),
     Entry("events", "Events", "console:events"),
+    Entry("settings", "Settings", "console:settings"),
     Entry("domains", "Email domains", "console:domains"),
 )
