@@ -47,7 +47,7 @@ def _check_now(request: HttpRequest, actor: User) -> HttpResponse:
     # A check that did not run (busy) is not kept: it says nothing of the tenant (tenants.services).
     connection_check_record(tenant=tenant, report=report)
     _say(request, report)
-    return HttpResponseRedirect(reverse("console:home") + "#connection")
+    return HttpResponseRedirect(reverse("console:home"))
 
 
 def _say(request: HttpRequest, report: ConnectionReport) -> None:

@@ -52,18 +52,20 @@ def settings_page(request: HttpRequest, actor: User) -> HttpResponse:
 
 def _page(
     request: HttpRequest, actor: User, form: SetupForm, *, attempt: CredentialsAttempt | None = None,
-    token: str = "", status: int = 200,
+    token: str = "", token_resent: bool = False, status: int = 200,
 ) -> HttpResponse:
     tenant = actor.tenant
     report = attempt.report if attempt is not None else None
     retry_at = attempt.retry_at if attempt is not None else None
+    current_token = _current_token(actor)
     context = {
         "section": "settings", "form": form, "attempt": attempt, "report": report,
         "report_steps": report_steps(report) if report is not None and not report.busy_retry_in else [],
         "credentials_failed": _credentials_failed(report),
         "limited_until": retry_at, "limited_minutes": minutes_until(retry_at) if retry_at else None,
         "failed_checks_per_hour": check_limits.FAILED_CHECKS_PER_HOUR,
-        "scim_token": ProvisioningToken.objects.filter(tenant=tenant).first(), "new_token": token,
+        "scim_token": current_token, "replaces": token_marker(current_token), "new_token": token,
+        "token_resent": token_resent,
         "scim_base_url": links.scim_base_url(origin=links.origin_of(request)),
         "may_rotate": allowed(actor, Action.CREDENTIALS_ROTATE, tenant),
         "may_issue_token": allowed(actor, Action.SCIM_TOKEN_ISSUE, tenant),
@@ -93,7 +95,8 @@ def _credentials(request: HttpRequest, actor: User) -> HttpResponse:
         return _page(request, actor, form, attempt=attempt, status=NOT_SAVED_STATUS[attempt.outcome])
     messages.success(request, "The new Client ID and Client Secret passed every check and are saved: the next "
                               "sign-in uses them. You may now delete the old secret in Okta.")
-    return HttpResponseRedirect(reverse("console:settings"))
+    # "#top" (HTML's scroll-to-the-top fragment) replaces the form's "#credentials": the notice above is seen.
+    return HttpResponseRedirect(reverse("console:settings") + "#top")
 
 
 def _scim_token(request: HttpRequest, actor: User) -> HttpResponse:
@@ -103,7 +106,20 @@ def _scim_token(request: HttpRequest, actor: User) -> HttpResponse:
     # SPEC "The customer console": a new SCIM token needs a recent Okta sign-in.
     if (answer := recent_sign_in_required(request, Action.SCIM_TOKEN_ISSUE)) is not None:
         return answer
+    if request.POST.get("replaces", "") != token_marker(_current_token(actor)):
+        # The form was sent for a token that is no longer the current one: a reload of the page that showed a new
+        # token resends its POST, which would otherwise silently replace the token just pasted into Okta.
+        return _page(request, actor, SetupForm(tenant=actor.tenant), token_resent=True, status=409)
     token = console_scim_token_issue(actor=actor, request=request)
     # Shown on this answer only (never_cache above): a reload does not show it again, and only its digest is kept.
     return _page(request, actor, SetupForm(tenant=actor.tenant), token=token)
+
+
+def _current_token(actor: User) -> ProvisioningToken | None:
+    return ProvisioningToken.objects.filter(tenant_id=actor.tenant_id).first()
+
+
+def token_marker(current: ProvisioningToken | None) -> str:
+    """What the form says it replaces: when the current token was issued (never anything of the token itself)."""
+    return f"{current.issued_at.timestamp():.6f}" if current is not None else "none"
 

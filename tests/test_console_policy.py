@@ -10,6 +10,7 @@ import pytest
 from django.test import Client
 
 from accounts.models import DeactivatedBy, LoginEvent, Role, User
+from console.settings import token_marker
 from scim.models import ProvisioningToken
 from tenants.models import ConnectionCheckResult, Tenant
 from tests.test_admin_tenants import support_client
@@ -193,7 +194,7 @@ def rotate_credentials(client: Client, actor: str, tenant: Tenant) -> tuple[bool
 def issue_scim_token(client: Client, actor: str, tenant: Tenant) -> tuple[bool, int]:
     """Settings' action=scim_token; staff use the tenant page's button."""
     url = f"/admin/tenants/tenant/{tenant.pk}/scim-token/" if actor in STAFF else "/org/settings/"
-    status = client.post(url, {"action": "scim_token"}).status_code
+    status = client.post(url, {"action": "scim_token", "replaces": token_marker(None)}).status_code
     return ProvisioningToken.objects.filter(tenant=tenant).exists(), status
 
 

@@ -7,6 +7,8 @@ import pytest
 
 from accounts.console_changes import CREDENTIALS_REFUSED, CREDENTIALS_ROTATED, SCIM_TOKEN_ISSUED
 from accounts.models import LoginEvent, Role
+from console.settings import token_marker
+from scim.models import ProvisioningToken
 from scim.tokens import scim_token_issue
 from tenants.check_limits import FAILED_CHECKS_PER_HOUR
 from tests.scim_helpers import assert_scim_error
@@ -17,6 +19,12 @@ from tests.test_scim_tokens import scim_get
 from tests.test_setup import redirect_uri, sign_in, working  # noqa: F401 (a fixture)
 
 SETTINGS_URL = "/org/settings/"
+
+
+def issue_token(client, tenant):
+    """The page's "Issue a new token" form: it names the token it replaces (console.settings.token_marker)."""
+    replaces = token_marker(ProvisioningToken.objects.filter(tenant=tenant).first())
+    return client.post(SETTINGS_URL, {"action": "scim_token", "replaces": replaces})
 
 
 def rotate(client, client_id: str, client_secret: str):
@@ -49,7 +57,7 @@ def test_a_wrong_secret_saves_nothing_then_the_right_one_is_saved_and_used(provi
 
     passed = rotate(client, new_id, new_secret)
 
-    assert passed.status_code == 302 and passed["Location"] == SETTINGS_URL
+    assert passed.status_code == 302 and passed["Location"] == SETTINGS_URL + "#top"
     assert "passed every check and are saved" in page_text(client.get(SETTINGS_URL))
     working.refresh_from_db()
     assert (working.client_id, working.client_secret) == (new_id, new_secret)
@@ -85,7 +93,7 @@ def test_a_new_scim_token_is_shown_once_and_the_old_one_answers_401_at_once(work
     old = scim_token_issue(tenant=working)
     client = console_client(ada)
 
-    response = client.post(SETTINGS_URL, {"action": "scim_token"})
+    response = issue_token(client, working)
 
     assert response.status_code == 200 and "no-store" in response["Cache-Control"]
     token = response.context["new_token"]
@@ -98,10 +106,23 @@ def test_a_new_scim_token_is_shown_once_and_the_old_one_answers_401_at_once(work
     assert event.user == ada and token not in event.detail
 
 
+def test_a_reload_of_the_new_token_page_issues_no_other_token(working, ada):  # noqa: F811
+    scim_token_issue(tenant=working)
+    client = console_client(ada)
+    form = {"action": "scim_token", "replaces": token_marker(ProvisioningToken.objects.get(tenant=working))}
+    token = client.post(SETTINGS_URL, form).context["new_token"]
+
+    resent = client.post(SETTINGS_URL, form)  # what a reload of that answer sends
+
+    assert resent.status_code == 409 and "Nothing was changed: this request was sent before" in page_text(resent)
+    assert scim_get(token).status_code == 200
+    assert LoginEvent.objects.filter(reason=SCIM_TOKEN_ISSUED).count() == 1
+
+
 def test_an_admin_issues_no_scim_token(working, grace):  # noqa: F811
     old = scim_token_issue(tenant=working)
 
-    response = console_client(grace).post(SETTINGS_URL, {"action": "scim_token"})
+    response = issue_token(console_client(grace), working)
 
     assert response.status_code == 403
     assert scim_get(old).status_code == 200
@@ -112,8 +133,9 @@ def test_each_change_needs_a_recent_sign_in_and_changes_nothing_without_one(prov
     old = scim_token_issue(tenant=working)
     new_id, new_secret = provider.register_client([redirect_uri("acme")])
 
-    response = console_client(ada, recent=False).post(
-        SETTINGS_URL, {"action": action, "client_id": new_id, "client_secret": new_secret})
+    response = console_client(ada, recent=False).post(SETTINGS_URL, {
+        "action": action, "client_id": new_id, "client_secret": new_secret,
+        "replaces": token_marker(ProvisioningToken.objects.get(tenant=working))})
 
     assert response.status_code == 302 and "prompt=login" in response["Location"]
     working.refresh_from_db()

@@ -96,8 +96,9 @@ ENDPOINTS: list[Endpoint] = [
                  good=(("action", "add"), ("action", "verify"), ("action", "remove"), ("domain", "acme.test"),
                        ("domain", "acme.com"))),
         # New credentials (through the checks, to the persona's Okta) and a new SCIM token, past the recent sign-in.
-        Endpoint("/org/settings/", ("GET", "POST"), ("action", "client_id", "client_secret"), as_=persona,
-                 good=(("action", "credentials"), ("action", "scim_token"), ("client_id", "inigo-acme"))),
+        Endpoint("/org/settings/", ("GET", "POST"), ("action", "client_id", "client_secret", "replaces"), as_=persona,
+                 good=(("action", "credentials"), ("action", "scim_token"), ("client_id", "inigo-acme"),
+                       ("replaces", "none"))),
         Endpoint("/org/events/", ("GET",), ("q", "kind", "outcome", "before"), as_=persona,
                  good=(("kind", "console"), ("outcome", "failure"), ("before", "1765000000000000.1.1"))),
     )],
