@@ -119,3 +119,16 @@ def test_overview_events_and_settings_as_owner_and_admin(
     expect(events).to_contain_text("Grace Hopper (grace@example.com, admin)")
     expect(events).to_contain_text("New SCIM token issued")
     look(ada, shoot, "console-events-console-changes")
+
+
+def test_the_overview_and_settings_on_a_phone(
+    people: People, identity_provider: LocalIdentityProvider, shoot: Screenshots
+):
+    ada = people.new(width=390, height=844)
+    sign_in_with_okta(ada, identity_provider, ADA)
+
+    for path, name in (("/org/", "console-overview-phone"), ("/org/settings/", "console-settings-phone")):
+        ada.goto(path)
+        width = ada.evaluate("() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]")
+        assert width[0] <= width[1], f"{path} scrolls sideways on a phone: {width}"
+        look(ada, shoot, name)
