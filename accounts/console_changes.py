@@ -18,20 +18,13 @@ CREDENTIALS_REFUSED = "console_credentials_refused"
 SCIM_TOKEN_ISSUED = "console_scim_token_issued"  # noqa: S105 (a reason code)
 
 
-def actor_words(actor: User) -> str:
-    """Who made a console change, in an event's detail: their name, email and role (never a secret)."""
-    if actor.email and actor.email != actor.display_name:
-        return f"{actor.display_name} ({actor.email}, {actor.role})"
-    return f"{actor.display_name} ({actor.role})"
-
-
 def console_event_record(*, request: HttpRequest | None, actor: User, reason: str, what: str,
                          succeeded: bool = True) -> LoginEvent:
     """One console change as an event of the actor's tenant: the actor is the event's person (their email and
     `sub` find it), and the detail says what was done and by whom."""
     return services.login_event_record(
         request, reason=reason, tenant=actor.tenant, user=actor, succeeded=succeeded,
-        detail=f"{what}, by {actor_words(actor)}",
+        detail=f"{what}, by {services.actor_words(actor)}",
     )
 
 

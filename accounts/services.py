@@ -298,13 +298,13 @@ def person_sign_out(*, actor: User, person: User, request: HttpRequest) -> bool:
     that touches people never takes the tenant's). False when the person is gone meanwhile."""
     ended = people_sessions_end(
         people=User.objects.filter(pk=person.pk, tenant_id=actor.tenant_id), reason="session_ended_by_admin",
-        request=request, event_reason="console_sign_out", detail=f"Sign out everywhere, by {_who(actor)}"[:500],
+        request=request, event_reason="console_sign_out", detail=f"Sign out everywhere, by {actor_words(actor)}"[:500],
     )
     return bool(ended)
 
 
-def _who(actor: User) -> str:
-    """Who did a console change, in an event's detail: their name and email (never a secret)."""
+def actor_words(actor: User) -> str:
+    """Who made a console change, in an event's detail: their name, email and role (never a secret)."""
     if actor.email and actor.email != actor.display_name:
         return f"{actor.display_name} ({actor.email}, {actor.role})"
     return f"{actor.display_name} ({actor.role})"

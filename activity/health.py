@@ -63,6 +63,10 @@ class TenantHealth:
         return STEP_WORDS.get(self.last_setup_step.reason, "") if self.last_setup_step else ""
 
     @property
+    def last_failure_title(self) -> str:
+        return _title(self.last_failure.reason) if self.last_failure else ""
+
+    @property
     def successes(self) -> int:
         return sum(day.successes for day in self.days)
 

@@ -15,7 +15,6 @@ from typing import Any
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
-from django.views.decorators.http import require_GET
 
 from accounts.models import Role, User
 from accounts.policy import Action, allowed
@@ -90,10 +89,3 @@ def bad_request(request: HttpRequest, explanation: str) -> HttpResponse:
 
 def staff_refused(request: HttpRequest) -> HttpResponse:
     return render(request, "console/refused.html", {"staff": True}, status=403)
-
-
-@require_GET
-@console_page
-def console_home(request: HttpRequest, actor: User) -> HttpResponse:
-    """/org/: the overview comes with a later page (SPEC); until then the console opens on its people."""
-    return HttpResponseRedirect(reverse("console:people"))

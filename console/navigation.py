@@ -11,8 +11,10 @@ class Entry(NamedTuple):
 
 
 ENTRIES: tuple[Entry, ...] = (
+    Entry("overview", "Overview", "console:home"),
     Entry("people", "People", "console:people"),
     Entry("events", "Events", "console:events"),
+    Entry("settings", "Settings", "console:settings"),
     Entry("domains", "Email domains", "console:domains"),
     Entry("roles", "Roles", "console:roles"),
 )

@@ -2,9 +2,7 @@
 setup"). GET shows what to enter in Okta and the form; POST checks the values against their Okta, step by step,
 and saves them only when every check passes."""
 
-import math
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 from functools import wraps
 from typing import Any
@@ -12,8 +10,6 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.urls import reverse
-from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
@@ -25,27 +21,18 @@ from okta.connection import Check, ConnectionReport
 from scim.models import ProvisioningToken
 from scim.tokens import scim_token_issue
 from tenants import check_limits, links
-from tenants.credentials import Candidate, CredentialsAttempt, Outcome, credentials_try
+from tenants.credentials import (
+    Candidate,
+    CredentialsAttempt,
+    Outcome,
+    credentials_try,
+    minutes_until,
+    report_steps,
+)
 from tenants.forms import SetupForm
 from tenants.issuers import CUSTOM_DOMAIN_REFUSED, is_okta_domain
 from tenants.models import SetupLink, Tenant
 from tenants.setup import LinkState, SetupLinkSpent, setup_link_lookup, tenant_setup_apply
-
-STEP_NAMES = {
-    Check.DISCOVERY: "Your Okta domain and its issuer",
-    Check.KEYS: "Okta's signing keys",
-    Check.TOKEN_AUTHENTICATION: "How Inigo sends the Client Secret",
-    Check.CREDENTIALS: "Client ID and Client Secret",
-}
-
-
-@dataclass(frozen=True)
-class OktaValue:
-    label: str
-    value: str
-    where: str
-    copy: bool = True  # a value to paste; False for one the admin picks in Okta (the grant type)
-
 
 # The token is in the path, and `strict-origin` sends only `https://<this host>/` as Referer, to anyone: the path
 # never leaves the page in a Referer, not even to our own static files. Not `no-referrer`: under it browsers send
@@ -109,7 +96,7 @@ def setup_page(request: HttpRequest, token: str) -> HttpResponse:
     # (tenants.credentials). A failed attempt checked candidate values only, and stays an event of its setup.
     setup_events.setup_completed_record(request=request, tenant=tenant, rotation=rotation)
     context = {
-        "tenant": tenant, "rotation": rotation, "report_steps": _steps(attempt.report),
+        "tenant": tenant, "rotation": rotation, "report_steps": report_steps(attempt.report),
         "sign_in_url": links.tenant_sign_in_url(tenant.slug),
         "provisioning": _provisioning_offer(request, tenant),
     }
@@ -149,28 +136,11 @@ def _provisioning_offer(request: HttpRequest, tenant: Tenant) -> dict[str, str] 
     if ProvisioningToken.objects.filter(tenant=tenant).exists():
         return None
     token = scim_token_issue(tenant=tenant, detail="issued on the setup page")
-    return {"token": token, "base_url": request.build_absolute_uri(reverse("scim:root"))}
+    return {"token": token, "base_url": links.scim_base_url(origin=links.origin_of(request))}
 
 
-def okta_values(request: HttpRequest, tenant: Tenant) -> list[OktaValue]:
-    origin = links.origin_of(request)
-    return [
-        OktaValue("Inigo organisation (tenant setting)", tenant.slug,
-                  "Asked for when you add the Inigo app from the Okta Integration Network."),
-        OktaValue("Sign-in redirect URI", tenant_redirect_uri(request, tenant.slug),
-                  "General tab, Login: Sign-in redirect URIs."),
-        OktaValue("Initiate login URI", links.tenant_initiate_uri(tenant.slug, origin=origin),
-                  "General tab, Login: Initiate login URI; Login initiated by: Either Okta or App."),
-        OktaValue("Sign-out redirect URI", links.signed_out_uri(origin=origin),
-                  "General tab, Login: Sign-out redirect URIs (optional)."),
-        OktaValue("Universal Logout endpoint", origin + reverse("oidc_global_token_revocation"),
-                  "Sign On tab, Logout: \u201cOkta system or admin initiates logout\u201d, with this URL "
-                  "(recommended: when you end someone's Okta sessions, Inigo signs them out too)."),
-        OktaValue("Scopes", links.SCOPES, "Okta API Scopes or Sign On tab: openid, email and profile."),
-        OktaValue("Grant type", links.GRANT_TYPE,
-                  "General tab, Client Credentials: Client authentication 'Client secret'; Grant type "
-                  "'Authorization Code' only.", copy=False),
-    ]
+def okta_values(request: HttpRequest, tenant: Tenant) -> list[links.OktaValue]:
+    return links.okta_app_values(tenant.slug, origin=links.origin_of(request))
 
 
 def _form_page(
@@ -180,28 +150,14 @@ def _form_page(
     tenant = link.tenant
     context = {
         "limited_until": limited_until,
-        "limited_minutes": _minutes_until(limited_until) if limited_until else None,
+        "limited_minutes": minutes_until(limited_until) if limited_until else None,
         "failed_checks_per_hour": check_limits.FAILED_CHECKS_PER_HOUR,
         "tenant": tenant, "form": form, "rotation": not tenant.is_awaiting_setup,
         "okta_values": okta_values(request, tenant), "report": report,
-        "report_steps": _steps(report) if report is not None else [], "link": link,
+        "report_steps": report_steps(report) if report is not None else [], "link": link,
         "credentials_failed": report is not None and Check.CREDENTIALS in report.failed_checks,
     }
     return render(request, "setup/page.html", context, status=status)
-
-
-def _minutes_until(moment: datetime) -> int:
-    return max(1, math.ceil((moment - timezone.now()).total_seconds() / 60))
-
-
-def _steps(report: ConnectionReport) -> list[dict[str, Any]]:
-    """One entry per step of the check, in order: its findings, or 'not checked' after an earlier failure."""
-    steps = []
-    for check, name in STEP_NAMES.items():
-        findings = [finding for finding in report.findings if finding.check is check]
-        ok = bool(findings) and all(finding.ok for finding in findings)
-        steps.append({"name": name, "findings": findings, "ok": ok, "checked": bool(findings)})
-    return steps
 
 
 _REFUSALS = {

@@ -9,9 +9,10 @@ from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
-from accounts.console_changes import SCIM_TOKEN_ISSUED, actor_words, console_event_record
+from accounts.console_changes import SCIM_TOKEN_ISSUED, console_event_record
 from accounts.models import User
 from accounts.policy import Action, allowed
+from accounts.services import actor_words
 from scim.models import ProvisioningEvent, ProvisioningToken
 from tenants.models import Tenant
 

@@ -5,17 +5,27 @@ passes, and the old values stay in force until then; at most FAILED_CHECKS_PER_H
 (tenants.check_limits), whichever page they came from."""
 
 import enum
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 
-from okta.connection import ConnectionReport, connection_check
+from okta.connection import Check, ConnectionReport, connection_check
 from tenants import check_limits
 from tenants.models import Tenant
 from tenants.services import connection_check_record
+
+STEP_NAMES = {
+    Check.DISCOVERY: "Your Okta domain and its issuer",
+    Check.KEYS: "Okta's signing keys",
+    Check.TOKEN_AUTHENTICATION: "How Inigo sends the Client Secret",
+    Check.CREDENTIALS: "Client ID and Client Secret",
+}
 
 
 @dataclass(frozen=True)
@@ -84,3 +94,19 @@ def tenant_credentials_replace(*, tenant: Tenant, client_id: str, client_secret:
     current.full_clean()
     current.save()
     return current
+
+
+# --- the words of an attempt, for the pages that show one (setup/_steps.html) ---------------------------------------
+def report_steps(report: ConnectionReport) -> list[dict[str, Any]]:
+    """One entry per step of the check, in order: its findings, or 'not checked' after an earlier failure."""
+    steps = []
+    for check, name in STEP_NAMES.items():
+        findings = [finding for finding in report.findings if finding.check is check]
+        ok = bool(findings) and all(finding.ok for finding in findings)
+        steps.append({"name": name, "findings": findings, "ok": ok, "checked": bool(findings)})
+    return steps
+
+
+def minutes_until(moment: datetime) -> int:
+    """Whole minutes until `moment` (at least 1): when a limited attempt may be made again."""
+    return max(1, math.ceil((moment - timezone.now()).total_seconds() / 60))

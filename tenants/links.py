@@ -3,6 +3,7 @@
 The origin is the host that served the request (the host that will receive the callback, as the redirect URI
 sent to Okta is built the same way), or SSO_PUBLIC_URL for commands that have no request."""
 
+from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -12,6 +13,16 @@ from django.urls import reverse
 
 SCOPES = "openid email profile"
 GRANT_TYPE = "Authorization Code"
+
+
+@dataclass(frozen=True)
+class OktaValue:
+    """One value of the tenant's Inigo app in Okta, and where in Okta it goes."""
+
+    label: str
+    value: str
+    where: str
+    copy: bool = True  # a value to paste; False for one the admin picks in Okta (the grant type)
 
 
 def origin_of(request: HttpRequest | None) -> str:
@@ -42,3 +53,30 @@ def signed_out_uri(*, origin: str) -> str:
 
 def setup_link_url(token: str, *, origin: str) -> str:
     return origin + reverse("setup_page", args=[token])
+
+
+def scim_base_url(*, origin: str) -> str:
+    """The SCIM connector base URL of Okta's provisioning (one for every tenant: the token tells them apart)."""
+    return origin + reverse("scim:root")
+
+
+def okta_app_values(slug: str, *, origin: str) -> list[OktaValue]:
+    """What the customer's Okta admin enters in the tenant's Inigo app (General and Sign On tabs): the setup page
+    and the console's overview show the same list."""
+    return [
+        OktaValue("Inigo organisation (tenant setting)", slug,
+                  "Asked for when you add the Inigo app from the Okta Integration Network."),
+        OktaValue("Sign-in redirect URI", tenant_redirect_uri(slug, origin=origin),
+                  "General tab, Login: Sign-in redirect URIs."),
+        OktaValue("Initiate login URI", tenant_initiate_uri(slug, origin=origin),
+                  "General tab, Login: Initiate login URI; Login initiated by: Either Okta or App."),
+        OktaValue("Sign-out redirect URI", signed_out_uri(origin=origin),
+                  "General tab, Login: Sign-out redirect URIs (optional)."),
+        OktaValue("Universal Logout endpoint", origin + reverse("oidc_global_token_revocation"),
+                  "Sign On tab, Logout: \u201cOkta system or admin initiates logout\u201d, with this URL "
+                  "(recommended: when you end someone's Okta sessions, Inigo signs them out too)."),
+        OktaValue("Scopes", SCOPES, "Okta API Scopes or Sign On tab: openid, email and profile."),
+        OktaValue("Grant type", GRANT_TYPE,
+                  "General tab, Client Credentials: Client authentication 'Client secret'; Grant type "
+                  "'Authorization Code' only.", copy=False),
+    ]

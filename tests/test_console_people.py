@@ -272,5 +272,5 @@ def test_sign_out_of_all_devices_on_the_home_page_is_for_everyone_and_keeps_this
 
 def test_the_home_page_opens_the_console_for_the_owner_and_admins(acme_people):
     for who in ("ada", "grace"):
-        assert 'href="/org/people/"' in console_client(acme_people[who]).get("/").content.decode()
+        assert 'href="/org/"' in console_client(acme_people[who]).get("/").content.decode()
     assert Browser(Client()).client.post("/sign-out-everywhere/")["Location"].startswith("/login/")

@@ -10,7 +10,9 @@ import pytest
 from django.test import Client
 
 from accounts.models import DeactivatedBy, GroupRole, LoginEvent, Role, TenantGroup, User
-from tenants.models import RoleSource, Tenant
+from console.settings import token_marker
+from scim.models import ProvisioningToken
+from tenants.models import ConnectionCheckResult, RoleSource, Tenant
 from tests.test_admin_tenants import support_client
 from tests.test_admin_users import sign_out_everywhere, transfer
 from tests.test_console_people import PEOPLE_URL, console_client, joined, person_url
@@ -213,3 +215,54 @@ def test_a_member_cannot_sign_out_someone_else_from_the_home_page(cast):
     console_client(cast["alan"]).post("/sign-out-everywhere/", {"person": cast["grace"].scim_id})
 
     assert not signed_out(cast["grace"]) and signed_out(cast["alan"])
+
+
+# --- the rows on a tenant: the console acts on the actor's own (Bob: Globex); staff act on Acme in the admin ----------
+def tenant_of(actor: str, cast: dict[str, User]) -> Tenant:
+    return cast["ada"].tenant if actor in STAFF else cast[actor].tenant
+
+
+def check_connection(client: Client, actor: str, tenant: Tenant) -> tuple[bool, int]:
+    """The overview's action=check; staff use the tenant page's button."""
+    url = f"/admin/tenants/tenant/{tenant.pk}/check-connection/" if actor in STAFF else "/org/"
+    status = client.post(url, {"action": "check"}).status_code
+    return ConnectionCheckResult.objects.filter(tenant=tenant).exists(), status
+
+
+def rotate_credentials(client: Client, actor: str, tenant: Tenant) -> tuple[bool, int]:
+    """Settings' action=credentials, to a Client ID the test provider lets in with any secret."""
+    status = client.post("/org/settings/", {"action": "credentials", "client_id": f"{tenant.slug}-rotated",
+                                            "client_secret": "new-secret"}).status_code
+    return Tenant.objects.get(pk=tenant.pk).client_id == f"{tenant.slug}-rotated", status
+
+
+def issue_scim_token(client: Client, actor: str, tenant: Tenant) -> tuple[bool, int]:
+    """Settings' action=scim_token; staff use the tenant page's button."""
+    url = f"/admin/tenants/tenant/{tenant.pk}/scim-token/" if actor in STAFF else "/org/settings/"
+    status = client.post(url, {"action": "scim_token", "replaces": token_marker(None)}).status_code
+    return ProvisioningToken.objects.filter(tenant=tenant).exists(), status
+
+
+#                 ada    grace  alan   bob    support superuser
+TENANT_ACTORS = ("ada", "grace", "alan", "bob", "support", "superuser")
+TENANT_LINES = {
+    "check the connection": (True, True, False, True, True, True),
+    "rotate the credentials": (True, True, False, True, None, None),  # staff: a setup link (tests/test_setup.py)
+    "issue a SCIM token": (True, False, False, False, False, True),  # the owner only (Bob is an admin)
+}  # fmt: skip
+TENANT_ATTEMPTS = {"check the connection": check_connection, "rotate the credentials": rotate_credentials,
+                   "issue a SCIM token": issue_scim_token}
+ON_TENANT = [(actor, action, answers[column]) for action, answers in TENANT_LINES.items()
+             for column, actor in enumerate(TENANT_ACTORS) if answers[column] is not None]
+
+
+@pytest.mark.parametrize(("actor", "action", "expected"), ON_TENANT, ids=[f"{a} {b}" for a, b, _ in ON_TENANT])
+def test_each_line_on_a_tenant_holds_through_http(cast, actor, action, expected):
+    tenant = tenant_of(actor, cast)
+
+    took_effect, status = TENANT_ATTEMPTS[action](client_of(actor, cast), actor, tenant)
+
+    assert took_effect is expected, f"{actor} {action}: answered {status}"
+    assert status < 500
+    if not expected:
+        assert status == 403, (actor, action, status)

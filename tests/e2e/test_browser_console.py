@@ -43,6 +43,8 @@ def test_the_people_pages_as_owner_admin_member_and_another_tenants_admin(
     # The owner: from her home page to the people, a search, one person, Sign out everywhere.
     ada.goto("/")
     ada.get_by_role("link", name="Open the console").click()
+    expect(ada.get_by_role("heading", name="Overview")).to_be_visible()
+    ada.locator(".console-nav").get_by_role("link", name="People").click()
     expect(ada.get_by_role("heading", name="People")).to_be_visible()
     table = ada.locator("table.people")
     for person in (ADA, GRACE, ALAN):

@@ -84,7 +84,7 @@ ENDPOINTS: list[Endpoint] = [
     Endpoint("/sign-out-everywhere/", ("GET", "POST"), (), as_="member", examples=10),
     # The customer console, as its owner and as another tenant's admin (404 for every id of the first tenant).
     *[line for persona in ("member", "other_admin") for line in (
-        Endpoint("/org/", ("GET", "POST"), ("action",), as_=persona, examples=10),
+        Endpoint("/org/", ("GET", "POST"), ("action",), as_=persona, examples=10, good=(("action", "check"),)),
         Endpoint("/org/people/", ("GET",), ("q", "role", "status", "page"), as_=persona,
                  good=(("role", "admin"), ("status", "inactive"), ("page", "2"), ("q", "ada"))),
         Endpoint("/org/people/{scim_user}/", ("GET", "POST"), ("action",), as_=persona,
@@ -95,6 +95,10 @@ ENDPOINTS: list[Endpoint] = [
         Endpoint("/org/domains/", ("GET", "POST"), ("action", "domain"), as_=persona,
                  good=(("action", "add"), ("action", "verify"), ("action", "remove"), ("domain", "acme.test"),
                        ("domain", "acme.com"))),
+        # New credentials (through the checks, to the persona's Okta) and a new SCIM token, past the recent sign-in.
+        Endpoint("/org/settings/", ("GET", "POST"), ("action", "client_id", "client_secret", "replaces"), as_=persona,
+                 good=(("action", "credentials"), ("action", "scim_token"), ("client_id", "inigo-acme"),
+                       ("replaces", "none"))),
         Endpoint("/org/events/", ("GET",), ("q", "kind", "outcome", "before"), as_=persona,
                  good=(("kind", "console"), ("outcome", "failure"), ("before", "1765000000000000.1.1"))),
         # Where roles come from and the group mapping: previews (GET) and changes (POST), past the recent sign-in.
