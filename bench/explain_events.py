@@ -5,7 +5,9 @@ busy tenant's events over the kinds (a tenth sessions, a hundredth setup steps, 
 20,000 provisioning events are added for it, then ANALYZE.
 
 Each figure is the selector's time in Django (no network, no template), warm: the median of 5 after one unmeasured
-call; the page's statements are captured and run again under EXPLAIN (ANALYZE, BUFFERS).
+call, and the whole page's server time (`/org/events/` through Django's test client as the busy tenant's owner:
+middleware, session, selector, template); the page's statements are captured and run again under EXPLAIN (ANALYZE,
+BUFFERS).
 
     createdb explain_events
     DATABASE_URL=postgres://root@127.0.0.1:5432/explain_events DJANGO_DEBUG=true \\
@@ -69,10 +71,12 @@ def main() -> None:
     django.setup()
     from django.core.management import call_command
     from django.db import connection
-    from django.test.utils import CaptureQueriesContext
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext, setup_test_environment
 
-    from accounts.models import LoginEvent
+    from accounts.models import LoginEvent, Role, User
     from activity.events import EventFilter, events_page
+    from bench.explain_support import server_ms
     from tenants.models import Tenant
 
     call_command("migrate", verbosity=0)
@@ -96,12 +100,21 @@ def main() -> None:
         "q=<an email>": {"q": "USER0@T-00000.TEST"},
         "q=<a sub>": {"q": "00useed0000000"},
     }
+    setup_test_environment()
+    owner = User.objects.filter(tenant=busy, role=Role.OWNER).first()
+    if owner is None:
+        owner = User.objects.filter(tenant=busy).order_by("pk").first()
+        User.objects.filter(pk=owner.pk).update(role=Role.OWNER)
+    client = Client()
+    client.force_login(owner, backend="accounts.oidc.backend.TenantOIDCBackend")
     for title, query in cases.items():
         wanted = EventFilter.from_query(query)
         with CaptureQueriesContext(connection) as captured:
             shown = len(events_page(busy, wanted).lines)
         ms = warm_ms(lambda wanted=wanted: events_page(busy, wanted))
-        print(f"-- {title}: {shown} events, {len(captured)} statements, {ms:.1f} ms warm (median of 5)")
+        page_ms, page_statements = server_ms(client, "/org/events/", query)
+        print(f"-- {title}: {shown} events, {len(captured)} statements, {ms:.1f} ms warm (median of 5); the page "
+              f"/org/events/: {page_ms:.1f} ms server time warm, {page_statements} statements")
         for query_run in captured.captured_queries:
             with connection.cursor() as cursor:
                 cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + query_run["sql"])
