@@ -175,7 +175,8 @@ class SetupForm(forms.Form):
 
     okta_domain = forms.CharField(
         label="Okta domain", max_length=255,
-        help_text="Your Okta organisation's address, for example acme.okta.com (or your custom URL domain).",
+        help_text="Your Okta organisation's address, for example acme.okta.com. A custom URL domain is entered by "
+                  "Inigo support.",
         widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false", "placeholder": "acme.okta.com"}),
     )
     client_id = forms.CharField(
