@@ -17,6 +17,7 @@ from django.shortcuts import render
 from django.urls import reverse
 
 from accounts.models import Role, User
+from accounts.oidc.reauth import recent_sign_in_required
 from accounts.policy import Action, allowed
 from console import navigation
 
@@ -68,6 +69,17 @@ def action_refused(request: HttpRequest, *, why: str, back: User | None = None) 
     """403 for an action the table refuses (accounts.policy): nothing was changed, and the page says why; its
     button leads back to the person's page when `back` names them, else to the people."""
     return _not_done(request, why=why, back=back, status=403, title="Not allowed")
+
+
+def change_stopped(
+    request: HttpRequest, actor: User, action: Action, target: Any, *, why: str, back: User | None = None
+) -> HttpResponse | None:
+    """What every change on /org/ asks first, in this order: the policy (a refusal is a 403 that changes nothing and
+    sends nobody through Okta), then the recent Okta sign-in (accounts.oidc.reauth: the redirect through Okta).
+    None when the change may go on."""
+    if not allowed(actor, action, target):
+        return action_refused(request, why=why, back=back)
+    return recent_sign_in_required(request, action)
 
 
 def not_now(request: HttpRequest, *, why: str, back: User | None = None) -> HttpResponse:

@@ -12,9 +12,8 @@ from django.views.decorators.http import require_http_methods
 
 from accounts import email_domains
 from accounts.models import User
-from accounts.oidc.reauth import recent_sign_in_required
 from accounts.policy import Action, allowed
-from console.access import action_refused, bad_request, console_page, console_render
+from console.access import bad_request, change_stopped, console_page, console_render
 from tenants.domains import DomainError, a_label
 from tenants.models import TenantEmailDomain
 
@@ -51,12 +50,11 @@ def _domains_change(request: HttpRequest, actor: User) -> HttpResponse:
     if action not in ACTIONS:
         return bad_request(request, "Inigo did not recognise what this form asked for. Reload the page and try again.")
     claim = None if action == "add" else _claim_of_tenant(actor, request.POST.get("domain", ""))
-    if not allowed(actor, Action.EMAIL_DOMAINS_CHANGE, actor.tenant):
-        return action_refused(request, why="Only the owner and admins change the organisation's email domains. "
-                                           "Nothing was changed.")
     # SPEC "The customer console": adding, verifying and removing a domain need a recent Okta sign-in.
-    if (answer := recent_sign_in_required(request, Action.EMAIL_DOMAINS_CHANGE)) is not None:
-        return answer
+    if stopped := change_stopped(request, actor, Action.EMAIL_DOMAINS_CHANGE, actor.tenant,
+                                 why="Only the owner and admins change the organisation's email domains. Nothing "
+                                     "was changed."):
+        return stopped
     if claim is None:
         return _add(request, actor)
     return _verify(request, actor, claim) if action == "verify" else _remove(request, actor, claim)

@@ -17,7 +17,7 @@ from accounts.policy import Action, RoleChange, allowed
 from accounts.sessions import session_keep
 from accounts.signins import last_sign_in
 from console import role_controls, selectors
-from console.access import action_refused, bad_request, console_page, console_render, not_now
+from console.access import action_refused, bad_request, change_stopped, console_page, console_render, not_now
 
 Change = Callable[[HttpRequest, User, User], HttpResponse]
 
@@ -88,11 +88,10 @@ def _role(request: HttpRequest, actor: User, person: User) -> HttpResponse:
     if role not in role_controls.HAND_SET_ROLES:
         return bad_request(request, "A person is made an admin or a member here; Inigo did not recognise the role "
                                     "this form sent. Reload the page and try again.")
-    if not allowed(actor, Action.ROLE_CHANGE, RoleChange(person, role)):
-        why = role_controls.role_refusal(actor, person, role)
-        return action_refused(request, why=f"{why} {_UNCHANGED}", back=person)
-    if (answer := recent_sign_in_required(request, Action.ROLE_CHANGE)) is not None:
-        return answer
+    why = role_controls.role_refusal(actor, person, role)
+    if stopped := change_stopped(request, actor, Action.ROLE_CHANGE, RoleChange(person, role),
+                                 why=f"{why} {_UNCHANGED}", back=person):
+        return stopped
     try:
         changed = services.role_change(actor=actor, person=person, role=role, request=request)
     except services.RoleChangeRefused:  # someone else changed a role or the ownership meanwhile

@@ -17,7 +17,6 @@ from django.views.decorators.http import require_http_methods
 
 from accounts.events import EventKind
 from accounts.models import GroupRole, Role, TenantGroup, User
-from accounts.oidc.reauth import recent_sign_in_required
 from accounts.policy import Action, allowed
 from accounts.roles import (
     GroupGone,
@@ -29,7 +28,7 @@ from accounts.roles import (
     role_source_change,
     role_source_preview,
 )
-from console.access import action_refused, bad_request, console_page, console_render
+from console.access import action_refused, bad_request, change_stopped, console_page, console_render
 from console.role_controls import recent_window
 from tenants.models import RoleSource, Tenant
 
@@ -136,11 +135,10 @@ def _change(request: HttpRequest, actor: User, tenant: Tenant) -> HttpResponse:
         return bad_request(request, "Inigo did not recognise what this form asked for. Reload the page and try again.")
     # Another tenant's group id is a 404 whoever asks (SPEC "The customer console"), before the policy's 403.
     group = group_of_tenant(tenant, request.POST.get("group", "")) if action == "group_role" else None
-    if not allowed(actor, Action.ROLE_SOURCE_CHANGE, tenant):
-        return action_refused(request, why="Only the owner changes where roles come from and how groups map to "
-                                           "roles; admins see them. Nothing was changed.")
-    if (answer := recent_sign_in_required(request, Action.ROLE_SOURCE_CHANGE)) is not None:
-        return answer
+    if stopped := change_stopped(request, actor, Action.ROLE_SOURCE_CHANGE, tenant,
+                                 why="Only the owner changes where roles come from and how groups map to roles; "
+                                     "admins see them. Nothing was changed."):
+        return stopped
     reason = Reason(EventKind.CONSOLE, "set on the console", actor, request)
     if group is None:
         return _role_source(request, tenant, reason)

@@ -20,9 +20,8 @@ from django.views.decorators.http import require_http_methods
 
 from accounts.console_changes import console_credentials_rotate
 from accounts.models import User
-from accounts.oidc.reauth import recent_sign_in_required
 from accounts.policy import Action, allowed
-from console.access import action_refused, bad_request, console_page, console_render
+from console.access import bad_request, change_stopped, console_page, console_render
 from okta.connection import Check, ConnectionReport
 from scim.models import ProvisioningToken
 from scim.tokens import console_scim_token_issue
@@ -78,12 +77,11 @@ def _credentials_failed(report: ConnectionReport | None) -> bool:
 
 
 def _credentials(request: HttpRequest, actor: User) -> HttpResponse:
-    if not allowed(actor, Action.CREDENTIALS_ROTATE, actor.tenant):
-        return action_refused(request, why="Only the owner and admins replace the organisation's Client ID and "
-                                           "Client Secret. Nothing was changed.")
     # SPEC "The customer console": new credentials need a recent Okta sign-in.
-    if (answer := recent_sign_in_required(request, Action.CREDENTIALS_ROTATE)) is not None:
-        return answer
+    if stopped := change_stopped(request, actor, Action.CREDENTIALS_ROTATE, actor.tenant,
+                                 why="Only the owner and admins replace the organisation's Client ID and Client "
+                                     "Secret. Nothing was changed."):
+        return stopped
     form = SetupForm(request.POST, tenant=actor.tenant)
     if not form.is_valid():  # a paste gone wrong: refused before Okta is asked, nothing counted
         return _page(request, actor, form, status=400)
@@ -100,12 +98,11 @@ def _credentials(request: HttpRequest, actor: User) -> HttpResponse:
 
 
 def _scim_token(request: HttpRequest, actor: User) -> HttpResponse:
-    if not allowed(actor, Action.SCIM_TOKEN_ISSUE, actor.tenant):
-        return action_refused(request, why="Only the organisation's owner issues a SCIM token: whoever holds it "
-                                           "acts as your Okta. Nothing was changed.")
     # SPEC "The customer console": a new SCIM token needs a recent Okta sign-in.
-    if (answer := recent_sign_in_required(request, Action.SCIM_TOKEN_ISSUE)) is not None:
-        return answer
+    if stopped := change_stopped(request, actor, Action.SCIM_TOKEN_ISSUE, actor.tenant,
+                                 why="Only the organisation's owner issues a SCIM token: whoever holds it acts as "
+                                     "your Okta. Nothing was changed."):
+        return stopped
     if request.POST.get("replaces", "") != token_marker(_current_token(actor)):
         # The form was sent for a token that is no longer the current one: a reload of the page that showed a new
         # token resends its POST, which would otherwise silently replace the token just pasted into Okta.
