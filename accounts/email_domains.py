@@ -122,7 +122,7 @@ def _taken_words(claim: TenantEmailDomain) -> str:
 
 
 def _staff_list_drop(claim: TenantEmailDomain) -> None:
-    tenant = Tenant.objects.select_for_update().only("email_domains").get(pk=claim.tenant_id)
+    tenant = Tenant.objects.select_for_update(no_key=True).only("email_domains").get(pk=claim.tenant_id)
     listed = [domain for domain in tenant.domains if domain != claim.domain]
     # update(), not save(): save() would sync the list's rows (the same) and forget the tenant's Okta documents.
     Tenant.objects.filter(pk=tenant.pk).update(email_domains=",".join(listed))

@@ -88,7 +88,7 @@ def tenant_credentials_replace(*, tenant: Tenant, client_id: str, client_secret:
     """Replace a set-up tenant's Client ID and Secret (same issuer, so the secret stays bound to it: SPEC "Secrets
     stay with their issuer"); its Okta domain and active flag stay as they are. Raises ValidationError when another
     tenant uses this Client ID with the same issuer."""
-    current = Tenant.objects.select_for_update().get(pk=tenant.pk)
+    current = Tenant.objects.select_for_update(no_key=True).get(pk=tenant.pk)
     current.client_id = client_id
     current.client_secret = client_secret
     current.full_clean()

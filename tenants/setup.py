@@ -97,7 +97,7 @@ def tenant_setup_apply(*, link: SetupLink, okta_domain: str, client_id: str, cli
     current = SetupLink.objects.select_for_update().filter(pk=link.pk, token_digest=link.token_digest).first()
     if _state(current) is not LinkState.USABLE:
         raise SetupLinkSpent
-    tenant = Tenant.objects.select_for_update().get(pk=link.tenant_id)
+    tenant = Tenant.objects.select_for_update(no_key=True).get(pk=link.tenant_id)
     if tenant.is_awaiting_setup:
         tenant.okta_domain = okta_domain
         tenant.is_active = True

@@ -21,7 +21,7 @@ class Command(BaseCommand):
         with transaction.atomic():
             # The stored ciphertext (cast to plain text, so the field does not decrypt it): a secret no key can
             # decrypt must be reported, not blanked.
-            rows = Tenant.objects.select_for_update().annotate(stored=Cast("client_secret", TextField()))
+            rows = Tenant.objects.select_for_update(no_key=True).annotate(stored=Cast("client_secret", TextField()))
             for pk, slug, ciphertext in rows.values_list("pk", "slug", "stored"):
                 if not ciphertext:
                     continue
