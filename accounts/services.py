@@ -19,6 +19,7 @@ from accounts.policy import Action, RoleChange
 from accounts.roles import Reason, RoleChanged, role_after_ownership, roles_changed_record
 from inigo_sso.client_ip import client_ip
 from inigo_sso.failures import SESSION_END_REASONS
+from inigo_sso.redaction import redact_path
 from inigo_sso.references import new_reference
 from inigo_sso.text import storable
 from tenants.models import RoleSource, Tenant
@@ -190,6 +191,7 @@ def login_event_record(
     outcome: str = "",
     succeeded: bool | None = None,
     own_transaction: bool = True,
+    kind: EventKind | None = None,
 ) -> LoginEvent:
     """Record one login attempt (or the end of a session, or a step of a tenant's setup), in the database and as
     one log line, under a reference of its own that the person's page prints. `detail` must never hold a secret,
@@ -199,9 +201,12 @@ def login_event_record(
     can write): kept apart from `email`, which only ever holds the address of a signed-in user or of validated
     claims. Every text is cleaned of what PostgreSQL text refuses: details quote provider answers. Without a
     request (a command), there is no address to record. `own_transaction=False`: the event is one statement of the
-    caller's transaction.atomic() block, and a reference drawn twice fails that transaction (the caller retries)."""
+    caller's transaction.atomic() block, and a reference drawn twice fails that transaction (the caller retries).
+    `kind`: the reason's own kind (accounts.events) unless the caller knows better: a sign-in failure met during a
+    console change's re-authentication is a console event, not a failed sign-in."""
     claims = claims or {}
-    detail = storable(detail)
+    # A detail may quote what was sent (an `iss` path): a setup link's token never stays in it, as in the logs.
+    detail = storable(redact_path(detail))
     if succeeded is None:
         succeeded = reason == "ok"
     outcome = outcome or (LoginEvent.Outcome.SUCCESS if succeeded else LoginEvent.Outcome.FAILURE)
@@ -210,7 +215,7 @@ def login_event_record(
         user=user,
         outcome=outcome,
         reason=reason,
-        kind=kind_of(reason),
+        kind=kind or kind_of(reason),
         email=storable((user.email if user else "") or str(claims.get("email") or ""))[:254],
         typed_email=storable(typed_email)[:254],
         subject=storable(user.sub if user else str(claims.get("sub") or ""))[:255],

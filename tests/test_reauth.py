@@ -18,6 +18,7 @@ from accounts.models import LoginEvent, Role, User
 from accounts.oidc.auth_time import AUTH_TIME_KEY, auth_time_claim
 from accounts.oidc.reauth import recent_sign_in_required
 from accounts.policy import RECENT_SIGN_IN, Action
+from activity.health import tenant_health
 from tests.conftest import Browser, profile, with_claims, without_claims
 from tests.oidc_provider import ProviderHarness, query_of
 from tests.test_console_people import person_url
@@ -208,6 +209,17 @@ def test_okta_unreachable_at_the_start_changes_nothing_and_keeps_the_session(pro
     assert b"Change not made" in response.content
     assert role_of(alan) == Role.MEMBER
     assert ada.me().status_code == 200
+
+
+def test_a_failure_met_during_a_change_is_a_console_event_not_a_failed_sign_in(provider, ada, alan):
+    provider.discovery_rewrite = lambda document: {**document, "issuer": "https://elsewhere.example"}
+    cache.clear()
+
+    make_admin(ada, alan)
+
+    event = LoginEvent.objects.get(reason="discovery_issuer_mismatch")
+    assert event.kind == EventKind.CONSOLE
+    assert tenant_health(tenant=event.tenant).failures == 0
 
 
 def test_a_sign_out_needs_no_recent_sign_in(provider, ada, alan):

@@ -7,8 +7,8 @@ from django.template.response import TemplateResponse
 from django.utils.cache import add_never_cache_headers
 
 from accounts import services
+from accounts.events import EventKind
 from inigo_sso.failures import LoginError
-from inigo_sso.redaction import redact_path
 from tenants.models import Tenant
 
 
@@ -23,7 +23,7 @@ def login_failed(
 ) -> HttpResponse:
     event = services.login_event_record(
         request, reason=error.reason, tenant=tenant, claims=claims, typed_email=typed_email,
-        detail=redact_path(error.detail),  # a detail may quote what was sent (an `iss` path), as the logs do not
+        detail=error.detail,
     )
     context = {"failure": error.failure, "reason": error.reason, "tenant": tenant,
                "provider_message": provider_message, "event": event}
@@ -38,7 +38,7 @@ def change_stopped(
     console event (accounts.events)."""
     user = request.user if request.user.is_authenticated else None
     event = services.login_event_record(request, reason=error.reason, tenant=tenant, user=user,
-                                        detail=redact_path(error.detail))
+                                        detail=error.detail, kind=EventKind.CONSOLE)
     context = {"failure": error.failure, "reason": error.reason, "tenant": tenant, "event": event,
                "next_path": next_path}
     response = TemplateResponse(request, "accounts/change_stopped.html", context, status=error.failure.status)
