@@ -34,6 +34,8 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import cache
 
+from okta import http
+
 logger = logging.getLogger(__name__)
 
 
@@ -128,8 +130,12 @@ def _int(value: Any) -> int:
 def probe_claim(issuer: str) -> bool:
     """Whether this request is the one probe of a half-open breaker: the first to claim it, on any server. The claim
     lasts as long as a request can take, so a probe whose server died is followed by another."""
-    timeout = settings.OIDC_TIMEOUT[0] + settings.OIDC_RESPONSE_DEADLINE_SECONDS + 1
-    return bool(cache.add(_key("probe", issuer), 1, timeout))
+    return bool(cache.add(_key("probe", issuer), 1, http.request_seconds() + 1))
+
+
+def probe_release(issuer: str) -> None:
+    """The probe claimed was never sent (its slot was refused): the next request may probe at once."""
+    cache.delete(_key("probe", issuer))
 
 
 def failure_note(reading: Reading, *, probe: bool) -> None:

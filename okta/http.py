@@ -186,6 +186,11 @@ def _new_session() -> requests.Session:
 _session = _new_session()  # connection pooling: one TLS handshake per provider host, not per login
 
 
+def request_seconds() -> float:
+    """The longest one request to a provider can take: connecting, then the whole response."""
+    return settings.OIDC_TIMEOUT[0] + settings.OIDC_RESPONSE_DEADLINE_SECONDS
+
+
 def get_json(url: str, **kwargs: Any) -> tuple[Any, requests.Response]:
     """GET a JSON document."""
     response = send("GET", url, **kwargs)

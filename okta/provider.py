@@ -121,11 +121,6 @@ class ProviderBusy(Exception):
         super().__init__(f"busy; try again in {self.retry_in} s")
 
 
-def request_seconds() -> float:
-    """The longest one request to a provider can take: connecting, then the whole response (okta.http)."""
-    return settings.OIDC_TIMEOUT[0] + settings.OIDC_RESPONSE_DEADLINE_SECONDS
-
-
 class _Slots:
     def __init__(self, size: int) -> None:
         self.size = size
@@ -177,6 +172,8 @@ def guarded(issuer: str, kind: str, *, reading: breaker.Reading | None = None) -
     probe = _admitted(reading)
 
     def refuse(_oldest: float) -> LoginError:
+        if probe:
+            breaker.probe_release(issuer)
         return LoginError("provider_unreachable", f"{issuer}: its earlier requests have not come back")
 
     with _issuer_slots(issuer, _SLOT_GROUPS[kind]).hold(settings.OIDC_PROVIDER_PATIENCE_SECONDS[kind], refuse):
@@ -214,7 +211,7 @@ def check_guarded(issuer: str, kind: str) -> Iterator[None]:
     breaker (read, tripped or closed; see okta.breaker). A busy slot raises ProviderBusy."""
 
     def refuse(oldest: float) -> ProviderBusy:
-        return ProviderBusy(oldest + request_seconds() - time.monotonic())
+        return ProviderBusy(oldest + http.request_seconds() - time.monotonic())
 
     with _issuer_slots(issuer, _SLOT_GROUPS[kind]).hold(settings.OIDC_PROVIDER_PATIENCE_SECONDS["discovery"], refuse):
         yield
@@ -232,7 +229,7 @@ def check_slot(requests: int) -> Iterator[None]:
         slots = _checks.get(size) or _checks.setdefault(size, _Slots(size))
 
     def refuse(oldest: float) -> ProviderBusy:
-        return ProviderBusy(oldest + requests * request_seconds() - time.monotonic())
+        return ProviderBusy(oldest + requests * http.request_seconds() - time.monotonic())
 
     with slots.hold(0, refuse):
         yield

@@ -38,7 +38,7 @@ from tenants.forms import TenantAdminForm
 from tenants.models import ConnectionCheckResult, SetupLink, Tenant
 from tenants.services import connection_check_record, tenant_connection_check
 
-# Each check makes up to four requests, each bounded by okta.provider.request_seconds(); more tenants than this
+# Each check makes up to four requests, each bounded by okta.http.request_seconds(); more tenants than this
 # would hold a server thread, one check after another, for minutes. Use `manage.py check_tenant` in a loop for a
 # sweep.
 MAX_TENANTS_PER_CHECK = 5
