@@ -3,6 +3,7 @@
 import hashlib
 import logging
 from collections.abc import Collection
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -11,7 +12,7 @@ from django.db.models.functions import Lower
 from django.http import HttpRequest
 from django.utils import timezone
 
-from accounts import policy
+from accounts import hot_path, policy
 from accounts.events import EventKind, kind_of
 from accounts.locks import PeopleBusy, people_lock, people_wait, person_lock, roles_lock, tenant_lock
 from accounts.models import DeactivatedBy, LoginEvent, Role, User
@@ -37,7 +38,7 @@ def user_provision(*, tenant: Tenant, claims: dict[str, Any]) -> User:
     their externalId, else linked at this first sign-in by preferred_username = SCIM userName."""
     identity = {"tenant": tenant, "issuer": tenant.issuer, "sub": claims["sub"]}
     profile = _profile_from_claims(claims)
-    user = User.objects.filter(**identity).first()
+    user = hot_path.person_by_identity(tenant_id=tenant.pk, issuer=tenant.issuer, sub=claims["sub"])
     if user is not None and user.last_login is not None:
         user.tenant = tenant  # the instance we hold: no second query for user.tenant later in the login
         return _profile_update(user, profile)
@@ -204,13 +205,61 @@ def login_event_record(
     caller's transaction.atomic() block, and a reference drawn twice fails that transaction (the caller retries).
     `kind`: the reason's own kind (accounts.events) unless the caller knows better: a sign-in failure met during a
     console change's re-authentication is a console event, not a failed sign-in."""
+    event = login_event_new(request, reason=reason, tenant=tenant, user=user, claims=claims, typed_email=typed_email,
+                            detail=detail, outcome=outcome, succeeded=succeeded, kind=kind)
+    _save_with_unique_reference(event.row, own_transaction=own_transaction)
+    if own_transaction:
+        event.announce()
+    else:
+        transaction.on_commit(event.announce)  # a reference in the logs is one that support can find
+    return event.row
+
+
+@dataclass(frozen=True)
+class NewEvent:
+    """A login event not saved yet (the sign-in's transaction inserts it: accounts.hot_path.SignIn), and its log line,
+    to write once it is committed: a reference in the logs is one that support can find."""
+
+    row: LoginEvent
+    request: HttpRequest | None
+
+    def announce(self) -> None:
+        event, request = self.row, self.request
+        tenant = event.tenant if event.tenant_id is not None else None
+        if request is not None:
+            request.log_tenant = tenant.slug if tenant else None
+            request.support_reference = event.reference  # the request's log line carries it too
+        # Named by the event's kind: a setup link created is no "login success".
+        name = _LOG_EVENT_NAMES.get(event.kind, event.kind)
+        login_logger.log(
+            logging.WARNING if event.outcome == LoginEvent.Outcome.FAILURE else logging.INFO,
+            "%s %s reason=%s reference=%s detail=%s", name, event.outcome, event.reason, event.reference,
+            event.detail, extra={"event": name, "tenant": tenant.slug if tenant else None, "outcome": event.outcome,
+                                 "reason": event.reason, "reference": event.reference, "user_id": event.user_id},
+        )
+
+
+def login_event_new(
+    request: HttpRequest | None,
+    *,
+    reason: str,
+    tenant: Tenant | None = None,
+    user: User | None = None,
+    claims: dict[str, Any] | None = None,
+    typed_email: str = "",
+    detail: str = "",
+    outcome: str = "",
+    succeeded: bool | None = None,
+    kind: EventKind | None = None,
+) -> NewEvent:
+    """The login event login_event_record records, built and not saved (its arguments are that function's)."""
     claims = claims or {}
     # A detail may quote what was sent (an `iss` path): a setup link's token never stays in it, as in the logs.
     detail = storable(redact_path(detail))
     if succeeded is None:
         succeeded = reason == "ok"
     outcome = outcome or (LoginEvent.Outcome.SUCCESS if succeeded else LoginEvent.Outcome.FAILURE)
-    event = LoginEvent(
+    row = LoginEvent(
         tenant=tenant,
         user=user,
         outcome=outcome,
@@ -223,39 +272,20 @@ def login_event_record(
         ip_address=client_ip(request) if request is not None else None,
         user_agent=storable(request.META.get("HTTP_USER_AGENT", ""))[:300] if request is not None else "",
     )
-    _save_with_unique_reference(event, own_transaction=own_transaction)
-
-    def announce() -> None:
-        if request is not None:
-            request.log_tenant = tenant.slug if tenant else None
-            request.support_reference = event.reference  # the request's log line carries it too
-        # Named by the event's kind: a setup link created is no "login success".
-        name = _LOG_EVENT_NAMES.get(event.kind, event.kind)
-        login_logger.log(
-            logging.WARNING if outcome == LoginEvent.Outcome.FAILURE else logging.INFO,
-            "%s %s reason=%s reference=%s detail=%s", name, outcome, reason, event.reference, detail[:500],
-            extra={"event": name, "tenant": tenant.slug if tenant else None, "outcome": outcome, "reason": reason,
-                   "reference": event.reference, "user_id": user.pk if user else None},
-        )
-
-    if own_transaction:
-        announce()
-    else:
-        transaction.on_commit(announce)  # a reference in the logs is one that support can find
-    return event
+    return NewEvent(row, request)
 
 
 def _save_with_unique_reference(event: LoginEvent, *, own_transaction: bool) -> None:
     # The reference is random (inigo_sso.references); a clash with an existing one is rare and drawn again.
     if not own_transaction:
-        # One statement of the caller's transaction (a sign-in: accounts.oidc.views), which retries as a whole on
-        # a clash: a savepoint per event would cost two statements more on every login.
-        event.save(force_insert=True)
+        # One statement of the caller's transaction, which retries as a whole on a clash: a savepoint per event
+        # would cost two statements more.
+        hot_path.event_insert(event)
         return
     for attempt in range(3):
         try:
             with transaction.atomic():
-                event.save(force_insert=True)
+                hot_path.event_insert(event)
             return
         except IntegrityError:
             if attempt == 2:

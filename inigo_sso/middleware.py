@@ -2,8 +2,12 @@
 
 from collections.abc import Callable, Iterable
 
+import csp.constants
+import csp.middleware
+from csp.utils import build_policy
+from django.conf import settings
 from django.contrib.auth import SESSION_KEY
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.utils.cache import patch_cache_control
 
 from inigo_sso.errors import unstorable_input
@@ -61,3 +65,32 @@ class PrivatePagesMiddleware:
         if session is not None and session.accessed and session.get(SESSION_KEY) is not None:
             patch_cache_control(response, private=True, no_store=True)
         return response
+
+
+class CSPMiddleware(csp.middleware.CSPMiddleware):
+    """django-csp's middleware, with the Content-Security-Policy of CONTENT_SECURITY_POLICY built once per process
+    (by django-csp's own build_policy) instead of once per response: no page of ours changes the policy, uses a
+    nonce or has a report-only policy. A response that does (django-csp's decorators, a nonce read) goes the
+    library's way, as does any setting of CONTENT_SECURITY_POLICY_REPORT_ONLY."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        super().__init__(get_response)
+        self.policy = build_policy()
+        self.plain = bool(self.policy) and not getattr(settings, "CONTENT_SECURITY_POLICY_REPORT_ONLY", None) and not (
+            (getattr(settings, "CONTENT_SECURITY_POLICY", None) or {}).get("EXCLUDE_URL_PREFIXES"))
+
+    def process_response(self, request: HttpRequest, response: HttpResponseBase) -> HttpResponseBase:
+        if not self.plain or getattr(request, "_csp_nonce", None) is not None or any(
+            hasattr(response, name) for name in _PER_RESPONSE_CSP
+        ):
+            return super().process_response(request, response)
+        if csp.constants.HEADER not in response:
+            response[csp.constants.HEADER] = self.policy
+        # As the library does: a nonce asked for after the header is written is an error, not a silent gap.
+        request.csp_nonce = csp.middleware.CheckableLazyObject(self._csp_nonce_post_response)  # type: ignore[attr-defined]
+        return response
+
+
+# What django-csp's decorators set on a response to change its policy (csp.decorators).
+_PER_RESPONSE_CSP = ("_csp_exempt", "_csp_config", "_csp_update", "_csp_replace", "_csp_exempt_ro", "_csp_config_ro",
+                     "_csp_update_ro", "_csp_replace_ro")

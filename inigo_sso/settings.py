@@ -49,6 +49,8 @@ MIDDLEWARE = [
     # Before anything reads a parameter or a cookie: NUL in any of them is a 400, never a 500 (inigo_sso.text).
     "inigo_sso.middleware.RefuseUnstorableInputMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # A callback's session and the tenant its URL names, in one round trip, before anything reads the session.
+    "accounts.oidc.callback_read.CallbackReadMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -59,7 +61,7 @@ MIDDLEWARE = [
     # Optional per tenant: a due re-check sends the next page navigation through Okta with prompt=none.
     "accounts.oidc.recheck.SessionRecheckMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "csp.middleware.CSPMiddleware",
+    "inigo_sso.middleware.CSPMiddleware",  # django-csp's, with the policy built once
     "django_ratelimit.middleware.RatelimitMiddleware",
     "axes.middleware.AxesMiddleware",  # last, as django-axes requires
 ]
@@ -119,7 +121,7 @@ if REDIS_URL:
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 # Sessions live in the database, so a login started on one app server can finish on another.
-SESSION_ENGINE = "inigo_sso.sessions"  # the database backend, without the statements a sign-in does not need
+SESSION_ENGINE = "accounts.session_store"  # the database backend, without the statements a sign-in does not need
 
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [

@@ -23,11 +23,11 @@ import requests
 from django.db.utils import DatabaseErrorWrapper, OperationalError
 from django.test import Client
 
+from accounts.session_store import SessionStore
 from faults.cluster import free_port as _free_port
 from faults.cluster import wait_for as _wait_for
 from inigo_sso import database_down
 from inigo_sso.failures import FAILURES
-from inigo_sso.sessions import SessionStore
 from tests.test_tarpit import Tarpit
 
 ROOT = Path(__file__).resolve().parent.parent

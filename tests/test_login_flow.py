@@ -273,7 +273,7 @@ def test_an_inactive_tenant_cannot_finish_a_login_it_started(client, provider, a
 def test_a_login_started_in_another_tab_during_the_token_exchange_survives_the_sign_in(
     client, browser, provider, other_provider, acme, globex, monkeypatch
 ):
-    """The sign-in reads the session after the token exchange (inigo_sso.sessions, take_over), so a state entry
+    """The sign-in reads the session after the token exchange (accounts.session_store, take_over), so a state entry
     another tab wrote meanwhile is kept in the signed-in session, as mozilla-django-oidc's reload keeps it. The
     other tab starts while the callback waits for the token response (the state entry's removal is saved by then)."""
     from okta.exchange import TokenExchange

@@ -13,7 +13,7 @@ from django.contrib.auth import get_user_model
 from django.http import HttpRequest
 from mozilla_django_oidc.auth import OIDCAuthenticationBackend
 
-from accounts import services
+from accounts import hot_path, services
 from accounts.models import User
 from accounts.oidc.auth_time import auth_time_claim
 from accounts.oidc.redirects import tenant_redirect_uri
@@ -104,9 +104,7 @@ class TenantOIDCBackend(OIDCAuthenticationBackend):
     def get_user(self, user_id: Any) -> User | None:
         """Every signed-in request: the user with their tenant in one query (pages and /api/me/ show it); the
         client secret is left undecrypted, nothing after sign-in needs it."""
-        return (
-            self.UserModel.objects.select_related("tenant").defer("tenant__client_secret").filter(pk=user_id).first()
-        )
+        return hot_path.person_with_tenant(user_id)
 
     def get_token(self, payload: dict[str, Any]) -> dict[str, Any]:
         """The token exchange: the answer to the request the callback view sent early (token_exchange_start), which

@@ -7,7 +7,7 @@ from urllib.parse import parse_qs, urlsplit
 from django.conf import settings
 from django.contrib import auth, messages
 from django.contrib.sessions.backends.base import UpdateError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
 from django.shortcuts import render
 from django.urls import reverse
@@ -18,9 +18,9 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from mozilla_django_oidc.views import OIDCAuthenticationCallbackView, OIDCAuthenticationRequestView
 
-from accounts import services
+from accounts import hot_path, services
 from accounts.models import DeactivatedBy
-from accounts.oidc import auth_time, navigation, states
+from accounts.oidc import auth_time, callback_read, navigation, states
 from accounts.oidc.backend import (
     AUTH_TIME_ATTRIBUTE,
     ID_TOKEN_SESSION_KEY,
@@ -256,7 +256,13 @@ class CallbackView(OIDCAuthenticationCallbackView):
     def get(self, request: HttpRequest, slug: str) -> HttpResponse:
         state = _single(request.GET, "state")
         pending = states.pending_login(request.session, state) if state else None
-        tenant = Tenant.objects.filter(pk=pending.tenant_id).first() if pending else None
+        tenant = None
+        if pending is not None:
+            # The tenant the URL names, read fresh with the session (accounts.oidc.callback_read). The state entry's
+            # tenant must be that one (below); another is read by itself, for the refusal's event.
+            named = callback_read.tenant_named(request, slug)
+            tenant = named if named is not None and named.pk == pending.tenant_id else hot_path.tenant_by_id(
+                pending.tenant_id)
         try:
             if pending is None:
                 if error := _single(request.GET, "error"):
@@ -365,16 +371,19 @@ class CallbackView(OIDCAuthenticationCallbackView):
                 # One transaction signs the person in: the session read and its old row deleted in one statement
                 # (with what a parallel tab added during the token exchange), a new key (auth.login, against
                 # session fixation), the new row, and the login event. A session never exists without its
-                # event, and a login waits for one WAL flush here, not three.
-                with transaction.atomic():
-                    session.take_over()
+                # event, and a login waits for one WAL flush here, not three; on PostgreSQL the transaction is two
+                # round trips (accounts.hot_path.SignIn).
+                with hot_path.sign_in() as signing_in:
+                    session.take_over(signing_in)
                     response = super().login_success()  # auth.login
                     if id_token:
                         session[ID_TOKEN_SESSION_KEY] = id_token
                     auth_time.keep(session, getattr(self.request, AUTH_TIME_ATTRIBUTE, None))
-                    services.login_event_record(self.request, reason="ok", tenant=self.user.tenant, user=self.user,
-                                                own_transaction=False)
-                    session.save_in_transaction()  # the response's save then has nothing left to write
+                    event = services.login_event_new(self.request, reason="ok", tenant=self.user.tenant,
+                                                     user=self.user)
+                    signing_in.commit(event=event.row, session_row=session.row_for_sign_in())
+                session.inserted()  # the response's save then has nothing left to write
+                event.announce()
                 return response
             except IntegrityError:
                 # A login event reference drawn twice (inigo_sso.references: about once in 10**8 sign-ins among

@@ -1,6 +1,6 @@
-"""The bench's inigo-sso without login_event (bench/without/__init__.py)."""
+"""The bench's inigo-sso without overlap (bench/without/__init__.py)."""
 
 from bench.settings import *  # noqa: F403
 
-BENCH_WITHOUT = ["login_event"]
+BENCH_WITHOUT = ["overlap"]
 MIDDLEWARE = ["bench.without.WithoutMiddleware", *MIDDLEWARE]  # noqa: F405

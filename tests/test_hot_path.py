@@ -1,0 +1,146 @@
+"""accounts.hot_path: each statement built once is the one the ORM sends for the same query, and gives back the
+same models. A migration that adds, renames or drops a column changes both sides, or fails here."""
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.contrib.sessions.models import Session
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+
+from accounts import hot_path
+from accounts.models import LoginEvent, User
+from accounts.session_store import SessionStore
+from tenants.models import Tenant
+
+
+class Sent:
+    """Every statement sent on the default connection, with its parameters, as the ORM hands them to the driver."""
+
+    def __init__(self) -> None:
+        self.statements: list[tuple[str, list[Any]]] = []
+
+    def __call__(self, execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        self.statements.append((sql, list(params or ())))
+        return execute(sql, params, many, context)
+
+
+def sent(action: Any) -> tuple[Any, list[tuple[str, list[Any]]]]:
+    recorder = Sent()
+    with connection.execute_wrapper(recorder):
+        result = action()
+    return result, recorder.statements
+
+
+def fields(obj: Any) -> dict[str, Any]:
+    return {field.attname: getattr(obj, field.attname) for field in type(obj)._meta.concrete_fields
+            if field.attname not in obj.get_deferred_fields()}
+
+
+@pytest.fixture
+def person(acme: Tenant) -> User:
+    return User.objects.create(username="t-alice", tenant=acme, issuer=acme.issuer, sub="alice", email="a@acme.test",
+                               role="member", last_login=timezone.now())
+
+
+@pytest.fixture
+def session_row(db: None) -> Session:
+    store = SessionStore()
+    store["pending"] = "x"
+    store.save()
+    return Session.objects.get(pk=store.session_key)
+
+
+def test_the_tenant_reads_are_the_orms(acme: Tenant):
+    orm, orm_sql = sent(lambda: Tenant.objects.filter(slug="acme").order_by("pk").first())
+    ours, our_sql = sent(lambda: hot_path.tenant_by_slug("acme"))
+    assert our_sql == orm_sql
+    assert fields(ours) == fields(orm)
+    assert ours.client_secret == orm.client_secret != ""  # decrypted by the field's converter, as the ORM does
+    assert ours._loaded_is_active is True  # Tenant.from_db ran
+
+    orm, orm_sql = sent(lambda: Tenant.objects.filter(pk=acme.pk).order_by("pk").first())
+    ours, our_sql = sent(lambda: hot_path.tenant_by_id(acme.pk))
+    assert our_sql == orm_sql
+    assert fields(ours) == fields(orm)
+    assert hot_path.tenant_by_slug("nobody") is None
+    assert hot_path.tenant_by_id(acme.pk + 1000) is None
+
+
+def test_the_person_reads_are_the_orms(acme: Tenant, person: User):
+    orm, orm_sql = sent(lambda: User.objects.filter(tenant_id=acme.pk, issuer=acme.issuer, sub="alice")
+                        .order_by("pk").first())
+    ours, our_sql = sent(lambda: hot_path.person_by_identity(tenant_id=acme.pk, issuer=acme.issuer, sub="alice"))
+    assert our_sql == orm_sql
+    assert fields(ours) == fields(orm)
+    assert ours._loaded_is_active is True  # User.from_db ran: a later save that switches them off ends sessions
+
+    orm, orm_sql = sent(lambda: User.objects.select_related("tenant").defer("tenant__client_secret")
+                        .filter(pk=person.pk).order_by("pk").first())
+    ours, our_sql = sent(lambda: hot_path.person_with_tenant(person.pk))
+    assert our_sql == orm_sql
+    assert fields(ours) == fields(orm)
+    assert fields(ours.tenant) == fields(orm.tenant)
+    assert "client_secret" in ours.tenant.get_deferred_fields()
+    assert hot_path.person_by_identity(tenant_id=acme.pk, issuer=acme.issuer, sub="bob") is None
+
+
+def test_the_session_read_is_djangos(session_row: Session):
+    def django_read() -> Any:
+        return Session.objects.get(session_key=session_row.pk, expire_date__gt=timezone.now())
+
+    orm, orm_sql = sent(django_read)
+    ours, our_sql = sent(lambda: hot_path.session_read(session_row.pk))
+    assert [sql for sql, _ in our_sql] == [sql for sql, _ in orm_sql]
+    assert our_sql[0][1][1] == session_row.pk  # the key; [0] is "now", which moved on
+    assert fields(ours) == fields(orm)
+
+    Session.objects.filter(pk=session_row.pk).update(expire_date=timezone.now() - timedelta(seconds=1))
+    assert hot_path.session_read(session_row.pk) is None
+
+
+def test_the_session_and_the_tenant_in_one_message_are_the_two_reads(acme: Tenant, session_row: Session):
+    (row, tenant), ours = sent(lambda: hot_path.session_and_tenant(session_row.pk, "acme"))
+    _, session_sql = sent(lambda: hot_path.session_read(session_row.pk))
+    _, tenant_sql = sent(lambda: hot_path.tenant_by_slug("acme"))
+    if connection.vendor == "postgresql":
+        assert [sql for sql, _ in ours] == [f"{session_sql[0][0]}; {tenant_sql[0][0]}"]
+    else:
+        assert [sql for sql, _ in ours] == [session_sql[0][0], tenant_sql[0][0]]
+    assert (row.pk, tenant.pk) == (session_row.pk, acme.pk)
+    assert hot_path.session_and_tenant("no-such-key", "nobody") == (None, None)
+
+
+def test_the_inserts_and_the_update_are_the_orms(acme: Tenant, person: User):
+    def event() -> LoginEvent:
+        return LoginEvent(tenant=acme, user=person, outcome="success", reason="ok", kind="signin", email="a@acme.test")
+
+    _, orm_sql = sent(lambda: event().save(force_insert=True))
+    ours = event()
+    _, our_sql = sent(lambda: hot_path.event_insert(ours))
+    assert [sql for sql, _ in our_sql] == [sql for sql, _ in orm_sql if "SAVEPOINT" not in sql]
+    stored = LoginEvent.objects.get(pk=ours.pk)
+    assert fields(stored) == fields(ours)
+    assert not ours._state.adding
+
+    store = SessionStore()
+    store["a"] = 1
+    row = store.create_model_instance(store._get_session(no_load=True))
+    row.session_key = "k" * 28
+    _, orm_sql = sent(lambda: Session(session_key="j" * 28, session_data=row.session_data,
+                                      expire_date=row.expire_date).save(force_insert=True))
+    _, our_sql = sent(lambda: hot_path.session_insert(row))
+    assert [sql for sql, _ in our_sql] == [sql for sql, _ in orm_sql if "SAVEPOINT" not in sql]
+    with pytest.raises(IntegrityError), transaction.atomic():
+        hot_path.session_insert(row)  # the key is taken
+
+    row.session_data = "changed"
+    _, orm_sql = sent(lambda: Session(session_key="j" * 28, session_data="changed",
+                                      expire_date=row.expire_date).save(force_update=True))
+    _, our_sql = sent(lambda: hot_path.session_update(row))
+    assert [sql for sql, _ in our_sql] == [sql for sql, _ in orm_sql if "SAVEPOINT" not in sql]
+    assert our_sql[0][1] == [value if value != "j" * 28 else "k" * 28 for value in orm_sql[-1][1]]
+    assert Session.objects.get(pk="k" * 28).session_data == "changed"
+    assert hot_path.session_update(Session(session_key="gone" * 7, session_data="", expire_date=row.expire_date)) \
+        is False
