@@ -1,6 +1,7 @@
 """Every statement a login sends to the database on its way, built once per process: the session's read, insert and
-update, the tenant by its slug or id, the person by (tenant, issuer, sub), the session's person with their tenant
-(every signed-in request), the login event's insert, and the sign-in's transaction.
+update, the tenant by its slug or id, the active tenants of an issuer (the Okta tile), the person by (tenant,
+issuer, sub), the session's person with their tenant (every signed-in request), the login event's insert, and the
+sign-in's transaction.
 
 Why a module of its own. Django's ORM builds and compiles each query again on every call: for the returning
 person's one SELECT that is about 0.7 ms of CPU of its 0.86 ms, and a login runs a dozen such statements. Here each
@@ -32,6 +33,7 @@ from django.db.models.sql import InsertQuery, UpdateQuery
 from django.utils import timezone
 
 from accounts.models import LoginEvent, User
+from tenants import selectors
 from tenants.models import Tenant
 
 # Values the statements are compiled with, found again among the compiled parameters: each marks where one
@@ -146,6 +148,7 @@ class Statements:
     session_update: Update
     tenant_by_slug: Read
     tenant_by_id: Read
+    tenants_of_issuer: Read
     person: Read
     person_with_tenant: Read
     event_insert: Write
@@ -167,9 +170,9 @@ def _build(alias: str) -> Statements:
         session_delete=f"DELETE FROM {table} WHERE {key} = %s RETURNING {data}, {expiry} > %s",  # noqa: S608
         session_insert=_insert(Session, alias),
         session_update=_session_update(alias),
-        tenant_by_slug=_read(Tenant.objects.using(alias).filter(slug=_TEXT_MARKS[0]).order_by("pk")[:1],
-                             _TEXT_MARKS[:1]),
+        tenant_by_slug=_read(selectors.tenant_of_slug(_TEXT_MARKS[0]).using(alias), _TEXT_MARKS[:1]),
         tenant_by_id=_read(Tenant.objects.using(alias).filter(pk=_INT_MARKS[0]).order_by("pk")[:1], _INT_MARKS[:1]),
+        tenants_of_issuer=_read(selectors.tenants_of_issuer(_TEXT_MARKS[0]).using(alias), _TEXT_MARKS[:1]),
         # accounts.services.user_provision: the person of (tenant, issuer, sub)
         person=_read(people.filter(tenant_id=_INT_MARKS[0], issuer=_TEXT_MARKS[0], sub=_TEXT_MARKS[1])
                      .order_by("pk")[:1], (_INT_MARKS[0], _TEXT_MARKS[0], _TEXT_MARKS[1])),
@@ -223,6 +226,14 @@ def tenant_by_id(pk: int, alias: str = DEFAULT_DB_ALIAS) -> Tenant | None:
 
 def tenant_by_slug(slug: str, alias: str = DEFAULT_DB_ALIAS) -> Tenant | None:
     return _one(statements(alias).tenant_by_slug, (slug,), alias)
+
+
+def tenants_of_issuer(issuer: str, alias: str = DEFAULT_DB_ALIAS) -> list[Tenant]:
+    """tenants.selectors.tenants_of_issuer, as a list."""
+    read = statements(alias).tenants_of_issuer
+    with connections[alias].cursor() as cursor:
+        cursor.execute(read.sql, read.params((issuer,)))
+        return read.models_from(cursor.fetchall(), alias)
 
 
 def person_by_identity(*, tenant_id: int, issuer: str, sub: str, alias: str = DEFAULT_DB_ALIAS) -> User | None:

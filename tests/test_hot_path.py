@@ -64,6 +64,10 @@ def test_the_tenant_reads_are_the_orms(acme: Tenant):
     ours, our_sql = sent(lambda: hot_path.tenant_by_id(acme.pk))
     assert our_sql == orm_sql
     assert fields(ours) == fields(orm)
+    orm, orm_sql = sent(lambda: list(Tenant.objects.filter(issuer=acme.issuer, is_active=True).order_by("name")[:50]))
+    ours, our_sql = sent(lambda: hot_path.tenants_of_issuer(acme.issuer))
+    assert our_sql == orm_sql
+    assert [fields(tenant) for tenant in ours] == [fields(tenant) for tenant in orm] != []
     assert hot_path.tenant_by_slug("nobody") is None
     assert hot_path.tenant_by_id(acme.pk + 1000) is None
 

@@ -40,7 +40,6 @@ from inigo_sso.failures import LoginError
 from okta import provider
 from tenants.issuers import IssuerError, issuer_from_okta_domain
 from tenants.models import Tenant
-from tenants.selectors import tenant_by_slug, tenants_for_issuer
 
 LOGIN_HINT_MAX_LENGTH = 254
 
@@ -146,7 +145,7 @@ class InitiateLoginView(TenantAuthenticationRequestView):
         raw_iss = _single(params, "iss")
         issuer = _issuer(raw_iss) if raw_iss else None
         if slug is not None:
-            tenant = tenant_by_slug(slug)
+            tenant = hot_path.tenant_by_slug(slug)
             if tenant is None:
                 raise LoginError("tenant_unknown", f"slug {slug[:63]!r}")
             if tenant.is_awaiting_setup:
@@ -157,7 +156,7 @@ class InitiateLoginView(TenantAuthenticationRequestView):
         if issuer is None:
             raise LoginError("issuer_missing")
         # Never redirect anywhere for an issuer that is not an active tenant's: `iss` is attacker input.
-        candidates = tenants_for_issuer(issuer)
+        candidates = hot_path.tenants_of_issuer(issuer)
         if not candidates:
             inactive = Tenant.objects.filter(issuer=issuer).order_by("name").first()
             error = LoginError("tenant_inactive" if inactive else "issuer_unknown", f"iss {issuer}")
@@ -196,7 +195,7 @@ def _organisation_picker(request: HttpRequest, params: QueryDict) -> HttpRespons
     for name in ("iss", "login_hint", "target_link_uri"):
         if value := _single(params, name):
             forwarded[name] = value
-    context = {"tenants": tenants_for_issuer(issuer), "query": forwarded.urlencode()}
+    context = {"tenants": hot_path.tenants_of_issuer(issuer), "query": forwarded.urlencode()}
     return render(request, "accounts/pick_organisation.html", context)
 
 
@@ -209,7 +208,7 @@ class AuthenticateView(TenantAuthenticationRequestView):
         tenant = None
         try:
             slug = _single(request.GET, "tenant")
-            tenant = tenant_by_slug(slug) if slug else None
+            tenant = hot_path.tenant_by_slug(slug) if slug else None
             if tenant is None:
                 raise LoginError("tenant_unknown", f"slug {slug[:63]!r}")
             next_path = same_origin_path(request, _single(request.GET, "next"))
@@ -234,7 +233,7 @@ class SwitchView(TenantAuthenticationRequestView):
         tenant = None
         login_hint = _single(request.POST, "login_hint")
         try:
-            tenant = tenant_by_slug(slug)
+            tenant = hot_path.tenant_by_slug(slug)
             if tenant is None:
                 raise LoginError("tenant_unknown", f"slug {slug[:63]!r}")
             next_path = same_origin_path(request, _single(request.POST, "next"))
