@@ -41,17 +41,16 @@ def _timed(name: str, function: Callable[..., Any]) -> Callable[..., Any]:
 @once
 def _patch() -> None:
     from django.contrib import auth
-    from django.db.backends.base.base import BaseDatabaseWrapper
 
-    from accounts import services
+    from accounts import hot_path, services, session_store
     from accounts.oidc import backend, states
-    from inigo_sso import sessions
     from okta import exchange, provider
     from tenants import crypto
 
     targets: list[tuple[Any, str, str]] = [
-        (sessions.SessionStore, "load", "session load"),
-        (sessions.SessionStore, "save", "session save"),
+        (session_store.SessionStore, "load", "session load"),
+        (hot_path, "session_and_tenant", "session load"),  # a callback's: with its tenant, in one round trip
+        (session_store.SessionStore, "save", "session save"),
         (states, "pending_login", "state check"),
         (provider, "provider_metadata", "discovery (cached)"),
         (provider, "login_documents", "discovery (cached)"),  # the callback's read: discovery and keys at once
@@ -62,9 +61,11 @@ def _patch() -> None:
         (backend, "validate_id_token", "JWT check"),
         (services, "user_provision", "user upsert"),
         (auth, "login", "auth.login"),
-        (services, "login_event_record", "login event"),
-        # A COMMIT outside the phases above: the sign-in's one transaction (accounts.oidc.views.login_success).
-        (BaseDatabaseWrapper, "commit", "sign-in commit"),
+        (services, "login_event_new", "login event"),
+        # The sign-in's transaction (accounts.hot_path.SignIn): BEGIN with the old row's removal, then the event's
+        # and the new row's INSERTs with COMMIT.
+        (hot_path.SignIn, "take_over", "sign-in: session taken over"),
+        (hot_path.SignIn, "commit", "sign-in commit"),
     ]
     for owner, attribute, name in targets:
         setattr(owner, attribute, _timed(name, getattr(owner, attribute)))
