@@ -55,9 +55,7 @@ def _patch() -> None:
         (provider, "provider_metadata", "discovery (cached)"),
         (provider, "login_documents", "discovery (cached)"),  # the callback's read: discovery and keys at once
         (crypto, "decrypt", "secret decryption"),
-        # What the callback waits for the token response: the request goes out from a thread of its own while the
-        # state entry's removal is saved (okta.exchange.TokenExchange), so that overlap is not counted twice.
-        (exchange.TokenExchange, "result", "token request (provider round trip)"),
+        (exchange, "token_request", "token request (provider round trip)"),
         (backend, "validate_id_token", "JWT check"),
         (services, "user_provision", "user upsert"),
         (auth, "login", "auth.login"),

@@ -1,9 +1,7 @@
 """The token request of the authorization-code flow (RFC 6749 section 4.1.3), authenticated as the provider's
 discovery document allows."""
 
-import contextvars
-import threading
-from typing import Any, cast
+from typing import Any
 
 from requests.auth import HTTPBasicAuth
 
@@ -40,46 +38,6 @@ def token_request(
     if not isinstance(token_info, dict):
         raise LoginError("provider_bad_response", "the token response is not a JSON object")
     return token_info
-
-
-class TokenExchange:
-    """The token request, sent from a thread of its own at once, so that what the caller does meanwhile (the
-    callback commits the state entry's removal) is not added to the person's wait.
-
-    `result()` waits for the answer and returns it, or raises what the request raised (a LoginError, as
-    token_request would have). `wait()` waits without either: a caller that gives up on the answer still calls
-    it, so that no request outlives the request that sent it. The thread runs in a copy of the caller's context
-    (its log lines carry the request's id); it touches no database."""
-
-    def __init__(
-        self, metadata: ProviderMetadata, *, client_id: str, client_secret: str, form: dict[str, str],
-        reading: breaker.Reading | None = None,
-    ) -> None:
-        self.form = dict(form)
-        self.reading = reading
-        self._answer: dict[str, Any] | None = None
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(
-            target=contextvars.copy_context().run, args=(self._send, metadata, client_id, client_secret),
-            name="token-request", daemon=True,
-        )
-        self._thread.start()
-
-    def _send(self, metadata: ProviderMetadata, client_id: str, client_secret: str) -> None:
-        try:
-            self._answer = token_request(metadata, client_id=client_id, client_secret=client_secret, form=self.form,
-                                         reading=self.reading)
-        except BaseException as exc:  # handed to result(), in the caller's thread
-            self._error = exc
-
-    def wait(self) -> None:
-        self._thread.join()
-
-    def result(self) -> dict[str, Any]:
-        self.wait()
-        if self._error is not None:
-            raise self._error
-        return cast(dict[str, Any], self._answer)
 
 
 def oauth_error(response: Any) -> str:

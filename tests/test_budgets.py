@@ -10,8 +10,6 @@ added queries to every login; raise the budget only on purpose.
 """
 
 import tempfile
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -19,7 +17,7 @@ from typing import Any
 import psycopg
 import pytest
 from django.conf import settings
-from django.db import connection, connections
+from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
@@ -264,51 +262,8 @@ def test_a_returning_callback_makes_five_round_trips_to_postgresql(postgres, cli
     assert browser.me().json()["email"] == "alice@acme.test"
     assert trips == [
         "Query SELECT",  # the session, with its state entry; and the tenant of the callback's URL
-        "Query UPDATE",  # the state entry's removal, while the token request is on its way
+        "Query UPDATE",  # the state entry's removal, before the token request
         "Query SELECT",  # the person
         "Query BEGIN",  # the sign-in: BEGIN with the old row read and deleted,
         "Query INSERT",  # then the login event, the new row and COMMIT
     ]
-
-
-def postgres_params() -> dict[str, Any]:
-    """Where the test database is, for a connection of the test's own."""
-    database = connection.settings_dict
-    return {"dbname": database["NAME"], "user": database["USER"], "password": database["PASSWORD"] or None,
-            "host": database["HOST"], "port": database["PORT"] or 5432, **database["OPTIONS"]}
-
-
-@pytest.mark.django_db(transaction=True)
-def test_the_token_request_goes_out_while_the_state_entrys_removal_is_saved(postgres, client, provider, acme):
-    """The state entry's removal, one UPDATE, is on its way to PostgreSQL while the provider answers the token
-    request, not before it: here the session row is locked by another transaction, so the UPDATE waits, and the
-    provider must receive the token request meanwhile. The sign-in still follows the removal's commit."""
-    browser = Browser(client)
-    provider.set_user("alice", profile("alice"))
-    callback_url = provider.authorize(browser.start("/oidc/initiate/", {"iss": provider.issuer})["Location"], "alice")
-    session_key = client.cookies[settings.SESSION_COOKIE_NAME].value
-    answered: dict[str, Any] = {}
-
-    def callback() -> None:
-        try:
-            answered["response"] = client.get(callback_url)
-        finally:
-            connections.close_all()  # this thread's own connection
-
-    locker = psycopg.connect(**postgres_params(), autocommit=False)
-    try:
-        locker.execute("SELECT 1 FROM django_session WHERE session_key = %s FOR UPDATE", [session_key])
-        request = threading.Thread(target=callback)
-        request.start()
-        deadline = time.monotonic() + 10
-        while not provider.token_requests and time.monotonic() < deadline:
-            time.sleep(0.01)
-        sent_while_locked = bool(provider.token_requests)
-    finally:
-        locker.rollback()  # the UPDATE goes on
-        locker.close()
-    request.join(10)
-
-    assert sent_while_locked
-    assert answered["response"].status_code == 302
-    assert browser.me().json()["email"] == "alice@acme.test"

@@ -2,7 +2,6 @@
 
 import base64
 import hashlib
-import threading
 import time
 from typing import Any
 
@@ -221,31 +220,6 @@ def test_a_callback_with_a_code_and_repeated_errors_is_refused_before_the_code_i
     assert provider.token_requests == []
 
 
-def test_the_token_request_sent_early_is_the_one_the_library_asks_for(browser: Browser, provider, acme,
-                                                                       monkeypatch):
-    """The callback view sends the token request before mozilla-django-oidc builds its payload (the save of the
-    state entry's removal runs meanwhile); the backend takes the answer only if the library's payload makes the
-    same form. A library upgrade that changes the payload fails here, not at every login in production."""
-    from accounts.oidc.backend import TenantOIDCBackend
-
-    payloads: list[dict[str, Any]] = []
-    get_token = TenantOIDCBackend.get_token
-
-    def recorded(self: TenantOIDCBackend, payload: dict[str, Any]) -> dict[str, Any]:
-        payloads.append(dict(payload))
-        return get_token(self, payload)
-
-    monkeypatch.setattr(TenantOIDCBackend, "get_token", recorded)
-    assert browser.login(provider, "alice").status_code == 302
-
-    assert sorted(payloads[0]) == ["client_id", "client_secret", "code", "code_verifier", "grant_type",
-                                   "redirect_uri"]
-    assert payloads[0]["grant_type"] == "authorization_code"
-    assert len(provider.token_requests) == 1
-    assert provider.token_requests[0].form["code"] == payloads[0]["code"]
-    assert provider.token_requests[0].form["code_verifier"] == payloads[0]["code_verifier"]
-
-
 def test_a_deactivated_user_is_not_signed_in(client, browser: Browser, provider, acme):
     browser.login(provider, "alice")
     client.logout()
@@ -276,24 +250,24 @@ def test_a_login_started_in_another_tab_during_the_token_exchange_survives_the_s
     """The sign-in reads the session after the token exchange (accounts.session_store, take_over), so a state entry
     another tab wrote meanwhile is kept in the signed-in session, as mozilla-django-oidc's reload keeps it. The
     other tab starts while the callback waits for the token response (the state entry's removal is saved by then)."""
-    from okta.exchange import TokenExchange
+    from okta import exchange
 
     provider.set_user("alice", profile("alice"))
     other_provider.set_user("gina", profile("gina", domain="globex.test"))
     acme_tab = client.get("/oidc/initiate/", {"iss": provider.issuer})
     other_tab: dict[str, Any] = {}
-    real_result = TokenExchange.result
+    real_request = exchange.token_request
 
-    def result_while_another_tab_starts(self: TokenExchange) -> Any:
+    def request_while_another_tab_starts(*args: Any, **kwargs: Any) -> Any:
         tab = Client()
         tab.cookies = client.cookies  # the same browser
         other_tab["started"] = tab.get("/oidc/initiate/", {"iss": other_provider.issuer})
-        return real_result(self)
+        return real_request(*args, **kwargs)
 
-    monkeypatch.setattr(TokenExchange, "result", result_while_another_tab_starts)
+    monkeypatch.setattr(exchange, "token_request", request_while_another_tab_starts)
     assert client.get(provider.authorize(acme_tab["Location"], "alice")).status_code == 302
     assert browser.me().json()["tenant"] == "acme"
-    monkeypatch.setattr(TokenExchange, "result", real_result)
+    monkeypatch.setattr(exchange, "token_request", real_request)
 
     assert other_tab["started"].status_code == 302
     assert client.get(other_provider.authorize(other_tab["started"]["Location"], "gina")).status_code == 302
@@ -303,8 +277,8 @@ def test_a_login_started_in_another_tab_during_the_token_exchange_survives_the_s
 def test_a_session_ended_in_another_tab_during_the_callback_is_a_failure_page_not_a_500(client, provider, acme,
                                                                                       monkeypatch):
     """Signed out in another tab between the callback's read of the session and the state entry's removal: the
-    session row is gone, and the removal's UPDATE finds nothing to update. The token request was already on its
-    way (it is sent while the removal is saved): its answer is waited for and dropped, and nobody is signed in."""
+    session row is gone, and the removal's UPDATE finds nothing to update. No token request goes out (the code is
+    never sent for a state that could not be spent), and nobody is signed in."""
     from django.contrib.sessions.models import Session
 
     provider.set_user("alice", profile("alice"))
@@ -321,27 +295,8 @@ def test_a_session_ended_in_another_tab_during_the_callback_is_a_failure_page_no
 
     assert response.status_code == 400
     assert LoginEvent.objects.get().reason == "state_missing"
-    assert len(provider.token_requests) == 1
-    assert not [thread for thread in threading.enumerate() if thread.name == "token-request"]
+    assert provider.token_requests == []
     assert not User.objects.exists()
     assert client.get("/api/me/").status_code == 401
 
 
-def test_a_login_goes_on_when_no_thread_can_be_started_for_the_token_request(client, browser, provider, acme,
-                                                                              monkeypatch, caplog):
-    """The token request is sent from a thread while the state entry's removal is saved; where the process can
-    start no thread, it is sent after the save, as before, and the person is signed in all the same."""
-    start = threading.Thread.start
-
-    def refused_for_the_token_request(thread: threading.Thread) -> None:
-        if thread.name == "token-request":
-            raise RuntimeError("can't start new thread")
-        start(thread)
-
-    monkeypatch.setattr(threading.Thread, "start", refused_for_the_token_request)
-    response = browser.login(provider, "alice")
-
-    assert response.status_code == 302
-    assert browser.me().json()["email"] == "alice@acme.test"
-    assert len(provider.token_requests) == 1
-    assert "no thread could be started" in caplog.text

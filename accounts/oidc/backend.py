@@ -19,7 +19,6 @@ from accounts.oidc.auth_time import auth_time_claim
 from accounts.oidc.redirects import tenant_redirect_uri
 from inigo_sso.failures import LoginError
 from okta import exchange, http, provider
-from okta.exchange import TokenExchange
 from okta.provider import LoginDocuments, ProviderMetadata
 from okta.tokens import validate_id_token
 from tenants import crypto
@@ -32,7 +31,6 @@ RECHECK_ATTRIBUTE = "oidc_recheck_user"  # the signed-in person a prompt=none re
 REAUTH_ATTRIBUTE = "oidc_reauth_user"  # the signed-in person a prompt=login re-authentication is for
 AUTH_TIME_ATTRIBUTE = "oidc_auth_time"  # the validated ID token's auth_time (accounts.oidc.auth_time)
 DOCUMENTS_ATTRIBUTE = "oidc_documents"  # the provider's documents as this callback read them
-EXCHANGE_ATTRIBUTE = "oidc_token_exchange"  # the token request the callback view sent early
 ID_TOKEN_SESSION_KEY = "oidc_id_token_encrypted"  # noqa: S105 (a session key name)
 
 
@@ -44,28 +42,6 @@ def callback_documents(request: HttpRequest, tenant: Tenant) -> LoginDocuments:
         documents = provider.login_documents(tenant.issuer)
         setattr(request, DOCUMENTS_ATTRIBUTE, documents)
     return documents
-
-
-def token_exchange_start(
-    request: HttpRequest, tenant: Tenant, *, code: str, code_verifier: str
-) -> TokenExchange | None:
-    """Send this callback's token request now, from a thread, while mozilla-django-oidc saves the state entry's
-    removal: the removal's round trip to PostgreSQL then costs the person nothing. The form is the one the library
-    asks for after the save (get_token checks it is). None where authenticate() refuses the login before any
-    request (no decryptable secret): it is refused there, as before."""
-    if not tenant.client_secret:
-        return None
-    form = _token_form(request, tenant, {"grant_type": "authorization_code", "code": code,
-                                         **({"code_verifier": code_verifier} if code_verifier else {})})
-    documents = callback_documents(request, tenant)
-    try:
-        started = TokenExchange(documents.metadata, client_id=tenant.client_id, client_secret=tenant.client_secret,
-                                form=form, reading=documents.breaker)
-    except RuntimeError:  # no thread to be had ("can't start new thread"): get_token sends it after the save
-        logger.warning("token request sent without overlap: no thread could be started")
-        return None
-    setattr(request, EXCHANGE_ATTRIBUTE, started)
-    return started
 
 
 def _token_form(request: HttpRequest, tenant: Tenant, payload: dict[str, Any]) -> dict[str, str]:
@@ -107,17 +83,11 @@ class TenantOIDCBackend(OIDCAuthenticationBackend):
         return hot_path.person_with_tenant(user_id)
 
     def get_token(self, payload: dict[str, Any]) -> dict[str, Any]:
-        """The token exchange: the answer to the request the callback view sent early (token_exchange_start), which
-        must be the very request the library asks for here; else sent now."""
-        form = _token_form(self.request, self.tenant, payload)
-        started: TokenExchange | None = getattr(self.request, EXCHANGE_ATTRIBUTE, None)
-        if started is not None:
-            if started.form != form:  # a code is single use (RFC 6749 4.1.2): it cannot be sent a second time
-                raise RuntimeError("the token request sent early is not the one mozilla-django-oidc asks for")
-            return started.result()
+        """The token exchange (RFC 6749 section 4.1.3), after mozilla-django-oidc has saved the state entry's
+        removal."""
         return exchange.token_request(
-            self.metadata, client_id=self.tenant.client_id, client_secret=self.tenant.client_secret, form=form,
-            reading=self.documents.breaker,
+            self.metadata, client_id=self.tenant.client_id, client_secret=self.tenant.client_secret,
+            form=_token_form(self.request, self.tenant, payload), reading=self.documents.breaker,
         )
 
     def verify_token(self, token: str, **kwargs: Any) -> dict[str, Any]:

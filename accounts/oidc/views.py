@@ -28,7 +28,6 @@ from accounts.oidc.backend import (
     RECHECK_ATTRIBUTE,
     TENANT_ATTRIBUTE,
     callback_documents,
-    token_exchange_start,
 )
 from accounts.oidc.navigation import same_origin_path
 from accounts.oidc.ratelimits import callback_limits, initiate_limits
@@ -300,25 +299,15 @@ class CallbackView(OIDCAuthenticationCallbackView):
                     raise LoginError("state_missing", "nobody is signed in in this session any more")
                 setattr(request, REAUTH_ATTRIBUTE, request.user)
             # The library removes the state entry and saves the session before the token exchange: single use,
-            # even on failure. The token request goes out first, from a thread, so that the save's round trip to
-            # PostgreSQL is made while the provider answers. The removal still commits before the sign-in reads
-            # the session; a second use of the same callback in that window is what it was before, refused by
-            # the provider, which takes a code once (RFC 6749 section 4.1.2).
-            started = token_exchange_start(request, tenant, code=_single(request.GET, "code"),
-                                           code_verifier=pending.code_verifier)
+            # even on failure (RFC 6749 section 10.12), committed before anyone is signed in.
             try:
                 return super().get(request)
             except UpdateError as exc:
                 # Signed out in another tab while this callback ran: the session row, and with it the state entry,
-                # is gone before the removal could be saved. The token response is dropped unread; the browser
-                # starts afresh.
+                # is gone before the removal could be saved. No token request has gone out; the browser starts
+                # afresh.
                 request.session.flush()
                 raise LoginError("state_missing", "the session ended while this callback ran") from exc
-            finally:
-                if started is not None:
-                    # Never outlives this request, whatever ended it: a failure page after the request went out
-                    # waits for the provider's answer (within okta.http's timeouts), as the sign-in would have.
-                    started.wait()
         except LoginError as error:
             matched = pending is not None
             if matched and pending.recheck:

@@ -6,8 +6,6 @@ patches its timers in.
 - state_commit: the state entry's removal is not saved before the token exchange (RFC 6749 section 10.12, the
   state is single use; mozilla-django-oidc saves it "before authenticating"). The sign-in's own transaction still
   rewrites the session, so only the statement and the round trip before the exchange go.
-- overlap: the token request is sent after the state entry's removal is saved, not from a thread while it is saved
-  (what the overlap buys, measured at a provider delay).
 """
 
 import contextvars
@@ -37,15 +35,7 @@ def _without_state_commit() -> None:
     SessionStore.save = save_unless_before_the_exchange  # type: ignore[method-assign]
 
 
-def _without_overlap() -> None:
-    from accounts.oidc import views
-
-    # The callback sends no token request of its own before the state entry's removal is saved: mozilla-django-oidc's
-    # get_token sends it after the save, as before the overlap (okta.exchange.TokenExchange).
-    views.token_exchange_start = lambda *args, **kwargs: None
-
-
-PATCHES = {"state_commit": _without_state_commit, "overlap": _without_overlap}
+PATCHES = {"state_commit": _without_state_commit}
 
 
 @once
