@@ -842,11 +842,14 @@ def print_components(results: dict[float, dict[str, dict[str, float]]], variants
         print()
         print(component_table.render(columns))
         print()
-    print("cProfile inflates every figure: each call reads the thread's CPU clock twice. The components' figures are "
-          "own times with the profiler's cost per call taken out (measured by each worker on startup: calls x cost); "
-          "the raw ones and the calls per login follow. The estimate without the profiler should come near the "
-          "unprofiled gunicorn CPU per login; what stays apart is the profiler's cost the per-call estimate misses. "
-          "Shared code (built-ins, the standard library, asgiref) is charged to its callers (bench/components.py).")
+    print("cProfile inflates every raw figure: each call reads the thread's CPU clock twice, a system call. Each "
+          "component's figure is its functions' own CPU time minus their calls x the profiler's cost per call, "
+          "calibrated by each worker on startup and scaled so that the profiler's total is what the profile cost in "
+          "this run (gunicorn CPU per login, profiled minus unprofiled, the bench's meter). The scale, the estimate "
+          "with the calibration alone, the raw times and the calls per login are printed so that the correction can "
+          "be judged: it assumes every call costs the profiler the same, so the components with many small calls "
+          "(the ORM, Django) carry its error most. Built-ins, the standard library and asgiref are charged to their "
+          "callers (bench/components.py).")
     print()
 
 
