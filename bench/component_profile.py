@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from bench.components import Key, Row, charge
+from bench.components import CallCost, Key, Row, call_kind, charge
 
 HEADER = "X-Bench-Components"
 ENVIRON_KEY = "HTTP_X_BENCH_COMPONENTS"
@@ -37,34 +37,41 @@ def new_profile() -> cProfile.Profile:
     return cProfile.Profile(time.thread_time_ns, 1e-9)
 
 
-def calibrate(calls: int = 20_000, tries: int = 3) -> tuple[float, float]:
-    """The profiler's cost per call on this machine, in seconds: (charged to the callee, charged to the caller).
+def calibrate(calls: int = 20_000, tries: int = 3) -> CallCost:
+    """The profiler's cost per call on this machine, in seconds, for each kind of call (bench/components.py's
+    CALL_KINDS): (the part charged to the callee, the part charged to its caller).
 
-    A loop calls an empty function `calls` times, unprofiled then profiled; the empty function's own time is all
-    profiler (its frame's real cost, some 40 ns, is counted as profiler too), and what the loop's own time grew by is
-    the caller's part. The least of `tries` runs of each, against noise from other processes."""
+    A loop makes `calls` calls of one kind, unprofiled then profiled; the callee's own time is all profiler (its real
+    cost, some 40 ns, is counted as profiler too), and what the loop's own time grew by is the caller's part. The least
+    of `tries` runs of each, against noise from other processes."""
 
     def empty() -> None:
         return None
 
-    def loop() -> None:
-        for _ in range(calls):
-            empty()
-
-    bare = []
-    for _ in range(tries):
-        began = time.thread_time()
-        loop()
-        bare.append(time.thread_time() - began)
-    callee, caller = [], []
-    for _ in range(tries):
-        profile = new_profile()
-        profile.runcall(loop)
-        stats = pstats.Stats(profile).stats  # type: ignore[attr-defined]
-        by_name = {key[2]: row for key, row in stats.items()}
-        callee.append(by_name["empty"][2] / calls)
-        caller.append(max(0.0, by_name["loop"][2] - min(bare)) / calls)
-    return min(callee), min(caller)
+    table: dict[int, int] = {}
+    kinds: dict[str, Callable[[], None]] = {
+        "python": lambda: [empty() for _ in range(calls)] and None,
+        "builtin": lambda: [len(table) for _ in range(calls)] and None,
+        "method": lambda: [table.get(1) for _ in range(calls)] and None,
+    }
+    out: CallCost = {}
+    for kind, loop in kinds.items():
+        bare = []
+        for _ in range(tries):
+            began = time.thread_time()
+            loop()
+            bare.append(time.thread_time() - began)
+        callee, caller = [], []
+        for _ in range(tries):
+            profile = new_profile()
+            profile.runcall(loop)
+            stats: dict[Key, Row] = pstats.Stats(profile).stats  # type: ignore[attr-defined]
+            made = [row for key, row in stats.items() if row[1] == calls and call_kind(key) == kind]
+            looping = [row for key, row in stats.items() if key[2] in ("<lambda>", "<listcomp>")]
+            callee.append(made[0][2] / calls)
+            caller.append(max(0.0, sum(row[2] for row in looping) - min(bare)) / calls)
+        out[kind] = (min(callee), min(caller))
+    return out
 
 
 class _Body:

@@ -11,13 +11,15 @@ its own time is split over its callers as the profile recorded it per caller, an
 split in turn over its own callers by cumulative time. So `json.loads` called by `django.core.signing` is session
 work and called by requests is token-request work; a socket read is the token request's or Redis', by caller.
 
-cProfile's cost per call (two reads of the thread's CPU clock, each a system call: about 2 us here) is far larger
-than a small function's own time, so raw figures favour code that makes many calls. Each worker measures that cost
-on startup with an empty function (`calibrate`): per function, `calls x the part charged to the callee + calls it
-made x the part charged to its caller` is its estimated profiler cost. Real code pays more per call than the empty
-function does (deeper stacks, more distinct functions: about a fifth more here), so the table scales the estimate to
-what the profile cost in the same run: the gunicorn CPU per login profiled minus unprofiled, as the bench's meter
-measured both. The table prints that scale, the raw figures and the calls per login too.
+cProfile's cost per call (two reads of the thread's CPU clock, each a system call: about 2 us here) is several times
+a small function's own time, so the profiled figures favour code that makes many calls; the table prints them with
+the calls per login (exact counts) and the unprofiled CPU per login. It also prints a rough estimate without the
+profiler: each worker measures the cost per call of each kind on startup (bench/component_profile.py's `calibrate`),
+a function's estimated cost is `its calls x the callee's part + the calls it made x the caller's part`, and the
+estimates are scaled to what the profile cost in the same run (gunicorn CPU per login, profiled minus unprofiled, as
+the bench's meter measured both). Real code's cost per call varies by some 10% around the mean (0.9 to 1.1 times
+it, from one kind of code to another, in a test where each part's unprofiled CPU was known), which is about a
+component's whole own CPU: the estimate is rough, and for a component of many small calls it can even be negative.
 """
 
 import json
@@ -134,6 +136,18 @@ def component_of(key: Key, *, project: str, stdlib: str) -> str:
     return component
 
 
+# The kinds of call whose cost to cProfile differs: a Python function's, a built-in function's (`len`) and a
+# method of a built-in type's (`dict.get`: under a profiler, each such call makes a bound method first).
+CALL_KINDS = ("python", "builtin", "method")
+CallCost = dict[str, tuple[float, float]]  # kind: (seconds charged to the callee per call, to the caller per call)
+
+
+def call_kind(key: Key) -> str:
+    if key[0] != "~":
+        return "python"
+    return "method" if key[2].startswith("<method ") else "builtin"
+
+
 @dataclass
 class Charged:
     """One profile's own times by component: as measured, and with the profiler's estimated cost taken out."""
@@ -147,18 +161,18 @@ class Charged:
         return Counter({component: self.raw[component] - self.cost[component] for component in self.raw})
 
 
-def charge(stats: Mapping[Key, Row], *, project: str, stdlib: str,
-           call_cost: tuple[float, float] = (0.0, 0.0)) -> Charged:
+def charge(stats: Mapping[Key, Row], *, project: str, stdlib: str, call_cost: CallCost | None = None) -> Charged:
     """Charge each function's own time to a component (see the module's docstring).
 
-    `call_cost` is (cost charged to the callee per call, cost charged to the caller per call it makes), in seconds,
-    as `calibrate` measured them."""
-    to_callee, to_caller = call_cost
+    `call_cost` holds, per kind of call, the profiler's cost charged to the callee per call and to the caller per call
+    it makes, in seconds, as bench/component_profile.py's `calibrate` measured them; none: no cost estimated."""
+    costs = call_cost or {}
     components = {key: component_of(key, project=project, stdlib=stdlib) for key in stats}
-    made: Counter[Key] = Counter()  # calls each function made
-    for row in stats.values():
+    making: Counter[Key] = Counter()  # the profiler's cost charged to each function for the calls it made
+    for callee, row in stats.items():
+        to_caller = costs.get(call_kind(callee), (0.0, 0.0))[1]
         for caller, edge in row[4].items():
-            made[caller] += edge[0]
+            making[caller] += edge[0] * to_caller
     memo: dict[Key, dict[str, float]] = {}
 
     def shares(key: Key, visiting: frozenset[Key]) -> dict[str, float]:
@@ -183,7 +197,7 @@ def charge(stats: Mapping[Key, Row], *, project: str, stdlib: str,
 
     charged = Charged()
     for key, (_, calls, own, _, callers) in stats.items():
-        cost = calls * to_callee + made[key] * to_caller
+        cost = calls * costs.get(call_kind(key), (0.0, 0.0))[0] + making[key]
         if components[key] != SHARED:
             split = {components[key]: 1.0}
         else:
@@ -274,30 +288,35 @@ def load(directory: Path) -> Totals:
 
 # The summary rows under the components: (label, figure of Totals.per_login_ms or of the column, format).
 SUMMARY = (
-    ("**profiled code, sum**", "profiled", "{:.2f}"),
-    ("gunicorn in the request's thread, outside the app (not profiled)", "around", "{:.2f}"),
-    ("other threads: gunicorn's main loop, the log writer", "other threads", "{:.2f}"),
-    ("**the workers' CPU, the profiler taken out (the three rows above)**", "estimate", "{:.2f}"),
-    ("gunicorn CPU per login, unprofiled phases (bench's meter)", "unprofiled", "{:.2f}"),
-    ("gunicorn CPU per login, profiled phases (bench's meter)", "profiled meter", "{:.2f}"),
-    ("the workers' CPU while profiled", "process", "{:.2f}"),
-    ("  of which in threads a request started (ours: token request)", "spawned", "{:.2f}"),
-    ("  of which the profiler and wrapper, in no function's own time", "unattributed", "{:.2f}"),
-    ("profiler's cost per call, calibrated on startup (ns)", "cost per call ns", "{:.0f}"),
-    ("  scaled by (profiled - unprofiled) / calibrated cost, this run", "scale", "{:.2f}"),
-    ("  the workers' CPU with the calibrated cost alone taken out", "calibrated estimate", "{:.2f}"),
+    ("**profiled code, sum**", "profiled raw", "{:.1f}"),
+    ("gunicorn in the request's thread, outside the app (not profiled)", "around", "{:.1f}"),
+    ("other threads: gunicorn's main loop, the log writer (not profiled)", "other threads", "{:.1f}"),
+    ("profiler and wrapper, in no function's own time", "unattributed", "{:.1f}"),
+    ("**the workers' CPU while profiled (the four rows above)**", "process", "{:.1f}"),
+    ("  of which in threads a request started (ours: token request)", "spawned", "{:.1f}"),
+    ("gunicorn CPU per login, profiled phases (bench's meter)", "profiled meter", "{:.1f}"),
+    ("**gunicorn CPU per login, unprofiled phases (bench's meter)**", "unprofiled", "{:.1f}"),
+    ("inflation by the profiler (profiled / unprofiled)", "inflation", "{:.2f}"),
     ("function calls per login (Python and built-in)", "calls", "{:.0f}"),
     ("logins profiled (callbacks)", "logins", "{:.0f}"),
+)
+ESTIMATE = (
+    ("**profiled code, sum**", "profiled", "{:.1f}"),
+    ("profiler's cost per call, calibrated on startup (ns)", "cost per call ns", "{:.0f}"),
+    ("scale: (profiled - unprofiled) / calibrated cost, this run", "scale", "{:.2f}"),
+    ("the workers' CPU, the calibrated cost alone taken out", "calibrated estimate", "{:.1f}"),
 )
 
 
 def render(columns: Iterable[tuple[str, Totals, float, float]]) -> str:
-    """The component table, then the raw figures: one column per (label, totals, gunicorn CPU ms per login in the
-    profiled phases and in the unprofiled ones, as the bench's CPU meter measured them)."""
+    """The component tables: one column per (label, totals, gunicorn CPU ms per login in the profiled phases and in
+    the unprofiled ones, as the bench's CPU meter measured them). First the profiled CPU ms per login (inflated by
+    the profiler), then the calls per login, then the rough estimate without the profiler."""
     figures = []
     for label, totals, profiled, unprofiled in columns:
-        by = totals.per_login_ms(profiled - unprofiled) | {"profiled meter": profiled, "unprofiled": unprofiled,
-                                                           "logins": float(totals.logins)}
+        by = totals.per_login_ms(profiled - unprofiled) | {
+            "profiled meter": profiled, "unprofiled": unprofiled, "logins": float(totals.logins),
+            "inflation": profiled / unprofiled if unprofiled else 0.0}
         figures.append((label, by))
     width = 68
     rule = "|" + "-" * (width + 2) + "|" + "|".join("-" * 14 + ":" for _ in figures) + "|"
@@ -306,15 +325,16 @@ def render(columns: Iterable[tuple[str, Totals, float, float]]) -> str:
     def row(label: str, cells: Iterable[str]) -> None:
         lines.append(f"| {label:<{width}} | " + " | ".join(f"{cell:>13}" for cell in cells) + " |")
 
-    row("CPU ms per login, by component", [label for label, _ in figures])
-    lines.append(rule)
-    for component in ORDER:
-        row(component, [f"{by[component]:.2f}" for _, by in figures])
-    for label, key, fmt in SUMMARY:
-        row(label, [fmt.format(by[key]) for _, by in figures])
-    lines.append("")
-    row("as profiled: raw ms / calls per login", [label for label, _ in figures])
-    lines.append(rule)
-    for component in ORDER:
-        row(component, [f"{by['raw ' + component]:.1f} / {by['calls ' + component]:.0f}" for _, by in figures])
-    return "\n".join(lines)
+    def table(heading: str, key: str, fmt: str, summary: tuple[tuple[str, str, str], ...]) -> None:
+        row(heading, [label for label, _ in figures])
+        lines.append(rule)
+        for component in ORDER:
+            row(component, [fmt.format(by[key + component]) for _, by in figures])
+        for label, name, number in summary:
+            row(label, [number.format(by[name]) for _, by in figures])
+        lines.append("")
+
+    table("CPU ms per login as profiled (cProfile inflates them)", "raw ", "{:.1f}", SUMMARY)
+    table("function calls per login, by component", "calls ", "{:.0f}", ())
+    table("rough CPU ms per login without the profiler (see the notes)", "", "{:.1f}", ESTIMATE)
+    return "\n".join(lines).rstrip()

@@ -842,14 +842,14 @@ def print_components(results: dict[float, dict[str, dict[str, float]]], variants
         print()
         print(component_table.render(columns))
         print()
-    print("cProfile inflates every raw figure: each call reads the thread's CPU clock twice, a system call. Each "
-          "component's figure is its functions' own CPU time minus their calls x the profiler's cost per call, "
-          "calibrated by each worker on startup and scaled so that the profiler's total is what the profile cost in "
-          "this run (gunicorn CPU per login, profiled minus unprofiled, the bench's meter). The scale, the estimate "
-          "with the calibration alone, the raw times and the calls per login are printed so that the correction can "
-          "be judged: it assumes every call costs the profiler the same, so the components with many small calls "
-          "(the ORM, Django) carry its error most. Built-ins, the standard library and asgiref are charged to their "
-          "callers (bench/components.py).")
+    print("cProfile inflates every figure of the first table: each call reads the thread's CPU clock twice, a "
+          "system call, so code that makes many small calls (the ORM, Django) is inflated most; compare a component "
+          "across columns, or before and after a change, by its profiled ms and its calls per login (exact counts). "
+          "The last table takes the profiler's cost out: each function's own time minus its calls x the cost per call "
+          "that each worker calibrates on startup, scaled so that the total is what the profile cost in this run "
+          "(gunicorn CPU per login, profiled minus unprofiled). The cost per call of real code varies by some 10% "
+          "around that mean, which is as large as a component's own CPU, so its figures are rough (one can be "
+          "negative). Built-ins, the standard library and asgiref are charged to their callers (bench/components.py).")
     print()
 
 

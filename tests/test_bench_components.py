@@ -89,30 +89,39 @@ def test_it_charges_shared_code_to_its_callers() -> None:
         key("~", "<built-in method binascii.a2b_base64>", 0): row(3, 3.0, 3.0, {JWT_DECODE: (1, 1, 1.0, 1.0),
                                                                               SIGNING: (2, 2, 2.0, 2.0)}),
         # Shared code calling shared code: the built-in's 6 s go to json.decode's callers by their cumulative time.
-        JSON_DECODE: row(4, 2.0, 8.0, {JWT_DECODE: (1, 1, 0.5, 2.0), REQUESTS_JSON: (3, 3, 1.5, 6.0)}),
+        # (json.decode's own 2 s by its own time per caller, 1:1; what it called by its cumulative time, 2:6)
+        JSON_DECODE: row(4, 2.0, 8.0, {JWT_DECODE: (1, 1, 1.0, 2.0), REQUESTS_JSON: (3, 3, 1.0, 6.0)}),
         SCAN: row(4, 6.0, 6.0, {JSON_DECODE: (4, 4, 6.0, 6.0)}),
     }
     charged = c.charge(stats, **WHERE)
 
-    assert charged.raw[c.JWT] == pytest.approx(4.0 + 1.0 + 0.5 + 6.0 * 2 / 8)
+    assert charged.raw[c.JWT] == pytest.approx(4.0 + 1.0 + 1.0 + 6.0 * 2 / 8)
     assert charged.raw[c.SESSIONS] == pytest.approx(1.0 + 2.0)
-    assert charged.raw[c.TOKEN_REQUEST] == pytest.approx(0.5 + 1.5 + 6.0 * 6 / 8)
+    assert charged.raw[c.TOKEN_REQUEST] == pytest.approx(0.5 + 1.0 + 6.0 * 6 / 8)
     assert sum(charged.raw.values()) == pytest.approx(16.5)  # nothing lost, nothing counted twice
     assert set(charged.raw) == {c.JWT, c.SESSIONS, c.TOKEN_REQUEST}
     assert charged.calls[c.SESSIONS] == pytest.approx(1 + 2)
 
 
 def test_it_takes_the_profilers_cost_per_call_out() -> None:
+    fetch = key("~", "<method 'fetchall' of 'psycopg.Cursor' objects>", 0)
+    execute = key(SITE + "django/db/backends/utils.py", "execute")
     stats = {
         ORM_ITER: row(10, 5.0, 9.0, {}),
-        key(SITE + "django/db/backends/utils.py", "execute"): row(20, 4.0, 4.0, {ORM_ITER: (20, 20, 4.0, 4.0)}),
+        execute: row(20, 4.0, 4.0, {ORM_ITER: (20, 20, 4.0, 4.0)}),
+        fetch: row(20, 1.0, 1.0, {execute: (20, 20, 1.0, 1.0)}),
     }
-    charged = c.charge(stats, **WHERE, call_cost=(0.1, 0.05))
+    cost = {"python": (0.1, 0.05), "method": (0.01, 0.02)}
+    charged = c.charge(stats, **WHERE, call_cost=cost)
 
     assert charged.raw[c.ORM] == pytest.approx(5.0)
     assert charged.cost[c.ORM] == pytest.approx(10 * 0.1 + 20 * 0.05)  # its calls, and the calls it made
-    assert charged.corrected[c.ORM] == pytest.approx(5.0 - 10 * 0.1 - 20 * 0.05)
-    assert charged.corrected[c.DATABASE] == pytest.approx(4.0 - 20 * 0.1)
+    # execute's 20 calls, its 20 calls of a built-in method, and that method's own 20 calls, charged by caller
+    assert charged.cost[c.DATABASE] == pytest.approx(20 * 0.1 + 20 * 0.02 + 20 * 0.01)
+    assert charged.corrected[c.DATABASE] == pytest.approx(5.0 - 2.6)
+    assert c.call_kind(fetch) == "method"
+    assert c.call_kind(key("~", "<built-in method builtins.len>", 0)) == "builtin"
+    assert c.call_kind(ORM_ITER) == "python"
 
 
 def test_shared_code_nobody_called_is_other_and_a_cycle_ends() -> None:
@@ -160,13 +169,18 @@ def test_it_sums_the_workers_totals(tmp_path: Path) -> None:
     assert merged.per_login_ms()[c.ORM] == pytest.approx(figures[c.ORM])
     assert merged.logins == 80
     table = c.render([("ours", totals, 212.5, 100.0)])  # 112.5 ms of profiler: a scale of 1.5
-    assert f"| {c.ORM:<68} |         25.00 |" in table
+    assert f"| {c.ORM:<68} |         100.0 |" in table  # as profiled: 4 s over 40 logins
+    assert f"| {c.ORM:<68} |          1000 |" in table  # calls
+    assert f"| {c.ORM:<68} |          25.0 |" in table  # without the profiler
+    assert "|          2.12 |" in table  # inflation, 212.5 / 100
 
 
 def test_the_profilers_cost_per_call_is_measured() -> None:
-    callee, caller = calibrate(calls=5_000)
-    assert 0 < callee < 1e-4
-    assert 0 <= caller < 1e-4
+    cost = calibrate(calls=5_000)
+    assert set(cost) == set(c.CALL_KINDS)
+    for callee, caller in cost.values():
+        assert 0 < callee < 1e-4
+        assert 0 <= caller < 1e-4
 
 
 def burn_signing(rounds: int) -> None:
