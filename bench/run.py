@@ -40,6 +40,8 @@ import psycopg
 import requests
 from cryptography.fernet import Fernet
 
+from bench import components as component_table
+from bench.component_profile import HEADER as COMPONENTS_HEADER
 from bench.phases import HEADER as PHASES_HEADER
 from bench.provider import BACK_CHANNEL, NEW_CONNECTIONS
 from bench.querycount import HEADER as QUERIES_HEADER
@@ -111,6 +113,9 @@ class RunResult:
     hits: Counter[str]
     peak_rss_kb: list[int]
     log: str
+    # --components: the same logins again after the measured phases, profiled (bench/component_profile.py)
+    profiled: list[Phase] = field(default_factory=list)
+    components: component_table.Totals | None = None
 
 
 # --- processes ----------------------------------------------------------------------------------------------------
@@ -254,9 +259,11 @@ def manage(env: dict[str, str], *args: str) -> None:
 # --- the virtual browser ------------------------------------------------------------------------------------------
 
 
-def login_once(app: str, variant: Variant, issuer: str, sub: str, first: bool) -> Login:
+def login_once(app: str, variant: Variant, issuer: str, sub: str, first: bool,
+               headers: dict[str, str] | None = None) -> Login:
     result = Login(ok=False, first=first)
     with requests.Session() as browser:
+        browser.headers.update(headers or {})
         try:
             if variant.key == "stock":
                 started = browser.get(f"{app}/oidc/authenticate/", allow_redirects=False, timeout=TIMEOUT)
@@ -316,7 +323,7 @@ def set_users(provider: str, subs: list[str]) -> None:
 
 
 def run_logins(app: str, provider: str, variant: Variant, *, prefix: str, logins: int, users: int,
-               concurrency: int, meter: CpuMeter | None = None) -> Phase:
+               concurrency: int, meter: CpuMeter | None = None, headers: dict[str, str] | None = None) -> Phase:
     """`logins` logins spread over `users` people: the first `users` logins create them, the rest return."""
     subs = [f"{prefix}-{i:04d}" for i in range(users)]
     set_users(provider, subs)
@@ -324,7 +331,7 @@ def run_logins(app: str, provider: str, variant: Variant, *, prefix: str, logins
     issuer = provider
 
     def one(index: int) -> Login:
-        return login_once(app, variant, issuer, subs[index % users], first=index < users)
+        return login_once(app, variant, issuer, subs[index % users], first=index < users, headers=headers)
 
     before = meter.snapshot() if meter else {}
     began = time.perf_counter()
@@ -360,7 +367,13 @@ def app_env(ctx: Context, variant: Variant, run_id: str) -> dict[str, str]:
         "BENCH_PHASES": "0" if variant.key == "stock" else "1",
         # A cProfile of inigo-sso's callbacks, written to this directory (bench/profiling.py); off unless set.
         "BENCH_PROFILE": "" if variant.key == "stock" else os.environ.get("BENCH_PROFILE", ""),
+        # CPU per login by component (bench/component_profile.py), on every side; off unless --components.
+        "BENCH_COMPONENTS": str(components_directory(ctx, run_id)) if ctx.args.components else "",
     }
+
+
+def components_directory(ctx: Context, run_id: str) -> Path:
+    return ctx.out / f"components-{run_id}"
 
 
 @cache
@@ -412,7 +425,21 @@ def run_once(ctx: Context, variant: Variant, delay_ms: float, round_no: int) -> 
                                      meter=meter))
             hits.update(requests.get(f"{ctx.provider}/_bench/hits", timeout=TIMEOUT).json())
         rss = peak_rss_kb(master)
-    return RunResult(variant.key, delay_ms, round_no, phases, hits, rss, str(log))
+        # The same logins again, profiled: after the measured phases, so that their figures are the unprofiled ones.
+        profiled = [
+            run_logins(app, ctx.provider, variant, prefix=f"{run_id}-profiled-c{concurrency}", logins=logins,
+                       users=people(ctx.args, logins), concurrency=concurrency, meter=meter,
+                       headers={COMPONENTS_HEADER: "1"})
+            for concurrency in (ctx.args.concurrency if ctx.args.components else [])
+        ]
+    run = RunResult(variant.key, delay_ms, round_no, phases, hits, rss, str(log), profiled)
+    if ctx.args.components:  # each worker wrote its totals when it exited, as the server stopped
+        run.components = component_table.load(components_directory(ctx, run_id))
+        callbacks = sum("callback" in login.queries for phase in profiled for login in phase.logins)
+        if run.components.logins != callbacks:
+            print(f"  WARNING: {variant.label}: the workers profiled {run.components.logins} callbacks, the browsers "
+                  f"sent {callbacks}; see {log}", flush=True)
+    return run
 
 
 # --- figures and the table ----------------------------------------------------------------------------------------
@@ -615,6 +642,10 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--alt-settings", default="",
                         help="also run inigo-sso with this settings module (1 tenant), alternating with the others, "
                         "as the column 'alt': the measured effect of a proposed change")
+    parser.add_argument("--components", action="store_true",
+                        help="after each run's measured phases, run the same logins again under a CPU profile in "
+                        "every worker (bench/component_profile.py) and print CPU ms per login by component (ORM, "
+                        "database, token request, JWT, middleware, ...) for every side")
     parser.add_argument("--json", type=Path, help="also write every measurement to this file")
     parser.add_argument("--keep-databases", action="store_true", help="leave the bench databases in place")
     args = parser.parse_args()
@@ -741,7 +772,7 @@ def main() -> None:
                     print(summary(variant, run), flush=True)
             results[delay] = {key: figures(variant_runs, args.concurrency) for key, variant_runs in runs.items()}
         elapsed = time.monotonic() - started
-        print_report(args, results, variants, workers, use_redis, elapsed)
+        print_report(args, results, variants, workers, use_redis, elapsed, raw)
         if args.json:
             dump(args.json, args, results, raw)
         processes.stop(provider_process)
@@ -765,7 +796,7 @@ def summary(variant: Variant, run: RunResult) -> str:
 
 
 def print_report(args: argparse.Namespace, results: dict[float, dict[str, dict[str, float]]],
-                 variants: list[Variant], workers: int, use_redis: bool, elapsed: float) -> None:
+                 variants: list[Variant], workers: int, use_redis: bool, elapsed: float, raw: list[RunResult]) -> None:
     memory_gb = psutil.virtual_memory().total / 2**30
     print()
     print(f"Machine: {os.cpu_count()} cores, {memory_gb:.0f} GB, {platform.platform(terse=True)}; "
@@ -785,9 +816,41 @@ def print_report(args: argparse.Namespace, results: dict[float, dict[str, dict[s
     print()
     print(render(results, variants, args.concurrency))
     print()
+    if args.components:
+        print_components(results, variants, raw)
     for line in targets(results, args.concurrency, args.tenants):
         print(line)
     print(f"\nbench finished in {elapsed:.0f} s")
+
+
+def print_components(results: dict[float, dict[str, dict[str, float]]], variants: list[Variant],
+                     raw: list[RunResult]) -> None:
+    """The component table of each delay (bench/components.py), its rounds and concurrencies pooled."""
+    for delay, by_variant in results.items():
+        columns = []
+        for variant in variants:
+            runs = [run for run in raw if run.variant == variant.key and run.delay_ms == delay and run.components]
+            totals = component_table.Totals()
+            for run in runs:
+                totals = totals.merged(run.components or component_table.Totals())
+            profiled = [phase for run in runs for phase in run.profiled]
+            meter = 1000 * sum(p.cpu_s.get("app", 0.0) for p in profiled) / max(1, sum(len(p.logins) for p in profiled))
+            label = variant.label if variant.key != "alt" else variant.settings.rsplit(".", 1)[-1]
+            columns.append((label, totals, meter, by_variant[variant.key]["cpu_app"]))
+        print(f"**Where a login's CPU goes, provider delay {delay:g} ms** (gunicorn workers; every request of a login; "
+              "each round and concurrency pooled)")
+        print()
+        print(component_table.render(columns))
+        print()
+    print("cProfile inflates every figure of the first table: each call reads the thread's CPU clock twice, a "
+          "system call, so code that makes many small calls (the ORM, Django) is inflated most; compare a component "
+          "across columns, or before and after a change, by its profiled ms and its calls per login (exact counts). "
+          "The last table takes the profiler's cost out: each function's own time minus its calls x the cost per call "
+          "that each worker calibrates on startup, scaled so that the total is what the profile cost in this run "
+          "(gunicorn CPU per login, profiled minus unprofiled). The cost per call of real code varies by some 10% "
+          "around that mean, which is as large as a component's own CPU, so its figures are rough (one can be "
+          "negative). Built-ins, the standard library and asgiref are charged to their callers (bench/components.py).")
+    print()
 
 
 def dump(path: Path, args: argparse.Namespace, results: dict[float, Any], raw: list[RunResult]) -> None:
@@ -797,6 +860,7 @@ def dump(path: Path, args: argparse.Namespace, results: dict[float, Any], raw: l
         "runs": [
             {"variant": run.variant, "delay_ms": run.delay_ms, "round": run.round, "peak_rss_kb": run.peak_rss_kb,
              "hits": dict(run.hits), "log": run.log,
+             "components": run.components.per_login_ms() if run.components else None,
              "phases": [{"concurrency": p.concurrency, "elapsed_s": p.elapsed_s, "ok": len(p.ok), "failed": p.failed,
                         "cpu_s": p.cpu_s,
                          "callback_ms": [round(login.callback_s * 1000, 2) for login in p.ok]} for p in run.phases]}
