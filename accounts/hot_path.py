@@ -31,6 +31,7 @@ from django.contrib.sessions.models import Session
 from django.db import DEFAULT_DB_ALIAS, connections, models, transaction
 from django.db.models.sql import InsertQuery, UpdateQuery
 from django.utils import timezone
+from psycopg.pq import TransactionStatus
 
 from accounts.models import LoginEvent, User
 from tenants import selectors
@@ -327,8 +328,8 @@ class SignIn:
         now = connection.ops.adapt_datetimefield_value(timezone.now())
         with connection.cursor() as cursor:
             if self.messages:
+                self.open = True  # from before it is sent: a failure of the DELETE leaves the BEGIN's transaction open
                 cursor.execute(f"BEGIN; {self.built.session_delete}", [session_key, now])
-                self.open = True
                 cursor.nextset()
             else:
                 cursor.execute(self.built.session_delete, [session_key, now])
@@ -356,14 +357,20 @@ class SignIn:
             # One message; an INSERT that fails skips what follows it (COMMIT too) and leaves the transaction
             # aborted, which the caller's block then rolls back.
             cursor.execute("; ".join([*sql, "COMMIT"]), params)
-            self.open = False
+            self.open = False  # committed
             _inserted(event_write, event, cursor, self.alias)
             if session_row is not None:
                 _inserted(session_write, session_row, cursor, self.alias)
 
     def rollback(self) -> None:
-        if self.open:
-            self.open = False
+        """ROLLBACK whatever of the transaction the server still holds open: the block ended without its commit, or
+        a message failed partway (an INSERT refused skips the COMMIT after it and leaves the transaction aborted).
+        Asked of the server, not of a flag: a connection must never go back to Django mid-transaction."""
+        if not self.open:
+            return
+        self.open = False
+        raw = connections[self.alias].connection
+        if raw is not None and raw.info.transaction_status in (TransactionStatus.INTRANS, TransactionStatus.INERROR):
             with connections[self.alias].cursor() as cursor:
                 cursor.execute("ROLLBACK")
 

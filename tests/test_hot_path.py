@@ -8,6 +8,7 @@ import pytest
 from django.contrib.sessions.models import Session
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
+from psycopg.pq import TransactionStatus
 
 from accounts import hot_path
 from accounts.models import LoginEvent, User
@@ -148,3 +149,48 @@ def test_the_inserts_and_the_update_are_the_orms(acme: Tenant, person: User):
     assert Session.objects.get(pk="k" * 28).session_data == "changed"
     assert hot_path.session_update(Session(session_key="gone" * 7, session_data="", expire_date=row.expire_date)) \
         is False
+
+
+# The sign-in's transaction in two messages, as it runs in production: autocommit, on PostgreSQL.
+
+
+def idle() -> bool:
+    return connection.connection.info.transaction_status == TransactionStatus.IDLE
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_sign_in_that_ends_before_its_commit_leaves_nothing_behind(postgres, session_row: Session):
+    with pytest.raises(RuntimeError), hot_path.sign_in() as signing_in:
+        assert signing_in.messages
+        data, live = signing_in.take_over(session_row.pk)
+        assert live and data == session_row.session_data
+        raise RuntimeError("the sign-in failed between its two messages")
+
+    assert idle()  # never handed back to Django mid-transaction
+    assert Session.objects.filter(pk=session_row.pk).exists()  # the old row's removal rolled back
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_refused_insert_in_the_commit_message_rolls_the_whole_sign_in_back(postgres, acme, person,
+                                                                               session_row: Session):
+    taken = LoginEvent.objects.create(tenant=acme, user=person, outcome="success", reason="ok", kind="signin")
+    clash = LoginEvent(tenant=acme, user=person, outcome="success", reason="ok", kind="signin",
+                       reference=taken.reference)
+    new_row = Session(session_key="n" * 28, session_data=session_row.session_data, expire_date=session_row.expire_date)
+
+    with pytest.raises(IntegrityError), hot_path.sign_in() as signing_in:
+        signing_in.take_over(session_row.pk)
+        signing_in.commit(event=clash, session_row=new_row)  # the event's INSERT fails: its COMMIT is skipped
+
+    assert idle()
+    assert Session.objects.filter(pk=session_row.pk).exists()
+    assert not Session.objects.filter(pk=new_row.pk).exists()
+    assert LoginEvent.objects.count() == 1
+
+    event = LoginEvent(tenant=acme, user=person, outcome="success", reason="ok", kind="signin")
+    with hot_path.sign_in() as signing_in:
+        signing_in.take_over(session_row.pk)
+        signing_in.commit(event=event, session_row=new_row)
+    assert idle()
+    assert list(Session.objects.values_list("pk", flat=True)) == [new_row.pk]
+    assert LoginEvent.objects.filter(pk=event.pk).exists()

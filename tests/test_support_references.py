@@ -7,6 +7,7 @@ import re
 import pytest
 from django.conf import settings
 from django.contrib.sessions.models import Session
+from django.db import connection
 from django.test import Client, override_settings
 
 from accounts.models import LoginEvent
@@ -108,9 +109,13 @@ def test_a_request_reference_is_the_same_for_the_same_request_id(request_id):
     assert reference_from_request_id(request_id) != reference_from_request_id(request_id + "x")
 
 
+@pytest.mark.parametrize("autocommit", [
+    False,  # inside the test's transaction: the sign-in's statements one by one, in a savepoint
+    pytest.param(True, marks=pytest.mark.django_db(transaction=True)),  # production's: two messages on PostgreSQL
+])
 def test_a_sign_in_whose_reference_clashes_is_one_sign_in_with_a_fresh_reference(client, browser, provider, acme,
-                                                                               monkeypatch):
-    """The sign-in's writes are one transaction (accounts.oidc.views): a clash rolls all of it back and the same
+                                                                               monkeypatch, autocommit):
+    """The sign-in's writes are one transaction (accounts.hot_path.SignIn): a clash rolls all of it back and the same
     sign-in goes again, leaving one event, one session, and no row of the session it replaced."""
     browser.login(provider, "alice")
     client.logout()
@@ -120,8 +125,14 @@ def test_a_sign_in_whose_reference_clashes_is_one_sign_in_with_a_fresh_reference
     replaced = client.cookies[settings.SESSION_COOKIE_NAME].value
     drawn = iter([taken, "ZZZZZZZZZZ"])
     monkeypatch.setattr(references, "get_random_string", lambda length, alphabet: next(drawn))
+    sent: list[str] = []
 
-    response = client.get(callback)
+    def record(execute, sql, params, many, context):
+        sent.append(sql)
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(record):
+        response = client.get(callback)
 
     assert response.status_code == 302
     assert browser.me().json()["email"] == "alice@acme.test"
@@ -130,3 +141,5 @@ def test_a_sign_in_whose_reference_clashes_is_one_sign_in_with_a_fresh_reference
     assert list(Session.objects.values_list("session_key", flat=True)) == [
         client.cookies[settings.SESSION_COOKIE_NAME].value]
     assert replaced != client.cookies[settings.SESSION_COOKIE_NAME].value
+    two_messages = autocommit and connection.vendor == "postgresql"
+    assert len([sql for sql in sent if sql.startswith("BEGIN; DELETE")]) == (2 if two_messages else 0)
