@@ -180,33 +180,13 @@ def _username(identity: dict[str, Any]) -> str:
 _LOG_EVENT_NAMES = {EventKind.SIGNIN: "login"}
 
 
-def login_event_record(
-    request: HttpRequest | None,
-    *,
-    reason: str,
-    tenant: Tenant | None = None,
-    user: User | None = None,
-    claims: dict[str, Any] | None = None,
-    typed_email: str = "",
-    detail: str = "",
-    outcome: str = "",
-    succeeded: bool | None = None,
-    own_transaction: bool = True,
-    kind: EventKind | None = None,
-) -> LoginEvent:
+def login_event_record(request: HttpRequest | None, *, own_transaction: bool = True, **fields: Any) -> LoginEvent:
     """Record one login attempt (or the end of a session, or a step of a tenant's setup), in the database and as
-    one log line, under a reference of its own that the person's page prints. `detail` must never hold a secret,
-    code or token.
+    one log line, under a reference of its own that the person's page prints. `fields` are login_event_new's.
 
-    `typed_email` is what someone typed (the login form, or the `login_hint` of an initiation link, which anyone
-    can write): kept apart from `email`, which only ever holds the address of a signed-in user or of validated
-    claims. Every text is cleaned of what PostgreSQL text refuses: details quote provider answers. Without a
-    request (a command), there is no address to record. `own_transaction=False`: the event is one statement of the
-    caller's transaction.atomic() block, and a reference drawn twice fails that transaction (the caller retries).
-    `kind`: the reason's own kind (accounts.events) unless the caller knows better: a sign-in failure met during a
-    console change's re-authentication is a console event, not a failed sign-in."""
-    event = login_event_new(request, reason=reason, tenant=tenant, user=user, claims=claims, typed_email=typed_email,
-                            detail=detail, outcome=outcome, succeeded=succeeded, kind=kind)
+    `own_transaction=False`: the event is one statement of the caller's transaction.atomic() block, and a reference
+    drawn twice fails that transaction (the caller retries)."""
+    event = login_event_new(request, **fields)
     _save_with_unique_reference(event.row, own_transaction=own_transaction)
     if own_transaction:
         event.announce()
@@ -252,7 +232,15 @@ def login_event_new(
     succeeded: bool | None = None,
     kind: EventKind | None = None,
 ) -> NewEvent:
-    """The login event login_event_record records, built and not saved (its arguments are that function's)."""
+    """A login event built and not saved: login_event_record saves it, the sign-in's transaction inserts it
+    (accounts.hot_path.SignIn). `detail` must never hold a secret, code or token.
+
+    `typed_email` is what someone typed (the login form, or the `login_hint` of an initiation link, which anyone
+    can write): kept apart from `email`, which only ever holds the address of a signed-in user or of validated
+    claims. Every text is cleaned of what PostgreSQL text refuses: details quote provider answers. Without a
+    request (a command), there is no address to record. `kind`: the reason's own kind (accounts.events) unless the
+    caller knows better: a sign-in failure met during a console change's re-authentication is a console event, not
+    a failed sign-in."""
     claims = claims or {}
     # A detail may quote what was sent (an `iss` path): a setup link's token never stays in it, as in the logs.
     detail = storable(redact_path(detail))
