@@ -143,7 +143,12 @@ class SessionStore(db.SessionStore):
 
     def delete(self, session_key: str | None = None) -> None:
         if session_key is None:
-            if self.session_key is None:
+            if self.session_key is None or self._insert_on_save:
+                # No row under this key: the sign-in took it over (its DELETE is part of the sign-in's transaction),
+                # or it is a new key not inserted yet. auth.login flushes a session that holds another person.
                 return
             session_key = self.session_key
-        self.model.objects.filter(session_key=session_key).delete()
+        # One DELETE, in autocommit a transaction by itself. Not QuerySet.delete(): its transaction.atomic() cannot
+        # start between the sign-in's two messages (accounts.hot_path.SignIn), where Django believes the connection
+        # is in autocommit and psycopg refuses to leave it mid-transaction.
+        self.model.objects.filter(session_key=session_key)._raw_delete(router.db_for_write(self.model))
