@@ -55,7 +55,7 @@ class Read:
     model: type[models.Model]
     init_list: tuple[str, ...]
     fields: slice
-    related: tuple[tuple[type[models.Model], tuple[str, ...], slice, Callable[[Any, Any], None]], ...]
+    related: tuple[tuple[type[models.Model], tuple[str, ...], slice, int, Callable[[Any, Any], None]], ...]
 
     def params(self, arguments: Sequence[Any]) -> list[Any]:
         return [arguments[slot] for slot in self.slots]
@@ -66,8 +66,9 @@ class Read:
         found = []
         for row in rows:
             obj = self.model.from_db(alias, self.init_list, row[self.fields])
-            for model, init_list, fields, local_setter in self.related:
-                local_setter(obj, model.from_db(alias, init_list, row[fields]))
+            for model, init_list, fields, pk_index, local_setter in self.related:
+                # A nullable foreign key's LEFT OUTER JOIN gives NULLs: no related object (Django's RelatedPopulator).
+                local_setter(obj, None if row[pk_index] is None else model.from_db(alias, init_list, row[fields]))
             found.append(obj)
         return found
 
@@ -85,8 +86,13 @@ def _read(queryset: models.QuerySet, marks: Sequence[Any]) -> Read:
         return tuple(column[0].target.attname for column in select[start:end]), slice(start, end)
 
     init_list, fields = columns(klass_info)
+    def pk_index(info: dict[str, Any]) -> int:
+        pk = info["model"]._meta.pk
+        return next(index for index in info["select_fields"] if select[index][0].target == pk)
+
     related = tuple(
-        (info["model"], *columns(info), info["local_setter"]) for info in klass_info.get("related_klass_infos", ())
+        (info["model"], *columns(info), pk_index(info), info["local_setter"])
+        for info in klass_info.get("related_klass_infos", ())
     )
     return Read(sql, slots, compiler, converters, klass_info["model"], init_list, fields, related)
 
