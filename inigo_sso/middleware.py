@@ -71,7 +71,8 @@ class CSPMiddleware(csp.middleware.CSPMiddleware):
     """django-csp's middleware, with the Content-Security-Policy of CONTENT_SECURITY_POLICY built once per process
     (by django-csp's own build_policy) instead of once per response: no page of ours changes the policy, uses a
     nonce or has a report-only policy. A response that does (django-csp's decorators, a nonce read) goes the
-    library's way, as does any setting of CONTENT_SECURITY_POLICY_REPORT_ONLY."""
+    library's way, as does any setting of CONTENT_SECURITY_POLICY_REPORT_ONLY, and DEBUG (the library leaves its
+    404 and 500 debug pages without a policy)."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         super().__init__(get_response)
@@ -80,7 +81,7 @@ class CSPMiddleware(csp.middleware.CSPMiddleware):
             (getattr(settings, "CONTENT_SECURITY_POLICY", None) or {}).get("EXCLUDE_URL_PREFIXES"))
 
     def process_response(self, request: HttpRequest, response: HttpResponseBase) -> HttpResponseBase:
-        if not self.plain or getattr(request, "_csp_nonce", None) is not None or any(
+        if not self.plain or settings.DEBUG or getattr(request, "_csp_nonce", None) is not None or any(
             hasattr(response, name) for name in _PER_RESPONSE_CSP
         ):
             return super().process_response(request, response)
