@@ -45,10 +45,23 @@ $(AXE_CORE):
 
 e2e-deps: $(AXE_CORE)
 
+# The tests that sign people in, once more with every test in transactional mode (tests/production_transactions.py):
+# on PostgreSQL the sign-in's transaction then goes as production sends it, in two messages (accounts/hot_path.py),
+# which a test's own transaction would turn back into atomic().
+SIGN_IN_TESTS := tests/test_login_flow.py tests/test_support_references.py tests/test_sessions.py \
+	tests/test_login_switch.py tests/test_mixup.py tests/test_reauth.py tests/test_session_recheck.py \
+	tests/test_review_findings.py tests/test_hot_path.py tests/test_budgets.py tests/test_session_store.py \
+	tests/test_provider_requests.py tests/test_id_token_validation.py tests/test_secret_binding.py
+
 test: $(INSTALLED) e2e-deps
 	$(BIN)/ruff check .
 	DJANGO_DEBUG=true $(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	@case "$$DATABASE_URL" in postgres*) \
+	  echo "The sign-in tests again, as production runs their transactions:"; \
+	  $(BIN)/python -m pytest -q -p tests.production_transactions $(SIGN_IN_TESTS);; \
+	  *) echo "Skipped: the sign-in tests in production's transaction mode need PostgreSQL (DATABASE_URL=postgres://...).";; \
+	esac
 
 lint: $(INSTALLED)
 	$(BIN)/ruff check .
