@@ -22,9 +22,11 @@ class CallbackReadMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if request.method == "GET" and (match := _CALLBACK_PATH.fullmatch(request.path_info)):
+        # Without a session cookie there is no state entry, and the view reads no tenant: nothing to read here.
+        key = request.session.session_key
+        if key is not None and request.method == "GET" and (match := _CALLBACK_PATH.fullmatch(request.path_info)):
             slug = match.group(1)
-            row, tenant = hot_path.session_and_tenant(request.session.session_key, slug)
+            row, tenant = hot_path.session_and_tenant(key, slug)
             request.session.preload(row)
             setattr(request, _READ_ATTRIBUTE, (slug, tenant))
         return self.get_response(request)
