@@ -128,21 +128,23 @@ PATCHES = 20
 
 
 def _concurrent_patches(rig: Rig) -> None:
-    """One person provisioned and signed in; then 20 PATCHes of them at once, mixed with their sign-ins: one
-    deactivation, and 19 profile pushes each with a familyName of its own (no `active` in them). The checks
-    (faults.report.lost_writes): the deactivation holds, and familyName and active are what the last PATCH to be
-    answered said, so that any write that read the person before a PATCH and wrote them back after it shows."""
+    """One person provisioned by SCIM, who has not signed in yet; then 20 PATCHes of them at once with 10 of their
+    sign-ins' callbacks (first sign-ins, and returning ones once the first has committed): one deactivation, sent
+    30 ms after the first half of the other 19 and 30 ms before the second (so that the locks put it in the middle,
+    and writes that read the person before it finish after it), and 19 profile pushes, each with a familyName of its
+    own and no `active`. The checks (faults.report.lost_writes): the deactivation holds, and familyName and active are
+    what the last PATCH answered said of the person, so that a write that read the person before a PATCH and wrote
+    them back after it shows."""
     traffic, tenant = rig.traffic, rig.traffic.tenants["faulted"]
     sub = f"patched-{os.getpid()}-{time.monotonic_ns()}@{tenant.slug}.test"
     rig.notes["person"] = sub
     traffic.scim_create(sub, external_id=sub)  # Okta's externalId is the sub of their sign-ins
-    traffic.sign_in(tenant, sub)
     found = requests.get(f"http://127.0.0.1:{rig.cluster.ports[0]}/scim/v2/Users",
                          params={"filter": f'userName eq "{sub}"'}, timeout=30,
                          headers={"Host": HOST, "Authorization": f"Bearer {traffic.scim_token}"}).json()
     scim_id = found["Resources"][0]["id"]
     start = threading.Barrier(PATCHES + PATCHES // 2)
-    deactivating = PATCHES // 2  # which PATCH deactivates: all start at once, the locks decide the order
+    deactivating = PATCHES // 2
 
     def go() -> None:
         with contextlib.suppress(threading.BrokenBarrierError):  # one that never came: the others go at 30 s
@@ -150,6 +152,7 @@ def _concurrent_patches(rig: Rig) -> None:
 
     def patch(n: int) -> None:
         go()
+        time.sleep(0.03 * ((n >= deactivating) + (n > deactivating)))
         if n == deactivating:
             traffic.scim("PATCH", f"/Users/{scim_id}", deactivation(f"Patched {n}"), "deactivate", sub)
         else:
@@ -164,6 +167,10 @@ def _concurrent_patches(rig: Rig) -> None:
         thread.start()
     for thread in threads:
         thread.join(60)
+    answered = sorted((w for w in traffic.record.writes if w.user_name == sub and w.answer),
+                      key=lambda w: w.answer["meta"]["lastModified"])
+    rig.notes["the deactivation's place among the PATCHes"] = next(
+        (f"{n + 1} of {len(answered)}" for n, w in enumerate(answered) if w.op == "deactivate"), "none answered")
 
 
 SCENARIOS = [
