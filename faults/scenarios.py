@@ -127,14 +127,19 @@ def _kill_worker(rig: Rig) -> None:
 PATCHES = 20
 
 
+SIGN_INS = 10
+
+
 def _concurrent_patches(rig: Rig) -> None:
-    """One person provisioned by SCIM, who has not signed in yet; then 20 PATCHes of them at once with 10 of their
-    sign-ins' callbacks (first sign-ins, and returning ones once the first has committed): one deactivation, sent
-    30 ms after the first half of the other 19 and 30 ms before the second (so that the locks put it in the middle,
-    and writes that read the person before it finish after it), and 19 profile pushes, each with a familyName of its
-    own and no `active`. The checks (faults.report.lost_writes): the deactivation holds, and familyName and active are
-    what the last PATCH answered said of the person, so that a write that read the person before a PATCH and wrote
-    them back after it shows."""
+    """One person provisioned by SCIM, who has not signed in yet; then 20 PATCHes of them and 10 of their first
+    sign-ins, all waiting on each other's locks at once: one deactivation and 19 profile pushes (each with a
+    familyName of its own, no `active`). To make the interleaving that loses a write happen every time, not once in
+    a while, the suite holds the person's row for a moment (as a write of many people's roles would): the
+    deactivation goes first and waits for it, holding the tenant's row; the sign-ins' callbacks come next, read the
+    person (active still) and wait for the tenant; the profile pushes come last and wait for the roles lock; then
+    the suite lets go. The checks (faults.report.lost_writes): the deactivation holds, and familyName and active
+    are what the last PATCH answered said of the person, so that a write that read the person before a PATCH and
+    wrote them back after it shows; every PATCH answers 2xx; a sign-in ends signed in or on the 403 page."""
     traffic, tenant = rig.traffic, rig.traffic.tenants["faulted"]
     sub = f"patched-{os.getpid()}-{time.monotonic_ns()}@{tenant.slug}.test"
     rig.notes["person"] = sub
@@ -143,34 +148,52 @@ def _concurrent_patches(rig: Rig) -> None:
                          params={"filter": f'userName eq "{sub}"'}, timeout=30,
                          headers={"Host": HOST, "Authorization": f"Bearer {traffic.scim_token}"}).json()
     scim_id = found["Resources"][0]["id"]
-    start = threading.Barrier(PATCHES + PATCHES // 2)
-    deactivating = PATCHES // 2
+    callbacks = threading.Barrier(SIGN_INS + 1)  # the sign-ins back from the provider, and this scenario
 
-    def go() -> None:
+    def at_callback() -> None:
         with contextlib.suppress(threading.BrokenBarrierError):  # one that never came: the others go at 30 s
-            start.wait(30)
+            callbacks.wait(30)
 
     def patch(n: int) -> None:
-        go()
-        time.sleep(0.03 * ((n >= deactivating) + (n > deactivating)))
-        if n == deactivating:
+        if n == 0:
             traffic.scim("PATCH", f"/Users/{scim_id}", deactivation(f"Patched {n}"), "deactivate", sub)
         else:
             traffic.scim("PATCH", f"/Users/{scim_id}", family_name_change(f"Patched {n}"), "update", sub)
 
-    def sign_in(_n: int) -> None:
-        traffic.sign_in(tenant, sub, before_callback=go)  # the callbacks go with the PATCHes
-
     threads = [threading.Thread(target=patch, args=(n,)) for n in range(PATCHES)]
-    threads += [threading.Thread(target=sign_in, args=(n,)) for n in range(PATCHES // 2)]
-    for thread in threads:
-        thread.start()
+    threads += [threading.Thread(target=traffic.sign_in, args=(tenant, sub), kwargs={"before_callback": at_callback})
+                for _ in range(SIGN_INS)]
+    with psycopg.connect(_app_database(rig)) as holder:
+        holder.execute("SELECT 1 FROM accounts_user WHERE scim_id = %s FOR NO KEY UPDATE", [scim_id])
+        threads[0].start()  # the deactivation
+        _blocked_by(holder, 1, 10)
+        for thread in threads[PATCHES:]:  # the sign-ins
+            thread.start()
+        at_callback()
+        time.sleep(0.5)  # their callbacks: the token request, the person read, then the tenant's lock
+        for thread in threads[1:PATCHES]:  # the profile pushes
+            thread.start()
+        time.sleep(0.5)
+        rig.notes["requests waiting when the person was let go"] = str(holder.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()"
+        ).fetchone()[0])
     for thread in threads:
         thread.join(60)
     answered = sorted((w for w in traffic.record.writes if w.user_name == sub and w.answer),
                       key=lambda w: w.answer["meta"]["lastModified"])
     rig.notes["the deactivation's place among the PATCHes"] = next(
         (f"{n + 1} of {len(answered)}" for n, w in enumerate(answered) if w.op == "deactivate"), "none answered")
+
+
+def _blocked_by(holder: psycopg.Connection, count: int, seconds: float) -> None:
+    """Wait until `count` connections wait for a lock `holder` holds (or `seconds` have passed)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        row = holder.execute("SELECT count(*) FROM pg_stat_activity WHERE pg_backend_pid() = ANY(pg_blocking_pids(pid))"
+                             ).fetchone()
+        if row and row[0] >= count:
+            return
+        time.sleep(0.02)
 
 
 SCENARIOS = [
