@@ -128,6 +128,7 @@ PATCHES = 20
 
 
 SIGN_INS = 10
+EARLY_PUSHES = 3  # profile pushes sent while the deactivation waits: with it and the sign-ins, 14 of the 16 threads
 
 
 def _concurrent_patches(rig: Rig) -> None:
@@ -135,11 +136,12 @@ def _concurrent_patches(rig: Rig) -> None:
     sign-ins, all waiting on each other's locks at once: one deactivation and 19 profile pushes (each with a
     familyName of its own, no `active`). To make the interleaving that loses a write happen every time, not once in
     a while, the suite holds the person's row for a moment (as a write of many people's roles would): the
-    deactivation goes first and waits for it, holding the tenant's row; the sign-ins' callbacks come next, read the
-    person (active still) and wait for the tenant; the profile pushes come last and wait for the roles lock; then
-    the suite lets go. The checks (faults.report.lost_writes): the deactivation holds, and familyName and active
-    are what the last PATCH answered said of the person, so that a write that read the person before a PATCH and
-    wrote them back after it shows; every PATCH answers 2xx; a sign-in ends signed in or on the 403 page."""
+    deactivation goes first and waits for it, holding the roles lock and the tenant's row; three profile pushes come
+    next and wait for the roles lock, then the sign-ins' callbacks, which read the person (active still) and wait for
+    the tenant; then the other profile pushes; then the suite lets go. The checks (faults.report.lost_writes): the
+    deactivation holds, and familyName and active are what the last PATCH answered said of the person, so that a
+    write that read the person before a PATCH and wrote them back after it shows; every PATCH answers 2xx; a sign-in
+    ends signed in or on the 403 page."""
     traffic, tenant = rig.traffic, rig.traffic.tenants["faulted"]
     sub = f"patched-{os.getpid()}-{time.monotonic_ns()}@{tenant.slug}.test"
     rig.notes["person"] = sub
@@ -167,13 +169,16 @@ def _concurrent_patches(rig: Rig) -> None:
         holder.execute("SELECT 1 FROM accounts_user WHERE scim_id = %s FOR NO KEY UPDATE", [scim_id])
         threads[0].start()  # the deactivation
         _blocked_by(holder, 1, 10)
+        for thread in threads[1:EARLY_PUSHES + 1]:  # a few profile pushes: they read the person, then wait
+            thread.start()
+        time.sleep(0.3)
         for thread in threads[PATCHES:]:  # the sign-ins
             thread.start()
         at_callback()
         time.sleep(0.5)  # their callbacks: the token request, the person read, then the tenant's lock
-        for thread in threads[1:PATCHES]:  # the profile pushes
-            thread.start()
-        time.sleep(0.5)
+        for thread in threads[EARLY_PUSHES + 1:PATCHES]:  # the other profile pushes (the app servers' threads
+            thread.start()  # are mostly taken by now: these queue, and read the person after the deactivation)
+        time.sleep(0.3)
         rig.notes["requests waiting when the person was let go"] = str(holder.execute(
             "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()"
         ).fetchone()[0])
