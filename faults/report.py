@@ -63,7 +63,9 @@ def result(scenario: Scenario, record: Recorder, fault: tuple[float, float], tim
     faulted = [s for s in record.sign_ins if s.tenant == "faulted"]
     out.attempted, out.ok = len(faulted), sum(s.ok for s in faulted)
     for attempt in record.sign_ins:
-        if attempt.cut:
+        if attempt.cut and not scenario.kills:  # no answer in the browser's 30 s, where no worker was killed
+            out.wrong[f"{attempt.tenant} no answer (retry {'ok' if attempt.retry_ok else 'failed'})"] += 1
+        elif attempt.cut:
             out.cut += 1
             out.cut_retried_ok += bool(attempt.retry_ok)
         elif not attempt.ok and (attempt.status, attempt.reason) in scenario.right and attempt.tenant == "faulted":

@@ -60,6 +60,7 @@ class Scenario:
     intermittent: bool = False  # the fault hits some requests: recovery is measured after each one
     right: frozenset[tuple[int, str]] = frozenset()  # (status, reason) of a sign-in's right failure page
     database_down: bool = False  # 503s while the database cannot be reached are counted apart
+    kills: bool = False  # kills an app server's worker: sign-ins cut without an answer are counted apart, retried
 
 
 def _app_database(rig: Rig) -> str:
@@ -220,7 +221,7 @@ SCENARIOS = [
     Scenario("postgres connections terminated", "pg_terminate_backend of every app connection, a few times",
              _terminate_connections, database_down=True),
     Scenario("redis stopped", "the suite's redis-server stopped, then started empty", _redis_restart),
-    Scenario("worker killed", "SIGKILL of app server 0's worker mid-sign-in", _kill_worker),
+    Scenario("worker killed", "SIGKILL of app server 0's worker mid-sign-in", _kill_worker, kills=True),
     Scenario("20 concurrent PATCHes", "20 SCIM PATCHes of one person at once (one deactivates), with their sign-ins",
              _concurrent_patches, right=frozenset({(403, "user_removed_in_okta")})),
 ]
