@@ -110,19 +110,40 @@ def _kill_worker(rig: Rig) -> None:
     with psycopg.connect(_app_database(rig)) as holder:
         holder.execute("LOCK TABLE accounts_loginevent IN SHARE MODE")  # INSERTs wait; reads go on
         rig.proxy.set(Mode.SLOW)
-        time.sleep(1.0)
-        workers = rig.cluster.workers(0)
+        workers, began, waiting = rig.cluster.workers(0), time.monotonic(), 0
+        while time.monotonic() - began < 5 and (waiting := _waiting_in(holder, workers)) < KILLED_MID_WRITE:
+            time.sleep(0.05)
+        time.sleep(max(0.0, 1.0 - (time.monotonic() - began)))  # 1 s at least: others wait on their token request
         for pid in workers:
             os.kill(pid, signal.SIGKILL)
         rig.notes["workers killed"] = str(len(workers))
-        rig.notes["waiting on the login events' lock"] = str(holder.execute(
-            "SELECT count(*) FROM pg_locks WHERE relation = 'accounts_loginevent'::regclass AND NOT granted"
-        ).fetchone()[0])
+        rig.notes["of its requests waiting to write a login event"] = str(waiting)
         time.sleep(0.2)  # the killed worker's connections are gone before their statements may go on
     rig.proxy.set(Mode.THROUGH)
     port = rig.cluster.ports[0]
     wait_for(lambda: requests.get(f"http://127.0.0.1:{port}/healthz/", headers={"Host": HOST},
                                   timeout=2).status_code == 200, "the app server's new worker", 60)
+
+
+KILLED_MID_WRITE = 2  # requests of the worker to kill that wait to write their login event, at least
+
+
+def _waiting_in(holder: psycopg.Connection, workers: list[int]) -> int:
+    """How many database connections of these processes wait for a lock: their client ports (pg_stat_activity)
+    matched to the processes' sockets (/proc: the socket inodes of their file descriptors, /proc/net/tcp)."""
+    ports = {row[0] for row in holder.execute("SELECT client_port FROM pg_stat_activity WHERE wait_event_type = "
+                                              "'Lock' AND datname = current_database()").fetchall()}
+    inodes = set()
+    for pid in workers:
+        with contextlib.suppress(OSError):
+            for fd in os.listdir(f"/proc/{pid}/fd"):
+                with contextlib.suppress(OSError):
+                    link = os.readlink(f"/proc/{pid}/fd/{fd}")
+                    if link.startswith("socket:["):
+                        inodes.add(link[8:-1])
+    with open("/proc/net/tcp") as table:
+        sockets = [line.split() for line in table.readlines()[1:]]
+    return sum(1 for row in sockets if int(row[1].split(":")[1], 16) in ports and row[9] in inodes)
 
 
 PATCHES = 20
