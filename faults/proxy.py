@@ -3,7 +3,8 @@ itself (devidp) is not changed and has no switch. Only the suite's own process h
 
 It carries one HTTP request per connection (it closes both sides after the answer, with `Connection: close` in the
 answer), so that a fault applies to one request whatever the client's connection pool does. Every fault is bounded:
-a held connection is closed when the fault is switched off or after HOLD_SECONDS, whichever comes first."""
+a connection stalled mid-body is closed when the fault is switched off or after HOLD_SECONDS, whichever comes first;
+one that got no answer at all (a black hole, one timeout in 20) is held until the client gives up, or HOLD_SECONDS."""
 
 import enum
 import random
@@ -102,8 +103,10 @@ class FaultProxy:
                 client.recv(1)
                 return
             if mode is Mode.BLACK_HOLE:
+                # A request lost in a black hole is never answered, even once the provider is back: held until the
+                # client gives up (its timeout), as ONE_TIMEOUT_IN_20 holds its own.
                 self._note()
-                released.wait(HOLD_SECONDS)
+                client.recv(1)
                 return
             if mode is Mode.GARBAGE:
                 self._note()

@@ -1,9 +1,13 @@
 """The figures of a scenario, read from its traffic record and the database, and the one table with its targets."""
 
+import base64
+import json
 import re
 import statistics
+import zlib
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import datetime
 
 import psycopg
 
@@ -59,7 +63,9 @@ def result(scenario: Scenario, record: Recorder, fault: tuple[float, float], tim
     faulted = [s for s in record.sign_ins if s.tenant == "faulted"]
     out.attempted, out.ok = len(faulted), sum(s.ok for s in faulted)
     for attempt in record.sign_ins:
-        if attempt.cut:
+        if attempt.cut and not scenario.kills:  # no answer in the browser's 30 s, where no worker was killed
+            out.wrong[f"{attempt.tenant} no answer (retry {'ok' if attempt.retry_ok else 'failed'})"] += 1
+        elif attempt.cut:
             out.cut += 1
             out.cut_retried_ok += bool(attempt.retry_ok)
         elif not attempt.ok and (attempt.status, attempt.reason) in scenario.right and attempt.tenant == "faulted":
@@ -107,14 +113,20 @@ def _expected_5xx(scenario: Scenario, status: int, reason: str, kind: str) -> bo
 
 
 def recovery(scenario: Scenario, faulted: list[SignIn], fault: tuple[float, float]) -> float | None:
-    """Seconds from the fault's end to the end of the first sign-in begun after it that succeeded. For a fault that
-    hits some requests only, the longest such time after each failed sign-in too (it is the end of that fault)."""
+    """Seconds from the fault's end until sign-ins succeed again: to the end of the first successful sign-in begun
+    after it and after every failed one begun after it (a single success, then refusals again, is no recovery: a
+    breaker whose probe's success does not close it lets one sign-in through and refuses the next). For a fault
+    that hits some requests only, the longest such time after each failed sign-in too (it is the end of that
+    fault). None: sign-ins still failed at the end of the scenario."""
     ends = [fault[1]]
     if scenario.intermittent:
         ends += [s.ended for s in faulted if not s.ok and fault[0] <= s.started <= fault[1]]
     longest = 0.0
     for end in ends:
-        after = [s.ended - end for s in faulted if s.ok and s.started >= end]
+        since = end
+        if end == fault[1]:  # after the fault's end, every failure counts; during it, the fault goes on
+            since = max([s.started for s in faulted if not s.ok and not s.cut and s.started >= end], default=end)
+        after = [s.ended - end for s in faulted if s.ok and s.started >= since]
         if not after:
             return None
         longest = max(longest, min(after))
@@ -127,23 +139,66 @@ def percentile(ordered: list[float], q: float) -> float:
 
 
 def lost_writes(pg_url: str, record: Recorder) -> list[str]:
-    """Acknowledged writes the database does not hold: a sign-in that set a session without its login event, a SCIM
-    create answered 2xx without its person, a deactivation answered 2xx of a person who is active."""
+    """Acknowledged writes the database does not hold: a sign-in that set a session without its login event, a
+    session in the database without its login event (a sign-in cut between the two: the person never saw it, but
+    Inigo let them in with no record of it), a SCIM create answered 2xx without its person, a deactivation answered
+    2xx of a person who is active, and a person whose SCIM-only attributes (familyName, active) are not what the
+    last PATCH answered 2xx said of them (a write that read the person before a PATCH and wrote them back after)."""
     signed_in = Counter(s.sub for s in record.sign_ins if s.ok)
     created = {w.user_name.lower() for w in record.writes if w.op == "create" and 200 <= w.status < 300}
     deactivated = {w.user_name.lower() for w in record.writes if w.op == "deactivate" and 200 <= w.status < 300}
+    last_patch: dict[str, dict] = {}
+    for write in record.writes:
+        if write.op in ("deactivate", "update") and 200 <= write.status < 300 and write.answer:
+            name, modified = write.user_name.lower(), _modified(write.answer)
+            if name not in last_patch or modified > _modified(last_patch[name]):
+                last_patch[name] = write.answer
     with psycopg.connect(pg_url) as connection:
         events = dict(connection.execute(
             "SELECT u.sub, count(*) FROM accounts_loginevent e JOIN accounts_user u ON u.id = e.user_id "
             "WHERE e.outcome = 'success' AND u.sub = ANY(%s) GROUP BY u.sub", [list(signed_in)]).fetchall())
-        people = dict(connection.execute(
-            "SELECT lower(scim_user_name), is_active FROM accounts_user WHERE lower(scim_user_name) = ANY(%s)",
-            [list(created | deactivated)]).fetchall())
+        people = {name: (active, family) for name, active, family in connection.execute(
+            "SELECT lower(scim_user_name), is_active, last_name FROM accounts_user WHERE lower(scim_user_name) = "
+            "ANY(%s)", [list(created | deactivated | last_patch.keys())]).fetchall()}
+        sessions = Counter(_session_user(data) for (data,) in connection.execute(
+            "SELECT session_data FROM django_session").fetchall())
+        sessions.pop(None, None)  # sessions of nobody signed in (a sign-in's start)
+        mine = {user for (user,) in connection.execute(  # this scenario's people (each scenario has its own)
+            "SELECT id::text FROM accounts_user WHERE sub = ANY(%s)", [list({s.sub for s in record.sign_ins})])}
+        sessions = Counter({user: n for user, n in sessions.items() if user in mine or user == "unreadable"})
+        sign_in_events = dict(connection.execute(
+            "SELECT user_id::text, count(*) FROM accounts_loginevent WHERE reason = 'ok' AND user_id::text = ANY(%s) "
+            "GROUP BY user_id", [list(sessions)]).fetchall())
     lost = [f"{sub}: {count} sessions, {events.get(sub, 0)} login events" for sub, count in signed_in.items()
             if events.get(sub, 0) < count]
+    lost += [f"user {user}: {count} sessions in the database, {sign_in_events.get(user, 0)} sign-in events"
+             for user, count in sorted(sessions.items()) if sign_in_events.get(user, 0) < count]
     lost += [f"{name}: created (2xx), not in the database" for name in sorted(created - people.keys())]
-    lost += [f"{name}: deactivated (2xx), active" for name in sorted(deactivated) if people.get(name) is not False]
+    lost += [f"{name}: deactivated (2xx), active" for name in sorted(deactivated) if people.get(name, (None,))[0]
+             is not False]
+    for name, answer in sorted(last_patch.items()):
+        wanted = (answer.get("active"), answer.get("name", {}).get("familyName", ""))
+        if name in people and people[name] != wanted:
+            lost.append(f"{name}: the last PATCH answered active={wanted[0]}, familyName {wanted[1]!r}; the database "
+                        f"holds active={people[name][0]}, {people[name][1]!r}")
     return lost
+
+
+def _modified(resource: dict) -> datetime:
+    return datetime.fromisoformat(str(resource.get("meta", {}).get("lastModified") or "1970-01-01T00:00:00Z"))
+
+
+def _session_user(data: str) -> str | None:
+    """The user id signed in to a session row (Django's signed session data: the payload is read, not checked)."""
+    payload = data.split(":", 1)[0]
+    compressed = payload.startswith(".")
+    raw = base64.urlsafe_b64decode(payload.lstrip(".") + "=" * (-len(payload.lstrip(".")) % 4))
+    try:
+        decoded = json.loads(zlib.decompress(raw) if compressed else raw)
+    except (ValueError, zlib.error):
+        return "unreadable"
+    user = decoded.get("_auth_user_id") if isinstance(decoded, dict) else None
+    return str(user) if user is not None else None
 
 
 def _seconds(value: float | None) -> str:
@@ -179,5 +234,7 @@ def verdicts(results: list[Result]) -> list[str]:
         for what, n in r.wrong.most_common(5):
             out.append(f"         {n} x {what}")
         out += [f"         lost: {line}" for line in r.lost[:5]]
+        if r.notes:
+            out.append("         notes: " + "; ".join(f"{k} {v}" for k, v in r.notes.items()))
         out += [f"         {n} x {detail}" for detail, n in r.details.most_common(3)]
     return out

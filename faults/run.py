@@ -57,6 +57,7 @@ def run_scenario(rig: Rig, scenario: Scenario, prefix: str) -> report.Result:
     for tenant in rig.traffic.tenants.values():  # warm: discovery and keys cached, as in steady traffic
         rig.traffic.sign_in(tenant, f"{prefix}-warm@{tenant.slug}.test")
     since_event = report.last_event(_database_url(rig))
+    faulted_before = len(rig.proxy.faulted)
     record = rig.traffic.record = Recorder()
     stop = threading.Event()
     threads = rig.traffic.run(stop, prefix)
@@ -73,7 +74,7 @@ def run_scenario(rig: Rig, scenario: Scenario, prefix: str) -> report.Result:
     for thread in threads:
         thread.join(max(0.1, deadline - time.monotonic()))
     out = report.result(scenario, record, (began, ended), rig.timing, _database_url(rig), since_event)
-    out.notes = dict(rig.notes, fault=f"{ended - began:.1f} s", faulted=str(len(rig.proxy.faulted)))
+    out.notes = dict(rig.notes, fault=f"{ended - began:.1f} s", faulted=str(len(rig.proxy.faulted) - faulted_before))
     return out
 
 

@@ -3,6 +3,7 @@
 Each `inject` runs the fault from its start to its end and returns: every fault is bounded in time and stops by
 itself. The traffic (faults/traffic.py) runs before, during and after it."""
 
+import contextlib
 import os
 import signal
 import threading
@@ -15,7 +16,7 @@ import requests
 
 from faults.cluster import HOST, Cluster, wait_for
 from faults.proxy import FaultProxy, Mode
-from faults.traffic import Traffic, deactivation
+from faults.traffic import Traffic, deactivation, family_name_change
 
 PROVIDER_PAGES = frozenset({(502, "provider_unreachable"), (502, "provider_bad_response")})
 
@@ -59,6 +60,11 @@ class Scenario:
     intermittent: bool = False  # the fault hits some requests: recovery is measured after each one
     right: frozenset[tuple[int, str]] = frozenset()  # (status, reason) of a sign-in's right failure page
     database_down: bool = False  # 503s while the database cannot be reached are counted apart
+    kills: bool = False  # kills an app server's worker: sign-ins cut without an answer are counted apart, retried
+
+
+def _app_database(rig: Rig) -> str:
+    return rig.cluster.env["DATABASE_URL"]
 
 
 def _steady(mode: Mode) -> Callable[[Rig], None]:
@@ -97,51 +103,124 @@ def _redis_restart(rig: Rig) -> None:
 
 
 def _kill_worker(rig: Rig) -> None:
-    """SIGKILL the worker of app server 0 while sign-ins wait on their token request (the provider answers 2 s late
-    for a moment, so that some are surely mid-sign-in); the master starts a new worker."""
-    rig.proxy.set(Mode.SLOW)
-    time.sleep(1.0)
-    workers = rig.cluster.workers(0)
-    for pid in workers:
-        os.kill(pid, signal.SIGKILL)
-    rig.notes["workers killed"] = str(len(workers))
+    """SIGKILL the worker of app server 0 while sign-ins are surely mid-sign-in: some wait on their token request
+    (the provider answers 2 s late for a moment), others are in the transaction that writes their session and
+    login event (the suite holds a SHARE lock on the login events' table for that moment, as a migration or a
+    maintenance command would, so that their event's INSERT waits). The master starts a new worker."""
+    with psycopg.connect(_app_database(rig)) as holder:
+        holder.execute("LOCK TABLE accounts_loginevent IN SHARE MODE")  # INSERTs wait; reads go on
+        rig.proxy.set(Mode.SLOW)
+        workers, began, waiting = rig.cluster.workers(0), time.monotonic(), 0
+        while time.monotonic() - began < 5 and (waiting := _waiting_in(holder, workers)) < KILLED_MID_WRITE:
+            time.sleep(0.05)
+        time.sleep(max(0.0, 1.0 - (time.monotonic() - began)))  # 1 s at least: others wait on their token request
+        for pid in workers:
+            os.kill(pid, signal.SIGKILL)
+        rig.notes["workers killed"] = str(len(workers))
+        rig.notes["of its requests waiting to write a login event"] = str(waiting)
+        time.sleep(0.2)  # the killed worker's connections are gone before their statements may go on
     rig.proxy.set(Mode.THROUGH)
     port = rig.cluster.ports[0]
     wait_for(lambda: requests.get(f"http://127.0.0.1:{port}/healthz/", headers={"Host": HOST},
                                   timeout=2).status_code == 200, "the app server's new worker", 60)
 
 
+KILLED_MID_WRITE = 2  # requests of the worker to kill that wait to write their login event, at least
+
+
+def _waiting_in(holder: psycopg.Connection, workers: list[int]) -> int:
+    """How many database connections of these processes wait for a lock: their client ports (pg_stat_activity)
+    matched to the processes' sockets (/proc: the socket inodes of their file descriptors, /proc/net/tcp)."""
+    ports = {row[0] for row in holder.execute("SELECT client_port FROM pg_stat_activity WHERE wait_event_type = "
+                                              "'Lock' AND datname = current_database()").fetchall()}
+    inodes = set()
+    for pid in workers:
+        with contextlib.suppress(OSError):
+            for fd in os.listdir(f"/proc/{pid}/fd"):
+                with contextlib.suppress(OSError):
+                    link = os.readlink(f"/proc/{pid}/fd/{fd}")
+                    if link.startswith("socket:["):
+                        inodes.add(link[8:-1])
+    with open("/proc/net/tcp") as table:
+        sockets = [line.split() for line in table.readlines()[1:]]
+    return sum(1 for row in sockets if int(row[1].split(":")[1], 16) in ports and row[9] in inodes)
+
+
 PATCHES = 20
 
 
+SIGN_INS = 10
+EARLY_PUSHES = 3  # profile pushes sent while the deactivation waits: with it and the sign-ins, 14 of the 16 threads
+
+
 def _concurrent_patches(rig: Rig) -> None:
-    """One person provisioned and signed in; then 20 PATCHes of them (each a deactivation with a name of its own)
-    at once, mixed with their sign-ins."""
+    """One person provisioned by SCIM, who has not signed in yet; then 20 PATCHes of them and 10 of their first
+    sign-ins, all waiting on each other's locks at once: one deactivation and 19 profile pushes (each with a
+    familyName of its own, no `active`). To make the interleaving that loses a write happen every time, not once in
+    a while, the suite holds the person's row for a moment (as a write of many people's roles would): the
+    deactivation goes first and waits for it, holding the roles lock and the tenant's row; three profile pushes come
+    next and wait for the roles lock, then the sign-ins' callbacks, which read the person (active still) and wait for
+    the tenant; then the other profile pushes; then the suite lets go. The checks (faults.report.lost_writes): the
+    deactivation holds, and familyName and active are what the last PATCH answered said of the person, so that a
+    write that read the person before a PATCH and wrote them back after it shows; every PATCH answers 2xx; a sign-in
+    ends signed in or on the 403 page."""
     traffic, tenant = rig.traffic, rig.traffic.tenants["faulted"]
     sub = f"patched-{os.getpid()}-{time.monotonic_ns()}@{tenant.slug}.test"
     rig.notes["person"] = sub
     traffic.scim_create(sub, external_id=sub)  # Okta's externalId is the sub of their sign-ins
-    traffic.sign_in(tenant, sub)
     found = requests.get(f"http://127.0.0.1:{rig.cluster.ports[0]}/scim/v2/Users",
                          params={"filter": f'userName eq "{sub}"'}, timeout=30,
                          headers={"Host": HOST, "Authorization": f"Bearer {traffic.scim_token}"}).json()
     scim_id = found["Resources"][0]["id"]
-    start = threading.Barrier(PATCHES + PATCHES // 2)
+    callbacks = threading.Barrier(SIGN_INS + 1)  # the sign-ins back from the provider, and this scenario
+
+    def at_callback() -> None:
+        with contextlib.suppress(threading.BrokenBarrierError):  # one that never came: the others go at 30 s
+            callbacks.wait(30)
 
     def patch(n: int) -> None:
-        start.wait(30)
-        traffic.scim("PATCH", f"/Users/{scim_id}", deactivation(f"Patched {n}"), "deactivate", sub)
-
-    def sign_in(_n: int) -> None:
-        start.wait(30)
-        traffic.sign_in(tenant, sub)
+        if n == 0:
+            traffic.scim("PATCH", f"/Users/{scim_id}", deactivation(f"Patched {n}"), "deactivate", sub)
+        else:
+            traffic.scim("PATCH", f"/Users/{scim_id}", family_name_change(f"Patched {n}"), "update", sub)
 
     threads = [threading.Thread(target=patch, args=(n,)) for n in range(PATCHES)]
-    threads += [threading.Thread(target=sign_in, args=(n,)) for n in range(PATCHES // 2)]
-    for thread in threads:
-        thread.start()
+    threads += [threading.Thread(target=traffic.sign_in, args=(tenant, sub), kwargs={"before_callback": at_callback})
+                for _ in range(SIGN_INS)]
+    with psycopg.connect(_app_database(rig)) as holder:
+        holder.execute("SELECT 1 FROM accounts_user WHERE scim_id = %s FOR NO KEY UPDATE", [scim_id])
+        threads[0].start()  # the deactivation
+        _blocked_by(holder, 1, 10)
+        for thread in threads[1:EARLY_PUSHES + 1]:  # a few profile pushes: they read the person, then wait
+            thread.start()
+        time.sleep(0.3)
+        for thread in threads[PATCHES:]:  # the sign-ins
+            thread.start()
+        at_callback()
+        time.sleep(0.5)  # their callbacks: the token request, the person read, then the tenant's lock
+        for thread in threads[EARLY_PUSHES + 1:PATCHES]:  # the other profile pushes (the app servers' threads
+            thread.start()  # are mostly taken by now: these queue, and read the person after the deactivation)
+        time.sleep(0.3)
+        rig.notes["requests waiting when the person was let go"] = str(holder.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()"
+        ).fetchone()[0])
     for thread in threads:
         thread.join(60)
+    answered = sorted((w for w in traffic.record.writes if w.user_name == sub and w.answer),
+                      key=lambda w: w.answer["meta"]["lastModified"])
+    rig.notes["the deactivation's place among the PATCHes"] = next(
+        (f"{n + 1} of {len(answered)}" for n, w in enumerate(answered) if w.op == "deactivate"), "none answered")
+
+
+def _blocked_by(holder: psycopg.Connection, count: int, seconds: float) -> None:
+    """Wait until `count` connections wait for a lock `holder` holds (or `seconds` have passed)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        row = holder.execute("SELECT count(*) FROM pg_stat_activity WHERE pg_backend_pid() = ANY(pg_blocking_pids(pid))"
+                             ).fetchone()
+        if row and row[0] >= count:
+            return
+        time.sleep(0.02)
 
 
 SCENARIOS = [
@@ -155,15 +234,16 @@ SCENARIOS = [
              _steady(Mode.STALL_MID_BODY), provider=True, trips_breaker=True, right=PROVIDER_PAGES),
     Scenario("reset after headers", "the provider sends its headers, then resets the connection",
              _steady(Mode.RESET_AFTER_HEADERS), provider=True, trips_breaker=True, right=PROVIDER_PAGES),
+    # An answer within the timeouts is an answer: no failure page is right here, every sign-in must succeed.
     Scenario("slow answers (2 s)", "every answer of the provider comes 2 s late", _steady(Mode.SLOW),
-             provider=True, right=PROVIDER_PAGES),
+             provider=True),
     Scenario("garbage answers", "the provider answers 200 with random bytes", _steady(Mode.GARBAGE),
              provider=True, right=PROVIDER_PAGES),
     Scenario("postgres connections terminated", "pg_terminate_backend of every app connection, a few times",
              _terminate_connections, database_down=True),
     Scenario("redis stopped", "the suite's redis-server stopped, then started empty", _redis_restart),
-    Scenario("worker killed", "SIGKILL of app server 0's worker mid-sign-in", _kill_worker),
-    Scenario("20 concurrent PATCHes", "20 SCIM deactivations of one person at once, with their sign-ins",
+    Scenario("worker killed", "SIGKILL of app server 0's worker mid-sign-in", _kill_worker, kills=True),
+    Scenario("20 concurrent PATCHes", "20 SCIM PATCHes of one person at once (one deactivates), with their sign-ins",
              _concurrent_patches, right=frozenset({(403, "user_removed_in_okta")})),
 ]
 

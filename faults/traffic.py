@@ -75,10 +75,11 @@ class SignIn:
 @dataclass
 class ScimWrite:
     user_name: str
-    op: str  # create, deactivate
+    op: str  # create, deactivate, update
     status: int
     started: float
     ended: float
+    answer: dict | None = None  # the resource a PATCH answered with (the person as that PATCH left them)
 
 
 @dataclass
@@ -122,12 +123,15 @@ class Traffic:
                                                     reason))
         return response
 
-    def sign_in(self, tenant: Tenant, sub: str, *, retry_when_cut: bool = True) -> SignIn:
+    def sign_in(self, tenant: Tenant, sub: str, *, retry_when_cut: bool = True,
+                before_callback: Callable[[], object] | None = None) -> SignIn:
+        """One sign-in; `before_callback` is called when the browser is back from the provider, just before it
+        sends the callback (a scenario lines callbacks up with its own writes)."""
         first = next(self._servers) % len(self.ports)
         browser = requests.Session()
         attempt = SignIn(tenant.name, sub, self.record.now(), 0.0, 0)
         try:
-            self._sign_in(tenant, sub, browser, attempt, first)
+            self._sign_in(tenant, sub, browser, attempt, first, before_callback)
         except Cut:
             attempt.status = 0
         attempt.ended = self.record.now()
@@ -140,17 +144,20 @@ class Traffic:
                 self.record.signed_in[:] = [*self.record.signed_in[-19:], (tenant.name, browser)]
         return attempt
 
-    def _sign_in(self, tenant: Tenant, sub: str, browser: requests.Session, attempt: SignIn, first: int) -> None:
+    def _sign_in(self, tenant: Tenant, sub: str, browser: requests.Session, attempt: SignIn, first: int,
+                 before_callback: Callable[[], object] | None) -> None:
         began = time.monotonic()
         started = self._send("start", tenant.name, "GET", first, f"/oidc/authenticate/?tenant={tenant.slug}", browser)
         attempt.app_seconds = time.monotonic() - began
         attempt.status, attempt.reason = started.status_code, _reason(started)
         if started.status_code != 302:
             return
-        back = self._authorize(tenant, started.headers["Location"], sub)
+        back, why = self._authorize(tenant, started.headers["Location"], sub)
         if back is None:
-            attempt.reason = "provider_page_failed"
+            attempt.reason = f"provider_page_failed ({why})"
             return
+        if before_callback is not None:
+            before_callback()
         began = time.monotonic()
         finished = self._send("callback", tenant.name, "GET", (first + 1) % len(self.ports), back, browser)
         attempt.app_seconds += time.monotonic() - began
@@ -158,17 +165,23 @@ class Traffic:
         attempt.session = (finished.status_code == 302 and finished.headers.get("Location") == "/"
                            and "sessionid" in finished.cookies)
 
-    def _authorize(self, tenant: Tenant, location: str, sub: str) -> str | None:
-        """The person chooses who they are on the provider's page; the callback's path and query, or None."""
+    def _authorize(self, tenant: Tenant, location: str, sub: str) -> tuple[str | None, str]:
+        """The person chooses who they are on the provider's page: the callback's path and query, or None and what
+        went wrong (the exception's name, or the provider's status and where it sent the browser)."""
         parts = urlsplit(location)
+        began = time.monotonic()
         try:
             answer = requests.post(f"http://127.0.0.1:{tenant.browser_port}{parts.path}?{parts.query}",
                                    data={"sub": sub}, headers={"Host": parts.netloc}, allow_redirects=False,
                                    timeout=TIMEOUT)
-        except requests.RequestException:
-            return None
+        except requests.RequestException as exc:
+            cause = exc.__context__ or exc.__cause__
+            return None, f"{type(exc).__name__}: {type(cause).__name__ if cause else ''} after " \
+                         f"{time.monotonic() - began:.1f} s"
         back = urlsplit(answer.headers.get("Location", ""))
-        return f"{back.path}?{back.query}" if answer.status_code == 302 and back.netloc == HOST else None
+        if answer.status_code == 302 and back.netloc == HOST:
+            return f"{back.path}?{back.query}", ""
+        return None, f"{answer.status_code} to {back.netloc or '-'}{back.path}"
 
     def me(self, n: int) -> None:
         """/api/me/ of one of the people signed in lately (the n-th, round the list)."""
@@ -180,16 +193,19 @@ class Traffic:
             self._send("me", tenant, "GET", next(self._servers) % len(self.ports), "/api/me/", browser)
 
     def scim(self, method: str, path: str, body: dict, op: str, user_name: str) -> int:
-        began = self.record.now()
+        began, resource = self.record.now(), None
         try:
             answer = self._send("scim", "faulted", method, next(self._servers) % len(self.ports), f"/scim/v2{path}",
                                 requests.Session(), json=body,
                                 headers={"Authorization": f"Bearer {self.scim_token}", "User-Agent": SCIM_AGENT,
                                          "Content-Type": "application/scim+json"})
             status = answer.status_code
+            if method == "PATCH" and 200 <= status < 300:
+                with contextlib.suppress(ValueError):
+                    resource = answer.json()
         except Cut:
             status = 0
-        self.record.add(self.record.writes, ScimWrite(user_name, op, status, began, self.record.now()))
+        self.record.add(self.record.writes, ScimWrite(user_name, op, status, began, self.record.now(), resource))
         return status
 
     def scim_create(self, user_name: str, external_id: str = "") -> int:
@@ -249,3 +265,9 @@ def deactivation(display_name: str) -> dict:
     """Okta's deactivation (RFC 7644 section 3.5.2.3 replace, no path), with a name of its own."""
     return {"schemas": [PATCH_SCHEMA],
             "Operations": [{"op": "replace", "value": {"active": False, "displayName": display_name}}]}
+
+
+def family_name_change(family_name: str) -> dict:
+    """Okta's profile push of one attribute (RFC 7644 section 3.5.2.3 replace, with a path): no `active` in it."""
+    return {"schemas": [PATCH_SCHEMA],
+            "Operations": [{"op": "replace", "path": "name.familyName", "value": family_name}]}
