@@ -161,9 +161,9 @@ def roles_settle(*, tenant_id: int, role_source: str, people: Mapping[Reason, Qu
     3. the foreign-key checks the transaction deferred so far (the events', the memberships' a push inserted):
        PostgreSQL runs them at COMMIT otherwise, a second for 100,000 rows, with the people locked;
     4. then only: the people whose role changes, LOCK_CHUNK at a time in id order (accounts.locks: one order),
-       each chunk locked by a SELECT of ids and roles and written by one UPDATE, decided again on the roles as
-       locked (a first sign-in may have made one of them owner meanwhile). An event whose change did not happen,
-       or happened from another role, is put right then (rare: few rows).
+       each chunk locked and written by one UPDATE where their role is still the one read; the others (a first
+       sign-in may have made one of them owner meanwhile) are decided again on their row as locked, and the event
+       written for them is put right (rare: few rows).
     A person's row is then held from their chunk's UPDATE to the COMMIT, not from the settle's first statement."""
     planned: dict[int, tuple[Inputs, Reason]] = {}
     for reason, queryset in people.items():
@@ -186,20 +186,19 @@ def roles_settle(*, tenant_id: int, role_source: str, people: Mapping[Reason, Qu
     pks = sorted(planned)
     news = {change.person_id: change for changes in by_reason.values() for change in changes}
     for start in range(0, len(pks), LOCK_CHUNK):
-        chunk = pks[start:start + LOCK_CHUNK]
+        chunk = [news[pk] for pk in pks[start:start + LOCK_CHUNK]]
+        written = _roles_lock_write(chunk)  # those whose role was still the one read
+        done.extend(change for change in chunk if change.person_id in written)
+        if len(written) == len(chunk):
+            continue
+        # Their role moved meanwhile (an owner claim), or they were deleted: decided again on the row as locked.
+        moved = [change.person_id for change in chunk if change.person_id not in written]
+        wrong.extend(moved)
         writes = []
-        locked = _people_lock(chunk)
-        for pk, stored in locked:
-            change = news[pk]
-            if stored == change.old:
-                writes.append(change)
-                continue
-            wrong.append(pk)  # their role moved meanwhile (an owner claim): decided again on it
+        for pk, stored in _people_lock(moved):
             new = planned[pk][0].decide(role_source, stored=stored)
             if new != stored:
                 writes.append(RoleChanged(pk, stored, new))
-        if len(locked) < len(chunk):  # people deleted meanwhile
-            wrong.extend(set(chunk) - {pk for pk, _ in locked})
         _roles_write(writes)
         done.extend(writes)
     if wrong:
@@ -232,6 +231,28 @@ def _deferred_checks_run() -> None:
     DEFERRED), and defer the later ones again, so that they are not run while people's rows are held."""
     if connection.vendor == "postgresql":
         connection.check_constraints()
+
+
+def _roles_lock_write(changes: list[RoleChanged]) -> set[int]:
+    """Lock these people in id order (accounts.locks) and give each their new role if their role is still the old
+    one; the ids of those written. On PostgreSQL one statement: the sub-SELECT's locks are taken in its ORDER BY's
+    order, whatever order the UPDATE then writes the rows it holds in (the order of an UPDATE's own row locks is not
+    defined, and two writers of many people locking in different orders could deadlock)."""
+    if connection.vendor != "postgresql":
+        stored = dict(_people_lock([change.person_id for change in changes]))
+        same = [change for change in changes if stored.get(change.person_id) == change.old]
+        _roles_write(same)
+        return {change.person_id for change in same}
+    pks = [change.person_id for change in changes]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {_USERS} AS person SET role = new.role, updated_at = %s "  # noqa: S608 (_USERS above)
+            f"FROM (SELECT id FROM {_USERS} WHERE id = ANY(%s) ORDER BY id FOR NO KEY UPDATE) AS locked "
+            "JOIN unnest(%s::bigint[], %s::text[], %s::text[]) AS new(id, old, role) ON new.id = locked.id "
+            "WHERE person.id = locked.id AND person.role = new.old RETURNING person.id",
+            [timezone.now(), pks, pks, [change.old for change in changes], [change.new for change in changes]],
+        )
+        return {pk for (pk,) in cursor.fetchall()}
 
 
 def _roles_write(changes: list[RoleChanged]) -> None:
