@@ -34,7 +34,7 @@ from tenants.models import RoleSource, Tenant
 logger = logging.getLogger("accounts.roles")
 
 EVENT_BATCH = 5_000  # rows per INSERT of events where there is no unnest (SQLite)
-# People locked (a SELECT in id order) and written (one UPDATE per change of role) at a time by
+# People locked (a SELECT of ids and roles, in id order) and written (one UPDATE per new role) at a time by
 # roles_settle: a person's row is held from their chunk to the COMMIT, so the first chunks' people wait longest.
 LOCK_CHUNK = 5_000
 _USERS = User._meta.db_table  # table names from the app registry, never from input
@@ -161,9 +161,9 @@ def roles_settle(*, tenant_id: int, role_source: str, people: Mapping[Reason, Qu
     3. the foreign-key checks the transaction deferred so far (the events', the memberships' a push inserted):
        PostgreSQL runs them at COMMIT otherwise, a second for 100,000 rows, with the people locked;
     4. then only: the people whose role changes, LOCK_CHUNK at a time in id order (accounts.locks: one order),
-       each chunk locked by a SELECT in id order and written by one UPDATE per change of role where their role is
-       still the one read; the others (a first sign-in may have made one of them owner meanwhile) are decided
-       again on their row as locked, and the event written for them is put right (rare: few rows).
+       each chunk locked by a SELECT of ids and roles in id order and written by one UPDATE per new role where
+       their role is still the one read; the others (a first sign-in may have made one of them owner meanwhile)
+       are decided again on their row as locked, and the event written for them is put right (rare: few rows).
     A person's row is then held from their chunk's UPDATE to the COMMIT, not from the settle's first statement."""
     planned: dict[int, tuple[Inputs, Reason]] = {}
     for reason, queryset in people.items():
@@ -235,29 +235,15 @@ def _deferred_checks_run() -> None:
 
 def _roles_lock_write(changes: list[RoleChanged]) -> set[int]:
     """Lock these people in id order (accounts.locks) and give each their new role if their role is still the old
-    one; the ids of those written. Two statements, not one UPDATE with a locking sub-SELECT: an UPDATE's own row
-    locks come in no defined order (two writers of many people locking in different orders could deadlock), and
-    PostgreSQL planned the locking sub-SELECT inside an UPDATE as a nested loop run again for every row (43 s for
-    5,000 people), or joined it to a scan of every tenant's people."""
-    if connection.vendor != "postgresql":
-        stored = dict(_people_lock([change.person_id for change in changes]))
-        same = [change for change in changes if stored.get(change.person_id) == change.old]
-        _roles_write(same)
-        return {change.person_id for change in same}
-    by_roles: dict[tuple[str, str], list[int]] = defaultdict(list)
-    for change in changes:
-        by_roles[change.old, change.new].append(change.person_id)
-    written: set[int] = set()
-    now = timezone.now()
-    with connection.cursor() as cursor:
-        # The locks, in id order; nothing comes back but a count.
-        cursor.execute(f"SELECT count(*) FROM (SELECT 1 FROM {_USERS} WHERE id = ANY(%s) "  # noqa: S608 (_USERS)
-                       "ORDER BY id FOR NO KEY UPDATE) AS locked", [[change.person_id for change in changes]])
-        for (old, new), pks in by_roles.items():  # one UPDATE per change of role: usually one
-            cursor.execute(f"UPDATE {_USERS} SET role = %s, updated_at = %s "  # noqa: S608 (_USERS)
-                           "WHERE id = ANY(%s) AND role = %s RETURNING id", [new, now, pks, old])
-            written.update(pk for (pk,) in cursor.fetchall())
-    return written
+    one; the ids of those written. A SELECT of ids and roles, then one UPDATE per new role on ids alone: an
+    UPDATE's own row locks come in no defined order (two writers of many people locking in different orders could
+    deadlock), PostgreSQL planned a locking sub-SELECT inside an UPDATE as a nested loop run again for every row
+    (43 s for 5,000 people) or joined it to a scan of every tenant's people, and a condition on `role` let it pick
+    the admins' partial index (user_tenant_role_joined) and read every admin of the tenant for each chunk."""
+    stored = dict(_people_lock([change.person_id for change in changes]))
+    same = [change for change in changes if stored.get(change.person_id) == change.old]
+    _roles_write(same)
+    return {change.person_id for change in same}
 
 
 def _roles_write(changes: list[RoleChanged]) -> None:
