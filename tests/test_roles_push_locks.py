@@ -21,8 +21,8 @@ from tests.scim_helpers import GROUP_SCHEMA, scim_for
 from tests.test_roles_scale import people_seed
 
 PEOPLE = 10_000
-# Of the PUT's time, at most, that the first person's row is held: measured 30 to 32 % now (0.66 to 0.68 s of 2.1 to
-# 2.3 s: the UPDATEs of the people's roles, none HOT, with the user table's 18 indexes), 58 % before (3.2 of 5.6 s).
+# Of the PUT's time, at most, that the first person's row is held: measured 27 to 32 % now (0.66 to 0.69 s of 2.1 to
+# 2.6 s: the UPDATEs of the people's roles, none HOT, with the user table's 18 indexes), 58 % before (3.2 of 5.6 s).
 SHARE_HELD = 0.42
 
 
