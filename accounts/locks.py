@@ -17,8 +17,9 @@
   order.
 - A first sign-in never waits for a person while it holds the tenant's row: it locks its person NOWAIT, and a row
   held elsewhere (by a write of many people's roles: a 50,000-member push holds the people whose role it changes
-  until it commits, seconds) ends its transaction, tenant lock included, with PeopleBusy; it then waits for the
-  person holding nothing (`people_wait`) and starts again. Waiting with the tenant's lock held made every first
+  from their chunk's UPDATE until it commits, about 3 s, as accounts.roles.roles_settle locks them last) ends its
+  transaction, tenant lock included, with PeopleBusy; it then waits for the person holding nothing (`people_wait`)
+  and starts again. Waiting with the tenant's lock held made every first
   sign-in of the tenant queue behind that one person: 10 to 18 s during a push (docs/benchmarks.md).
 - A returning sign-in's profile update is an UPDATE of only the fields that changed: a lock on the person's row
   alone, held for one statement.

@@ -358,7 +358,7 @@ def user_change(*, user: User, fields: Collection[str]) -> None:
     if changed:
         current.save(update_fields=[*changed, "updated_at"])  # User.save ends their sessions if is_active changed
     if current.role != old_role:
-        roles_changed_record(current.tenant_id, [RoleChanged(current, old_role, current.role)],
+        roles_changed_record(current.tenant_id, [RoleChanged(current.pk, old_role, current.role)],
                              Reason(EventKind.CONSOLE, "set in admin"))
     for field in User._meta.concrete_fields:
         setattr(user, field.attname, getattr(current, field.attname))
@@ -416,12 +416,12 @@ def ownership_transfer(*, new_owner: User, actor: User | None = None, request: H
         raise OwnershipTransferError(f"{user} has never signed in; they sign in once before they can be the owner.")
     previous = [person for person in people if person.role == Role.OWNER]
     role_source = user.tenant.role_source  # read now, under the roles lock
-    changes = [RoleChanged(person, Role.OWNER, role_after_ownership(person=person, role_source=role_source))
+    changes = [RoleChanged(person.pk, Role.OWNER, role_after_ownership(person=person, role_source=role_source))
                for person in previous]
     for change in changes:
-        User.objects.filter(pk=change.person.pk).update(role=change.new)
+        User.objects.filter(pk=change.person_id).update(role=change.new)
     User.objects.filter(pk=user.pk).update(role=Role.OWNER)
-    changes.append(RoleChanged(user, user.role, Role.OWNER))
+    changes.append(RoleChanged(user.pk, user.role, Role.OWNER))
     roles_changed_record(user.tenant_id, changes,
                          Reason(EventKind.CONSOLE, f"ownership moved to {user}", actor=actor, request=request))
     new_owner.role = Role.OWNER
@@ -457,7 +457,7 @@ def role_change(*, actor: User, person: User, role: str, request: HttpRequest | 
         old = current.role
         current.role = role
         current.save(update_fields=["role", "updated_at"])
-        roles_changed_record(current.tenant_id, [RoleChanged(current, old, role)],
+        roles_changed_record(current.tenant_id, [RoleChanged(current.pk, old, role)],
                              Reason(EventKind.CONSOLE, "set on the console", actor=acting, request=request))
     return current
 

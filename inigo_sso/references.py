@@ -6,6 +6,7 @@ log line carries too. The alphabet leaves out look-alikes (0/O, 1/I/L, U/V) so a
 aloud or typed from a screenshot."""
 
 import hashlib
+import secrets
 
 from django.utils.crypto import get_random_string
 
@@ -16,6 +17,22 @@ REQUEST_REFERENCE_LENGTH = 8
 
 def new_reference() -> str:
     return get_random_string(EVENT_REFERENCE_LENGTH, ALPHABET)
+
+
+def new_references(count: int) -> list[str]:
+    """`count` references, each as new_reference() draws one (every letter uniform over ALPHABET, from the secrets
+    module), from one random number each rather than one per letter: 50,000 of them took 1.6 s one letter at a
+    time. The digits of a number uniform below len(ALPHABET) ** length, in base len(ALPHABET), are independent and
+    uniform."""
+    references = []
+    for _ in range(count):
+        number = secrets.randbelow(len(ALPHABET) ** EVENT_REFERENCE_LENGTH)
+        letters = []
+        for _ in range(EVENT_REFERENCE_LENGTH):
+            number, digit = divmod(number, len(ALPHABET))
+            letters.append(ALPHABET[digit])
+        references.append("".join(letters))
+    return references
 
 
 def reference_from_request_id(request_id: str) -> str:

@@ -5,13 +5,16 @@ column: every value of a wrong type, too long, or holding a NUL character is a 4
 written. Okta's `password` attribute is dropped unread: Okta users never sign in with a password here.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.http import HttpRequest
 from django.urls import reverse
+from django.utils.http import RFC3986_SUBDELIMS
 
 from accounts.models import TenantGroup, User
 from inigo_sso.text import is_storable
@@ -70,12 +73,23 @@ def group_resource(group: TenantGroup, request: HttpRequest, members: list[User]
     if group.external_id:
         resource["externalId"] = group.external_id
     if members is not None:
+        user_location = _user_locations(request)
         resource["members"] = [
-            {"value": member.scim_id, "display": member.scim_user_name,
-             "$ref": request.build_absolute_uri(reverse("scim:user", args=[member.scim_id])), "type": "User"}
+            {"value": member.scim_id, "display": member.scim_user_name, "$ref": user_location(member.scim_id),
+             "type": "User"}
             for member in members
         ]
     return resource
+
+
+_PLACEHOLDER = "00000000-0000-0000-0000-000000000000"
+
+
+def _user_locations(request: HttpRequest) -> Callable[[str], str]:
+    """What request.build_absolute_uri(reverse("scim:user", args=[scim_id])) gives, resolved once for a group's
+    members rather than once each (reverse() cost a second for a 50,000-member answer)."""
+    before, after = request.build_absolute_uri(reverse("scim:user", args=[_PLACEHOLDER])).rsplit(_PLACEHOLDER, 1)
+    return lambda scim_id: f"{before}{quote(scim_id, safe=RFC3986_SUBDELIMS + '/~:@')}{after}"
 
 
 # --- input ----------------------------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import QuerySet, Value
 from django.db.models.functions import Lower
 from django.utils import timezone
@@ -147,7 +147,7 @@ def _entitled_roles_settle(tenant: Tenant, user: User, old: list[str], new: list
     if old == new:
         return
     reason = Reason(EventKind.PROVISIONING, f"roles in Okta: {_roles_words(new)}")
-    for change in people_roles_settle(tenant=tenant, pks=[user.pk], reason=reason):
+    for change in people_roles_settle(tenant=tenant, people={reason: [user.pk]}):
         user.role = change.new
 
 
@@ -230,6 +230,7 @@ MAX_MEMBERS = 100_000  # per request: Okta pushes groups of 50,000 people and mo
 LOOKUP_CHUNK = 20_000  # member ids per SELECT: well under PostgreSQL's 65,535 parameters of one statement
 INSERT_CHUNK = 5_000  # memberships per INSERT
 Membership = TenantGroup.members.through
+_MEMBERSHIPS = Membership._meta.db_table  # from the app registry, never from input
 
 
 def member_ids(value: Any) -> list[str]:
@@ -267,8 +268,16 @@ def _members_now(group: TenantGroup) -> set[int]:
 
 
 def _members_add(group: TenantGroup, pks: set[int]) -> None:
-    # Set-based: chunked INSERTs, an existing membership left as it is. Each row takes FOR KEY SHARE on its person
-    # (a foreign key), which no sign-in's lock conflicts with (accounts.locks).
+    # Set-based, an existing membership left as it is. Each row takes FOR KEY SHARE on its person (a foreign key),
+    # which no sign-in's lock conflicts with (accounts.locks). On PostgreSQL one INSERT ... SELECT FROM unnest(...)
+    # of the ids as one array: no model instance per member.
+    if not pks:
+        return
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(f"INSERT INTO {_MEMBERSHIPS} (tenantgroup_id, user_id) "
+                           "SELECT %s, unnest(%s::bigint[]) ON CONFLICT DO NOTHING", [group.pk, sorted(pks)])
+        return
     Membership.objects.bulk_create([Membership(tenantgroup_id=group.pk, user_id=pk) for pk in sorted(pks)],
                                    batch_size=INSERT_CHUNK, ignore_conflicts=True)
 
@@ -289,19 +298,27 @@ def _group_locked(tenant: Tenant, group: TenantGroup) -> TenantGroup:
     return current
 
 
-def _group_roles_settle(tenant: Tenant, group: TenantGroup, pks: set[int], why: str) -> None:
-    """The roles of the people whose membership of `group` changed. Only a group mapped to admin is an input of
-    the role function (accounts.roles): the others change nobody's role."""
-    if pks and group.role == GroupRole.ADMIN:
-        people_roles_settle(tenant=tenant, pks=pks, reason=Reason(EventKind.PROVISIONING, why))
+def _group_roles_settle(tenant: Tenant, group: TenantGroup, *, removed: Collection[int] = (),
+                        added: Collection[int] = (), why: str = "") -> None:
+    """The roles of the people whose membership of `group` changed, once every row of the write is written: the
+    people's rows are locked last (accounts.roles.roles_settle). Only a group mapped to admin is an input of the
+    role function (accounts.roles): the others change nobody's role."""
+    if group.role != GroupRole.ADMIN or not (removed or added):
+        return
+    people: dict[Reason, Collection[int]] = {}
+    if removed:
+        people[Reason(EventKind.PROVISIONING, why or f"removed from group {group.display_name}")] = removed
+    if added:
+        people[Reason(EventKind.PROVISIONING, why or f"added to group {group.display_name}")] = added
+    people_roles_settle(tenant=tenant, people=people)
 
 
-def _members_replace(tenant: Tenant, group: TenantGroup, pks: set[int]) -> None:
+def _members_replace(group: TenantGroup, pks: set[int]) -> tuple[set[int], set[int]]:
+    """The group's members are now `pks`: who left it, and who joined it."""
     now = _members_now(group)
     _members_remove(group, now - pks)
     _members_add(group, pks - now)
-    _group_roles_settle(tenant, group, now - pks, f"removed from group {group.display_name}")
-    _group_roles_settle(tenant, group, pks - now, f"added to group {group.display_name}")
+    return now - pks, pks - now
 
 
 def group_text(value: Any, name: str, *, required: bool = False) -> str:
@@ -335,9 +352,10 @@ def scim_group_replace(*, tenant: Tenant, group: TenantGroup, body: dict[str, An
     if external_id is not None:
         group.external_id = external_id
     group.save()
-    _members_replace(tenant, group, pks)
+    removed, added = _members_replace(group, pks)
     _record(tenant, Action.GROUP_UPDATED, resource_id=group.scim_id,
             detail=f"{group.display_name}, {len(pks)} members", user_agent=user_agent)
+    _group_roles_settle(tenant, group, removed=removed, added=added)
 
 
 @dataclass
@@ -437,14 +455,16 @@ def scim_group_patch(*, tenant: Tenant, group: TenantGroup, ops: list[dict[str, 
     leaving = _member_pks(tenant, patch.remove, all_known=False)
     group.display_name, group.external_id = patch.display_name, patch.external_id
     group.save(update_fields=["display_name", "external_id", "updated_at"])
+    removed: set[int] = set()
+    added: set[int] = set()
     if patch.remove_all or replacing is not None:
-        _members_replace(tenant, group, replacing or set())
-    # Added and removed people are settled as named: one who already was (or was not) a member keeps their role.
+        removed, added = _members_replace(group, replacing or set())
     _members_remove(group, leaving)
-    _group_roles_settle(tenant, group, leaving, f"removed from group {group.display_name}")
     _members_add(group, joining)
-    _group_roles_settle(tenant, group, joining, f"added to group {group.display_name}")
     _record(tenant, Action.GROUP_UPDATED, resource_id=group.scim_id, detail=patch.words(), user_agent=user_agent)
+    # Added and removed people are settled as named: one who already was (or was not) a member keeps their role.
+    # Each is settled once, on the membership the PATCH left (the operations after a replace of members win).
+    _group_roles_settle(tenant, group, removed=(removed | leaving) - joining, added=(added | joining) - leaving)
 
 
 @transaction.atomic
@@ -456,4 +476,4 @@ def scim_group_delete(*, tenant: Tenant, group: TenantGroup, user_agent: str = "
     _record(tenant, Action.GROUP_DELETED, resource_id=group.scim_id, detail=group.display_name,
             user_agent=user_agent)
     group.delete()
-    _group_roles_settle(tenant, group, members, f"group {group.display_name} deleted in Okta")
+    _group_roles_settle(tenant, group, removed=members, why=f"group {group.display_name} deleted in Okta")

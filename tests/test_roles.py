@@ -4,6 +4,7 @@ provisioned by Okta; IT-Admins is the group Okta pushes."""
 
 import pytest
 
+from accounts import roles as roles_module
 from accounts.events import EventKind
 from accounts.models import GroupRole, LoginEvent, Role, TenantGroup, User
 from accounts.roles import (
@@ -139,7 +140,8 @@ def test_pushes_change_nobodys_role_under_inigo_and_switching_back_keeps_every_r
     preview = role_source_preview(tenant=acme, role_source=OKTA)
     assert (preview.to_admin, preview.to_member) == (1, 1)  # "1 person becomes admin, 1 admin becomes member"
     changes = role_source_change(tenant=acme, role_source=OKTA, reason=BY_HAND)
-    assert {(c.person.email, c.new) for c in changes} == {("grace@acme.test", ADMIN), ("alan@acme.test", MEMBER)}
+    emails = dict(User.objects.filter(tenant=acme).values_list("pk", "email"))
+    assert {(emails[c.person_id], c.new) for c in changes} == {("grace@acme.test", ADMIN), ("alan@acme.test", MEMBER)}
     assert LoginEvent.objects.filter(tenant=acme, reason="role_source_changed").count() == 1
 
     assert role_source_preview(tenant=acme, role_source=INIGO) == role_source_preview(tenant=acme, role_source=OKTA)
@@ -179,3 +181,49 @@ def test_a_push_to_another_tenants_people_moves_no_role(okta, acme, acme_people,
     assert refused.status_code == 400  # the whole PATCH, Alan's part too (RFC 7644 section 3.5.2)
     assert roles(acme)["alan"] == MEMBER
     assert User.objects.get(scim_id=zed).role == MEMBER
+
+
+def test_a_person_who_became_owner_while_the_push_decided_their_role_stays_owner(okta, acme, monkeypatch):
+    # Nobody has signed in yet: Grace's first sign-in makes her owner between the push's reading of her role
+    # (member) and its lock on her row. The push decides again on her row as locked: the owner stays owner, and the
+    # event it had written for her ("member -> admin") goes.
+    grace, alan = (okta.post("/Users", okta_user(f"{name}@acme.test", external_id=f"00u{name}")).json()["id"]
+                   for name in ("grace", "alan"))
+    role_source_change(tenant=acme, role_source=OKTA, reason=BY_HAND)
+    group_id = push(okta, "IT-Admins", [])
+    group_role_change(group=TenantGroup.objects.get(scim_id=group_id), role=GroupRole.ADMIN, reason=BY_HAND)
+    checks_run = roles_module._deferred_checks_run
+
+    def first_sign_in_meanwhile() -> None:
+        User.objects.filter(scim_id=grace).update(role=OWNER)
+        checks_run()
+
+    monkeypatch.setattr(roles_module, "_deferred_checks_run", first_sign_in_meanwhile)
+    patch(okta, group_id, "IT-Admins", {"op": "add", "path": "members", "value": [{"value": grace}, {"value": alan}]})
+
+    assert roles(acme) == {"grace": OWNER, "alan": ADMIN}
+    assert [(email, detail) for email, _, detail in role_events(acme)] == [
+        ("alan@acme.test", "member -> admin (added to group IT-Admins), by Okta (provisioning)")]
+
+
+def test_a_patch_settles_each_person_once_on_the_membership_it_leaves(okta, acme, acme_people):
+    grace, alan = acme_people["grace"], acme_people["alan"]
+    role_source_change(tenant=acme, role_source=OKTA, reason=BY_HAND)
+    group_id = push(okta, "IT-Admins", [alan])
+    group_role_change(group=TenantGroup.objects.get(scim_id=group_id), role=GroupRole.ADMIN, reason=BY_HAND)
+    assert roles(acme) == {"ada": OWNER, "grace": MEMBER, "alan": ADMIN}
+
+    # Members replaced by Grace and Alan, then Alan removed, then Grace removed and added again: one transaction
+    # (RFC 7644 section 3.5.2), whose end state alone counts. Grace joined, Alan left.
+    patch(okta, group_id, "IT-Admins",
+          {"op": "replace", "path": "members", "value": [{"value": grace}, {"value": alan}]},
+          {"op": "remove", "path": f'members[value eq "{alan}"]'},
+          {"op": "remove", "path": f'members[value eq "{grace}"]'},
+          {"op": "add", "path": "members", "value": [{"value": grace}]})
+
+    assert roles(acme) == {"ada": OWNER, "grace": ADMIN, "alan": MEMBER}
+    assert set([(email, detail) for email, _, detail in role_events(acme)][-2:]) == {
+        ("grace@acme.test", "member -> admin (added to group IT-Admins), by Okta (provisioning)"),
+        ("alan@acme.test", "admin -> member (removed from group IT-Admins), by Okta (provisioning)"),
+    }
+    assert len(role_events(acme)) == 3  # Alan's in the mapping, then one each: no change that was undone

@@ -19,8 +19,9 @@ from tests.test_budgets import statements
 
 PEOPLE = 50_000
 # The token, the roles lock, the group, the member lookups (20,000 ids a SELECT), the group's UPDATE, its members
-# now, the INSERTs (5,000 a statement), role_source, the people's role inputs, their locks, one UPDATE, the events
-# (5,000 a statement), the provisioning event, the answer's group and members.
+# now, one INSERT of the memberships (unnest), the provisioning event, role_source, the people's role inputs, one
+# INSERT of the events (unnest), the deferred foreign-key checks (two SET CONSTRAINTS), then 5,000 people at a
+# time a lock (SELECT of ids and roles) and one UPDATE, the answer's group and members.
 STATEMENTS = 40
 
 

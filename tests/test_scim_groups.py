@@ -1,8 +1,11 @@
 """Okta's Push Groups shapes, and tenant isolation both ways for users and groups."""
 
 import pytest
+from django.test import RequestFactory
+from django.urls import reverse
 
 from accounts.models import TenantGroup, User
+from scim.resources import _user_locations
 from tests.scim_helpers import GROUP_SCHEMA, PATCH_SCHEMA, assert_scim_error, okta_user, scim_for
 
 
@@ -87,3 +90,10 @@ def test_a_token_never_reaches_another_tenants_users_or_groups(acme, globex):
     # The same userName in two tenants is two people.
     assert other.post("/Users", okta_user("ada@acme.test", external_id="00uada")).status_code == 201
     assert User.objects.get(tenant=acme).is_active
+
+
+@pytest.mark.parametrize("scim_id", ["0f1af294-d373-44fa-a2ab-a7443cbb30a5", "a b?c#d%e", "é~x:@!$&'()*+,;="])
+def test_a_members_ref_is_the_users_location_as_reverse_gives_it(scim_id):
+    # A group's answer resolves the URL once for all its members: each $ref must still be what reverse() gives.
+    request = RequestFactory().get("/scim/v2/Groups", secure=True)
+    assert _user_locations(request)(scim_id) == request.build_absolute_uri(reverse("scim:user", args=[scim_id]))

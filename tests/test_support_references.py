@@ -10,7 +10,9 @@ from django.contrib.sessions.models import Session
 from django.db import connection
 from django.test import Client, override_settings
 
-from accounts.models import LoginEvent
+from accounts import roles
+from accounts.events import EventKind
+from accounts.models import LoginEvent, User
 from inigo_sso import references
 from inigo_sso.references import ALPHABET, reference_from_request_id
 from tests.conftest import profile
@@ -144,3 +146,28 @@ def test_a_sign_in_whose_reference_clashes_is_one_sign_in_with_a_fresh_reference
     assert replaced != client.cookies[settings.SESSION_COOKIE_NAME].value
     two_messages = not in_test_transaction and connection.vendor == "postgresql"
     assert len([sql for sql in sent if sql.startswith("BEGIN; DELETE")]) == (2 if two_messages else 0)
+
+
+def test_references_drawn_by_the_batch_are_of_the_alphabet_and_uniform():
+    drawn = references.new_references(20_000)
+    assert all(len(reference) == references.EVENT_REFERENCE_LENGTH and set(reference) <= set(ALPHABET)
+               for reference in drawn)
+    assert len(set(drawn)) == len(drawn)
+    letters = "".join(drawn)
+    expected = len(letters) / len(ALPHABET)  # about 6,900 of each letter; a skewed draw is far off
+    assert all(0.9 * expected < letters.count(letter) < 1.1 * expected for letter in ALPHABET)
+
+
+def test_a_clash_of_references_in_a_batch_of_role_events_is_drawn_again(postgres, acme, monkeypatch):
+    grace, alan = (User.objects.create(tenant=acme, username=f"t-{name}", issuer=acme.issuer, sub=name,
+                                       email=f"{name}@acme.test", role="member") for name in ("grace", "alan"))
+    taken = LoginEvent.objects.create(tenant=acme, outcome="success", reason="ok", kind=EventKind.SIGNIN).reference
+    batches = iter([[taken, "ZZZZZZZZZZ"], ["YYYYYYYYYY"]])
+    monkeypatch.setattr(roles, "new_references", lambda count: next(batches))
+
+    roles.roles_changed_record(acme.pk, [roles.RoleChanged(grace.pk, "member", "admin"),
+                                         roles.RoleChanged(alan.pk, "member", "admin")],
+                               roles.Reason(EventKind.CONSOLE, "test"))
+
+    changed = dict(LoginEvent.objects.filter(reason="role_changed").values_list("email", "reference"))
+    assert changed == {"grace@acme.test": "YYYYYYYYYY", "alan@acme.test": "ZZZZZZZZZZ"}
