@@ -46,12 +46,18 @@ def timed(send: Any) -> tuple[Any, float, list[str]]:
     return response, elapsed, statements(queries)
 
 
+def admin_group_under_okta(tenant: Tenant, okta: Any) -> str:
+    """An empty group "Everyone" pushed by Okta and mapped to admin, with role_source okta: its SCIM id."""
+    group_id = okta.post("/Groups", {"schemas": [GROUP_SCHEMA], "displayName": "Everyone"}).json()["id"]
+    TenantGroup.objects.filter(scim_id=group_id).update(role=GroupRole.ADMIN)
+    role_source_change(tenant=tenant, role_source=RoleSource.OKTA, reason=Reason(EventKind.CONSOLE, "test"))
+    return group_id
+
+
 def test_a_push_of_50000_members_moves_their_roles_in_a_few_statements(postgres, acme, capsys):
     members = people_seed(acme, PEOPLE)
     okta = scim_for(acme)
-    group_id = okta.post("/Groups", {"schemas": [GROUP_SCHEMA], "displayName": "Everyone"}).json()["id"]
-    TenantGroup.objects.filter(scim_id=group_id).update(role=GroupRole.ADMIN)
-    role_source_change(tenant=acme, role_source=RoleSource.OKTA, reason=Reason(EventKind.CONSOLE, "test"))
+    group_id = admin_group_under_okta(acme, okta)
     body = {"schemas": [GROUP_SCHEMA], "displayName": "Everyone", "members": members}
 
     put, put_seconds, put_statements = timed(lambda: okta.put(f"/Groups/{group_id}", body))
