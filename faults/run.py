@@ -65,9 +65,7 @@ def run_scenario(rig: Rig, scenario: Scenario, prefix: str) -> report.Result:
     began = record.now()
     scenario.inject(rig)
     ended = record.now()
-    if scenario.intermittent:  # a sign-in whose request the fault held fails up to a timeout after the fault's end
-        time.sleep(HELD_SECONDS)
-    _wait_for_recovery(rig, scenario, record, ended)
+    _wait_for_recovery(rig, scenario, record, (began, ended))
     time.sleep(rig.timing.tail)
     stop.set()
     deadline = time.monotonic() + JOIN_SECONDS
@@ -78,14 +76,23 @@ def run_scenario(rig: Rig, scenario: Scenario, prefix: str) -> report.Result:
     return out
 
 
-def _wait_for_recovery(rig: Rig, scenario: Scenario, record: Recorder, ended: float) -> None:
-    """From the fault's end, one person signs in again and again, as someone pressing the tile would, until a
-    sign-in succeeds or the recovery target and 5 s more have passed (the loops of the traffic may all be waiting
-    out answers begun during the fault: this one starts when it ends)."""
-    tenant, limit = rig.traffic.tenants["faulted"], time.monotonic() + rig.timing.cooldown + 6
-    for n in range(1000):
-        person = f"recovery-{ended:.0f}-{n % 4}@{tenant.slug}.test"
-        if time.monotonic() > limit or rig.traffic.sign_in(tenant, person).ok:
+def _wait_for_recovery(rig: Rig, scenario: Scenario, record: Recorder, fault: tuple[float, float]) -> None:
+    """From the fault's end, one person signs in again and again, as someone pressing the tile would, until the
+    sign-ins so far show the recovery the report reads (report.recovery: a success begun after every failure begun
+    after the fault's end), and no request the fault held can still fail (HELD_SECONDS after its end: a held
+    request that fails late counts against the breaker, which may open again), or until the recovery target, those
+    seconds and 5 s more have passed. Returning at the first success instead ended a short run with the breaker
+    opened again by the held requests, and no sign-in after it."""
+    tenant = rig.traffic.tenants["faulted"]
+    held_until = time.monotonic() + HELD_SECONDS
+    limit = time.monotonic() + HELD_SECONDS + rig.timing.cooldown + 6
+    for n in range(10_000):
+        person = f"recovery-{fault[1]:.0f}-{n % 4}@{tenant.slug}.test"
+        rig.traffic.sign_in(tenant, person)
+        if time.monotonic() > limit:
+            return
+        faulted = [s for s in record.sign_ins if s.tenant == "faulted"]
+        if time.monotonic() >= held_until and report.recovery(scenario, faulted, fault) is not None:
             return
         time.sleep(0.05)
 
