@@ -206,11 +206,6 @@ def statements(alias: str = DEFAULT_DB_ALIAS) -> Statements:
     return built
 
 
-def forget_statements() -> None:
-    """For tests that change the database under the process (another vendor, a new column)."""
-    _built.clear()
-
-
 # Reads
 
 

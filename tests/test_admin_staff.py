@@ -148,3 +148,11 @@ def test_the_owner_is_told_they_are_the_owner(client, browser: Browser, provider
     page = home_of(client, browser, provider, "alice")
 
     assert "Owner</dt><dd>You</dd>" in page
+
+
+def test_the_owner_is_told_to_make_someone_else_owner_from_the_console(client, browser: Browser, provider, acme):
+    page = home_of(client, browser, provider, "alice")
+
+    assert "You are the owner." in page
+    assert 'To make someone else the owner, open their page under <a href="/org/people/">People</a>' in page
+    assert "ask Inigo support" not in page
