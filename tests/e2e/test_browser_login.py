@@ -168,18 +168,21 @@ def test_other_error_pages_are_finished_pages(people: People, inigo: Inigo, shoo
 
 
 def test_a_burst_ends_on_the_same_kind_of_page_as_every_other_failure(people: People, inigo: Inigo, shoot: Screenshots):
-    """Last in this file: it uses up this address's initiate rate limit for a minute (each gunicorn worker counts
-    in its own local-memory cache, hence the generous burst)."""
+    """Last in this file: it uses up this address's initiate rate limit for a minute. Each gunicorn worker counts in
+    its own local-memory cache here, and django-ratelimit's windows are fixed, so a burst sent first may straddle a
+    window's end; the browser itself keeps asking until it is refused. At 30 a minute, one of two workers gets at
+    least 100 of 200 requests; those take well under two minutes, so at most three windows, one holding 34 or more."""
     visitor = people.new()
-    # A new connection for each request, so the burst reaches every gunicorn worker (each counts in its own
-    # local-memory cache here), not only the one a kept-alive connection stays with.
-    statuses = [visitor.request.get("/oidc/initiate/?iss=https%3A%2F%2Funknown.okta.com",
-                                    headers={"Connection": "close"}).status for _ in range(150)]
-    assert 429 in statuses
-
-    page = visitor.goto("/oidc/initiate/?iss=https%3A%2F%2Funknown.okta.com")
-    assert page is not None
-    assert page.status == 429
+    url = "/oidc/initiate/?iss=https%3A%2F%2Funknown.okta.com"
+    statuses = []
+    for _ in range(200):
+        page = visitor.goto(url)
+        assert page is not None
+        statuses.append(page.status)
+        if page.status == 429:
+            break
+    assert statuses[-1] == 429, f"never refused: {sorted(set(statuses))}"
+    assert set(statuses[:-1]) <= {404}, statuses
     expect(visitor.get_by_role("heading", name="Too many sign-in attempts")).to_be_visible()
     expect(visitor.get_by_text("Sign-in stopped")).to_be_visible()
     expect(visitor.get_by_role("link", name="Go to the Inigo login page")).to_be_visible()
