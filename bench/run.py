@@ -867,7 +867,8 @@ def dump(path: Path, args: argparse.Namespace, results: dict[float, Any], raw: l
              "components": run.components.per_login_ms() if run.components else None,
              "phases": [{"concurrency": p.concurrency, "elapsed_s": p.elapsed_s, "ok": len(p.ok), "failed": p.failed,
                         "cpu_s": p.cpu_s,
-                         "callback_ms": [round(login.callback_s * 1000, 2) for login in p.ok]} for p in run.phases]}
+                         "callback_ms": [round(login.callback_s * 1000, 2) for login in p.ok],
+                         "first": [login.first for login in p.ok]} for p in run.phases]}
             for run in raw
         ],
     }
