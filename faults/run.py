@@ -33,11 +33,16 @@ HELD_SECONDS = 6  # the app's read timeout (settings.OIDC_TIMEOUT, 5 s) and some
 
 
 @contextmanager
-def providers() -> Iterator[tuple[int, int]]:
-    """Two local providers (python -m faults.provider), for the tenant under fault and the bystander: their ports."""
+def providers(folder: Path) -> Iterator[tuple[int, int]]:
+    """Two local providers (python -m faults.provider), for the tenant under fault and the bystander: their ports.
+    What each writes to stderr (a traceback of its own) goes to `folder`/provider-<port>.log."""
     ports = (free_port(), free_port())
+    folder.mkdir(parents=True, exist_ok=True)
+    logs = [(folder / f"provider-{port}.log").open("wb") for port in ports]
     started = [subprocess.Popen([sys.executable, "-m", "faults.provider", "--port", str(port)], cwd=ROOT,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for port in ports]
+                                stdout=subprocess.DEVNULL, stderr=log) for port, log in zip(ports, logs, strict=True)]
+    for log in logs:
+        log.close()  # the process holds its own copy
     try:
         for port in ports:
             wait_for(lambda p=port: __import__("socket").create_connection(("127.0.0.1", p), 0.2).close() is None,
@@ -108,7 +113,7 @@ def run_suite(pg_url: str, *, short: bool, names: list[str] | None = None, log: 
     database = f"inigo_faults_{os.getpid()}"
     env = {"SSO_RATE_LIMIT": "off", **({"FAULTS_BREAKER_COOLDOWN": str(timing.cooldown)} if short else {})}
     results = []
-    with providers() as (faulted_port, bystander_port):
+    with providers(log.parent if log else ROOT / "test-artifacts" / "faults") as (faulted_port, bystander_port):
         proxy = FaultProxy(faulted_port)
         try:
             tenants = {"faulted": Tenant("faulted", "acme", proxy.url, faulted_port),

@@ -3,10 +3,14 @@ the Client ID the README names (a wrong-credentials failure, seen locally), send
 answers an https attempt in plain words. No database: the provider runs in a thread of its own."""
 
 import socket
-from collections.abc import Iterator
+import time
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from urllib.parse import urlencode
 
 import pytest
 import requests
+from oidc_provider_mock._storage import Storage
 
 from devidp import demo
 from devidp.server import LocalIdentityProvider, serve_in_thread
@@ -60,3 +64,35 @@ def test_an_https_attempt_is_answered_in_plain_words(local_idp):
     assert answer.startswith("HTTP/1.1 400 ")
     assert f"speaks plain http, not https: use {local_idp.issuer}" in answer
     assert requests.get(f"{local_idp.issuer}/dashboard", timeout=5).status_code == 200  # and it still serves
+
+
+class _SlowToRead:
+    """The mock's recent subjects, read one by one with a pause between them: a reader meets every write another
+    thread makes meanwhile, as it would now and then in a moment of bad luck."""
+
+    def __init__(self, subjects: Iterable[str]) -> None:
+        self.subjects = subjects
+
+    def __iter__(self) -> Iterator[str]:
+        for subject in self.subjects:
+            time.sleep(0.002)
+            yield subject
+
+
+def test_concurrent_sign_ins_on_its_page_never_fail(local_idp, monkeypatch):
+    """oidc-provider-mock's authorization endpoint reads its recent subjects while another sign-in rewrites them; the
+    local provider lets one sign-in through at a time (devidp.server), so no person meets a 500 there."""
+    recent = Storage.get_recent_subjects
+    monkeypatch.setattr(Storage, "get_recent_subjects", lambda storage: _SlowToRead(recent(storage)))
+    query = urlencode({"client_id": "concurrent", "redirect_uri": demo.DEFAULT_APP_URL + "/", "response_type": "code",
+                       "scope": "openid", "nonce": "n", "state": "s"})
+
+    def sign_ins(k: int) -> list[int]:
+        with requests.Session() as browser:
+            return [browser.post(f"{local_idp.issuer}/oauth2/authorize?{query}", data={"sub": f"p{k}-{n}@idp.test"},
+                                 allow_redirects=False, timeout=10).status_code for n in range(25)]
+
+    with ThreadPoolExecutor(4) as pool:
+        statuses = [status for answers in pool.map(sign_ins, range(4)) for status in answers]
+
+    assert statuses == [302] * 100
