@@ -128,9 +128,11 @@ def main() -> None:
 
     import oidc_provider_mock  # here, not at the top: bench.run imports BACK_CHANNEL without loading the provider
 
+    from devidp.mock_authorization import OneAuthorizationAtATime
+
     if not args.import_key_per_token:
         sign_with_one_imported_key()
-    provider = oidc_provider_mock.app(require_nonce=True, issue_refresh_token=False)
+    provider = OneAuthorizationAtATime(oidc_provider_mock.app(require_nonce=True, issue_refresh_token=False))
     app = CountingDelayingProvider(provider, delay_ms=args.delay_ms, delay_all=args.delay_all)
     print(f"provider listening on http://127.0.0.1:{args.port}", flush=True)
     ProviderServer(app, args.port).run()

@@ -32,6 +32,7 @@ from werkzeug.test import EnvironBuilder, run_wsgi_app
 from werkzeug.wrappers import Response
 
 from devidp import demo, pages
+from devidp.mock_authorization import OneAuthorizationAtATime
 from devidp.reauth import Reauthentication
 from devidp.universal_logout import UniversalLogout
 
@@ -56,19 +57,15 @@ class LocalIdentityProvider:
     ) -> None:
         self.app_url = app_url.rstrip("/")
         self.issuer = issuer
-        self.provider = oidc_provider_mock.app(
+        self.provider = OneAuthorizationAtATime(oidc_provider_mock.app(
             require_nonce=True,
             issue_refresh_token=False,
             user_claims=[
                 oidc_provider_mock.User(sub=person.sub, claims=person.claims()) for person in demo.DEMO_PEOPLE
             ],
-        )
+        ))
         self.universal_logout = UniversalLogout()
         self.reauthentication = Reauthentication(ignore_reauth=ignore_reauth)
-        # oidc-provider-mock's authorization endpoint reads its list of recent subjects (a deque) while another
-        # thread's sign-in rewrites it: "deque mutated during iteration", a 500 now and then under concurrent
-        # sign-ins (the fault suite's traffic met it). Its answers take a millisecond; one at a time costs nothing.
-        self._authorize_lock = threading.Lock()
 
     @property
     def dashboard_url(self) -> str:
@@ -99,15 +96,10 @@ class LocalIdentityProvider:
         return self._provider(environ, start_response)
 
     # --- the authorization endpoint ---------------------------------------------------------------------------
-    def _authorize(self, environ: Environ) -> tuple[Iterable[bytes], str, Any]:
-        """The mock's authorization endpoint, one request at a time (__init__ says why)."""
-        with self._authorize_lock:
-            return run_wsgi_app(self.provider, environ, buffered=True)
-
     def _sign_in_page(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
         # The mock checks the request first (client, redirect_uri, response_type, nonce); only a request it
         # would show its own form for gets ours.
-        body, status, headers = self._authorize(environ)
+        body, status, headers = run_wsgi_app(self.provider, environ, buffered=True)
         if not status.startswith("200"):
             return self._relay(b"".join(body), status, headers, start_response)
         query = _query(environ)
@@ -134,7 +126,7 @@ class LocalIdentityProvider:
         encoded = urlencode(form).encode()
         environ["wsgi.input"] = io.BytesIO(encoded)
         environ["CONTENT_LENGTH"] = str(len(encoded))
-        body, status, headers = self._authorize(environ)
+        body, status, headers = run_wsgi_app(self.provider, environ, buffered=True)
         if status.startswith("302") and form.get("sub"):  # a sign-in on the page: the browser's session here
             headers.add("Set-Cookie", self.reauthentication.remember(form["sub"]))
         return self._relay(b"".join(body), status, headers, start_response)
@@ -145,7 +137,7 @@ class LocalIdentityProvider:
         signed = dict(environ, REQUEST_METHOD="POST", CONTENT_TYPE="application/x-www-form-urlencoded")
         encoded = urlencode({"sub": earlier.sub}).encode()
         signed.update({"wsgi.input": io.BytesIO(encoded), "CONTENT_LENGTH": str(len(encoded))})
-        body, status, headers = self._authorize(signed)
+        body, status, headers = run_wsgi_app(self.provider, signed, buffered=True)
         code = parse_qs(urlsplit(headers.get("Location", "")).query).get("code", [""])[0]
         if code:
             self.reauthentication.earlier_auth_times[code] = earlier.auth_time
@@ -167,7 +159,7 @@ class LocalIdentityProvider:
     def _refuse_not_assigned(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
         """What Okta does for a person the Inigo app is not assigned to: back to the client with an error."""
         check = dict(environ, REQUEST_METHOD="GET", CONTENT_LENGTH="0", **{"wsgi.input": io.BytesIO()})
-        body, status, headers = self._authorize(check)
+        body, status, headers = run_wsgi_app(self.provider, check, buffered=True)
         if not status.startswith("200"):  # an invalid request never goes back to its redirect_uri
             return self._relay(b"".join(body), status, headers, start_response)
         query = _query(environ)

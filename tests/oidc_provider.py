@@ -29,6 +29,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 from werkzeug.test import EnvironBuilder, run_wsgi_app
 
+from devidp.mock_authorization import OneAuthorizationAtATime
+
 Claims = dict[str, Any]
 
 
@@ -67,7 +69,8 @@ class TokenRequest:
 class ProviderHarness:
     def __init__(self, host: str = "127.0.0.1") -> None:
         self.host = host
-        self.provider_app = oidc_provider_mock.app(require_nonce=True, issue_refresh_token=False)
+        mock = oidc_provider_mock.app(require_nonce=True, issue_refresh_token=False)
+        self.provider_app = OneAuthorizationAtATime(mock)  # devidp.mock_authorization says why
         self.server: werkzeug.serving.BaseWSGIServer | None = None
         self.reset()
 

@@ -81,7 +81,7 @@ class _SlowToRead:
 
 def test_concurrent_sign_ins_on_its_page_never_fail(local_idp, monkeypatch):
     """oidc-provider-mock's authorization endpoint reads its recent subjects while another sign-in rewrites them; the
-    local provider lets one sign-in through at a time (devidp.server), so no person meets a 500 there."""
+    local provider lets one sign-in through at a time (devidp.mock_authorization), so no person meets a 500 there."""
     recent = Storage.get_recent_subjects
     monkeypatch.setattr(Storage, "get_recent_subjects", lambda storage: _SlowToRead(recent(storage)))
     query = urlencode({"client_id": "concurrent", "redirect_uri": demo.DEFAULT_APP_URL + "/", "response_type": "code",
