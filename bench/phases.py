@@ -40,6 +40,10 @@ def _timed(name: str, function: Callable[..., Any]) -> Callable[..., Any]:
 
 @once
 def _patch() -> None:
+    import logging
+
+    import django_ratelimit.decorators
+    from axes import backends as axes_backends
     from django.contrib import auth
 
     from accounts import hot_path, services, session_store
@@ -64,6 +68,12 @@ def _patch() -> None:
         # and the new row's INSERTs with COMMIT.
         (hot_path.SignIn, "take_over", "sign-in: session taken over"),
         (hot_path.SignIn, "commit", "sign-in commit"),
+        # What `other` held before these had phases of their own: the rate limits' counters in the shared cache
+        # (django-ratelimit: an add and an incr per limit), the lockout check of django-axes' backend, which every
+        # authenticate() passes first, and the log lines' handling (formatted by the handler's queue thread).
+        (django_ratelimit.decorators, "is_ratelimited", "rate limits"),
+        (axes_backends.AxesStandaloneBackend, "authenticate", "admin lockout check"),
+        (logging.Logger, "handle", "logging"),
     ]
     for owner, attribute, name in targets:
         setattr(owner, attribute, _timed(name, getattr(owner, attribute)))

@@ -60,7 +60,8 @@ TIMEOUT = 60
 # code and logging; `request` the whole request inside Django (the load generator's figure adds the network).
 CALLBACK_PHASES = ("session load", "state check", "discovery (cached)", "secret decryption",
                    "token request (provider round trip)", "JWT check", "user upsert", "auth.login", "login event",
-                   "session save", "sign-in: session taken over", "sign-in commit", "other", "request")
+                   "session save", "sign-in: session taken over", "sign-in commit", "rate limits",
+                   "admin lockout check", "logging", "other", "request")
 
 
 @dataclass(frozen=True)
