@@ -35,11 +35,16 @@ class User(AbstractUser):
     """A person. Tenant users come from Okta and are identified by (tenant, issuer, sub), never by email;
     staff users (tenant empty) sign in to the admin with a password."""
 
-    tenant = models.ForeignKey(Tenant, null=True, blank=True, on_delete=models.CASCADE, related_name="users")
+    # No index of its own: every index of a tenant's people below begins with the tenant (each index is written on
+    # every change of a person; a push of 50,000 roles writes them all, accounts.roles).
+    tenant = models.ForeignKey(Tenant, null=True, blank=True, on_delete=models.CASCADE, related_name="users",
+                               db_index=False)
     issuer = models.CharField(max_length=255, blank=True)
     sub = models.CharField("subject", max_length=255, blank=True)
-    # Profile data from the ID token or userinfo; not unique: the same address in two tenants is two users.
-    email = models.EmailField("email address", blank=True, db_index=True)
+    # Profile data from the ID token or userinfo; not unique: the same address in two tenants is two users. No
+    # plain index: every lookup by email ignores case (Universal Logout's `iexact`, the console's search), which
+    # the trigram index on upper(email) serves (migration 0011).
+    email = models.EmailField("email address", blank=True)
     name = models.CharField(max_length=300, blank=True)
     role = models.CharField(max_length=10, choices=Role.choices, blank=True)
     # Every session of this person ends when this counter moves (accounts.services.user_sessions_end): it is
@@ -49,7 +54,8 @@ class User(AbstractUser):
     session_end_reason = models.CharField(max_length=64, blank=True, editable=False)
     # SCIM (provisioning from Okta). `scim_user_name` is the SCIM userName: set by provisioning, or at sign-in from
     # `preferred_username`; empty means Okta's provisioning does not see this person (never known, or DELETEd).
-    scim_id = models.CharField("SCIM id", max_length=36, unique=True, default=new_scim_id, editable=False)
+    # Unique by the constraint user_scim_id_unique: unique=True would add a second (LIKE) index on PostgreSQL.
+    scim_id = models.CharField("SCIM id", max_length=36, default=new_scim_id, editable=False)
     scim_user_name = models.CharField("SCIM userName", max_length=255, blank=True)
     provisioned_at = models.DateTimeField(
         null=True, blank=True, help_text="When Okta's provisioning (SCIM) created or adopted this person."
@@ -78,6 +84,7 @@ class User(AbstractUser):
             models.UniqueConstraint(
                 "tenant", Lower("scim_user_name"), condition=~Q(scim_user_name=""), name="user_scim_user_name_unique"
             ),
+            models.UniqueConstraint(fields=["scim_id"], name="user_scim_id_unique"),
             # The first successful login of a tenant claims ownership; the database keeps it to one owner.
             models.UniqueConstraint(fields=["tenant"], condition=Q(role="owner"), name="one_owner_per_tenant"),
             models.CheckConstraint(

@@ -59,7 +59,7 @@ def test_username_filter_and_get_by_id_are_index_lookups_at_scale(db, capsys):
     by_id = scim_users(tenant).filter(scim_id=user.scim_id).explain()
 
     _uses_index(by_name, "user_scim_user_name_unique")
-    _uses_index(by_id, "accounts_user_scim_id")
+    _uses_index(by_id, "user_scim_id_unique")
     assert with_user_name(scim_users(tenant), user.scim_user_name.upper()).get() == user
     with capsys.disabled():
         print(f"\nEXPLAIN userName eq:\n{by_name}\nEXPLAIN GET by id:\n{by_id}")
