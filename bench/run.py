@@ -628,7 +628,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--delay-all", action="store_true",
                         help="delay every request to the provider, the browser's authorize page too")
     parser.add_argument("--rounds", type=int, default=2, help="runs of each variant at delay 0, alternating (2)")
-    parser.add_argument("--delayed-rounds", type=int, default=1, help="runs of each variant at each delay > 0 (1)")
+    parser.add_argument("--delayed-rounds", type=int, default=2,
+                        help="runs of each variant at each delay > 0, alternating (2: the 50 ms gate sits within one "
+                        "run's spread of its line)")
     parser.add_argument("--warmup", type=int, default=16, help="logins before measuring, per run (16)")
     parser.add_argument("--workers", type=int, default=0,
                         help="gunicorn workers (default: gunicorn.conf.py's, 2 x cores + 1)")
