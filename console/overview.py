@@ -9,6 +9,7 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
+from django_ratelimit.core import is_ratelimited
 
 from accounts.models import User
 from accounts.policy import Action, allowed
@@ -18,6 +19,10 @@ from okta.connection import ConnectionReport
 from tenants import links
 from tenants.services import connection_check_record, tenant_connection_check
 
+# "Check now" per organisation: each check sends up to three requests to the organisation's Okta, takes one of the
+# few check slots a server has (okta.provider.check_slot) and writes its result. A person fixing their Okta clicks
+# it a few times a minute; a script that clicks it all day would fill the slots and the table for nothing.
+CHECKS_PER_ORGANISATION = "6/m"
 
 @require_http_methods(["GET", "POST"])
 @console_page
@@ -43,6 +48,11 @@ def _check_now(request: HttpRequest, actor: User) -> HttpResponse:
     tenant = actor.tenant
     if not allowed(actor, Action.CONNECTION_CHECK, tenant):
         return action_refused(request, why="Only the owner and admins run a connection check. Nothing was checked.")
+    if is_ratelimited(request, group="console-check", key=lambda _group, _request: str(tenant.pk),
+                      rate=CHECKS_PER_ORGANISATION, increment=True):
+        messages.warning(request, "The check did not run: your organisation ran six connection checks in the last "
+                                  "minute. Nothing is known to be wrong; click Check now again in a minute.")
+        return HttpResponseRedirect(reverse("console:home"))
     report = tenant_connection_check(tenant, origin=links.origin_of(request))
     # A check that did not run (busy) is not kept: it says nothing of the tenant (tenants.services).
     connection_check_record(tenant=tenant, report=report)

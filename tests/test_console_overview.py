@@ -143,3 +143,15 @@ def test_the_navigation_starts_with_the_overview(acme, grace):
     nav = [entry.label for entry in console_client(grace).get(OVERVIEW_URL).context["console_nav"]]
 
     assert nav == ["Overview", "People", "Events", "Settings", "Email domains", "Roles"]
+
+
+def test_check_now_runs_six_times_a_minute_per_organisation(provider, acme, grace):
+    client = console_client(grace)
+    for _ in range(6):
+        client.post(OVERVIEW_URL, {"action": "check"})
+    checks = ConnectionCheckResult.objects.count()
+
+    response = client.post(OVERVIEW_URL, {"action": "check"}, follow=True)
+
+    assert "six connection checks in the last minute" in page_text(response)
+    assert ConnectionCheckResult.objects.count() == checks == 6  # the seventh neither ran nor was kept
