@@ -24,6 +24,7 @@ from tenants.services import connection_check_record, tenant_connection_check
 # it a few times a minute; a script that clicks it all day would fill the slots and the table for nothing.
 CHECKS_PER_ORGANISATION = "6/m"
 
+
 @require_http_methods(["GET", "POST"])
 @console_page
 def overview_page(request: HttpRequest, actor: User) -> HttpResponse:
