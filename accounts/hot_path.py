@@ -13,7 +13,7 @@ way: a write to a person stays on the model, because `User.save` ends their sess
 
 On PostgreSQL, a round trip is also spent per message, not per statement: Django's psycopg cursors bind values on
 the client, so several statements go as one simple-protocol message. The callback reads its session and its tenant
-in one message (read_session_and_tenant), and the sign-in's transaction takes two (SignIn): BEGIN with the old
+in one message (session_and_tenant), and the sign-in's transaction takes two (SignIn): BEGIN with the old
 session's removal, then the login event, the new session and COMMIT. SQLite (the development server) gets the same
 statements one at a time, in `transaction.atomic()`.
 
@@ -86,6 +86,7 @@ def _read(queryset: models.QuerySet, marks: Sequence[Any]) -> Read:
         return tuple(column[0].target.attname for column in select[start:end]), slice(start, end)
 
     init_list, fields = columns(klass_info)
+
     def pk_index(info: dict[str, Any]) -> int:
         pk = info["model"]._meta.pk
         return next(index for index in info["select_fields"] if select[index][0].target == pk)
@@ -209,10 +210,14 @@ def statements(alias: str = DEFAULT_DB_ALIAS) -> Statements:
 # Reads
 
 
-def _one(read: Read, arguments: Sequence[Any], alias: str) -> Any:
+def _all(read: Read, arguments: Sequence[Any], alias: str) -> list[Any]:
     with connections[alias].cursor() as cursor:
         cursor.execute(read.sql, read.params(arguments))
-        found = read.models_from(cursor.fetchall(), alias)
+        return read.models_from(cursor.fetchall(), alias)
+
+
+def _one(read: Read, arguments: Sequence[Any], alias: str) -> Any:
+    found = _all(read, arguments, alias)
     return found[0] if found else None
 
 
@@ -232,10 +237,7 @@ def tenant_by_slug(slug: str, alias: str = DEFAULT_DB_ALIAS) -> Tenant | None:
 
 def tenants_of_issuer(issuer: str, alias: str = DEFAULT_DB_ALIAS) -> list[Tenant]:
     """tenants.selectors.tenants_of_issuer, as a list."""
-    read = statements(alias).tenants_of_issuer
-    with connections[alias].cursor() as cursor:
-        cursor.execute(read.sql, read.params((issuer,)))
-        return read.models_from(cursor.fetchall(), alias)
+    return _all(statements(alias).tenants_of_issuer, (issuer,), alias)
 
 
 def person_by_identity(*, tenant_id: int, issuer: str, sub: str, alias: str = DEFAULT_DB_ALIAS) -> User | None:
@@ -282,12 +284,15 @@ def _inserted(write: Write, obj: models.Model, cursor: Any, alias: str) -> None:
     obj._state.db = alias
 
 
+def _insert_one(write: Write, obj: models.Model, alias: str) -> None:
+    with connections[alias].cursor() as cursor:
+        cursor.execute(write.sql, _values(write, obj))
+        _inserted(write, obj, cursor, alias)
+
+
 def session_insert(row: Session, alias: str = DEFAULT_DB_ALIAS) -> None:
     """INSERT a new session row; an IntegrityError when its key is taken."""
-    write = statements(alias).session_insert
-    with connections[alias].cursor() as cursor:
-        cursor.execute(write.sql, _values(write, row))
-        _inserted(write, row, cursor, alias)
+    _insert_one(statements(alias).session_insert, row, alias)
 
 
 def session_update(row: Session, alias: str = DEFAULT_DB_ALIAS) -> bool:
@@ -302,10 +307,7 @@ def session_update(row: Session, alias: str = DEFAULT_DB_ALIAS) -> bool:
 
 def event_insert(event: LoginEvent, alias: str = DEFAULT_DB_ALIAS) -> None:
     """INSERT a login event (its reference may clash: an IntegrityError, which the caller draws again for)."""
-    write = statements(alias).event_insert
-    with connections[alias].cursor() as cursor:
-        cursor.execute(write.sql, _values(write, event))
-        _inserted(write, event, cursor, alias)
+    _insert_one(statements(alias).event_insert, event, alias)
 
 
 # The sign-in's transaction
@@ -339,22 +341,17 @@ class SignIn:
 
     def commit(self, *, event: LoginEvent, session_row: Session | None) -> None:
         """The event, the new session row (None: the session keeps its row) and COMMIT."""
-        connection = connections[self.alias]
-        event_write, session_write = self.built.event_insert, self.built.session_insert
-        event_values = _values(event_write, event)
-        if not self.messages:
-            with connection.cursor() as cursor:
-                cursor.execute(event_write.sql, event_values)
-                _inserted(event_write, event, cursor, self.alias)
-                if session_row is not None:
-                    cursor.execute(session_write.sql, _values(session_write, session_row))
-                    _inserted(session_write, session_row, cursor, self.alias)
+        if not self.messages:  # inside atomic() (sign_in): one statement at a time
+            event_insert(event, self.alias)
+            if session_row is not None:
+                session_insert(session_row, self.alias)
             return
-        sql, params = [event_write.sql], list(event_values)
+        event_write, session_write = self.built.event_insert, self.built.session_insert
+        sql, params = [event_write.sql], _values(event_write, event)
         if session_row is not None:
             sql.append(session_write.sql)
             params += _values(session_write, session_row)
-        with connection.cursor() as cursor:
+        with connections[self.alias].cursor() as cursor:
             # One message; an INSERT that fails skips what follows it (COMMIT too) and leaves the transaction
             # aborted, which the caller's block then rolls back.
             cursor.execute("; ".join([*sql, "COMMIT"]), params)
