@@ -51,8 +51,9 @@ def _check_now(request: HttpRequest, actor: User) -> HttpResponse:
         return action_refused(request, why="Only the owner and admins run a connection check. Nothing was checked.")
     if is_ratelimited(request, group="console-check", key=lambda _group, _request: str(tenant.pk),
                       rate=CHECKS_PER_ORGANISATION, increment=True):
-        messages.warning(request, "The check did not run: your organisation ran six connection checks in the last "
-                                  "minute. Nothing is known to be wrong; click Check now again in a minute.")
+        # Counted per click, a busy check's too: "asked for", not "ran".
+        messages.warning(request, "The check did not run: your organisation asked for six connection checks in the "
+                                  "last minute. Nothing is known to be wrong; click Check now again in a minute.")
         return HttpResponseRedirect(reverse("console:home"))
     report = tenant_connection_check(tenant, origin=links.origin_of(request))
     # A check that did not run (busy) is not kept: it says nothing of the tenant (tenants.services).
