@@ -101,7 +101,7 @@ def _first_sign_in(
     if user is not None and user.last_login is not None:  # the same person's other tab signed in while we waited
         user.tenant = tenant
         return _profile_update(user, profile)
-    has_owner = User.objects.filter(tenant=tenant, role=Role.OWNER).exists()
+    has_owner = User.objects.filter(tenant=tenant, is_owner=True).exists()
     if user is None:
         return _person_create(identity=identity, profile=profile, role=Role.MEMBER if has_owner else Role.OWNER,
                               scim_user_name=user_name if name_holder is None else "")
@@ -401,7 +401,7 @@ def ownership_transfer(*, new_owner: User, actor: User | None = None, request: H
     roles_lock(new_owner.tenant_id)
     tenant_lock(new_owner.tenant_id)
     # Read again under the lock: the role we were handed may be stale.
-    people = people_lock(User.objects.filter(Q(pk=new_owner.pk) | Q(role=Role.OWNER), tenant_id=new_owner.tenant_id))
+    people = people_lock(User.objects.filter(Q(pk=new_owner.pk) | Q(is_owner=True), tenant_id=new_owner.tenant_id))
     user = next((person for person in people if person.pk == new_owner.pk), None)
     if user is None:
         raise OwnershipTransferError(f"{new_owner} no longer belongs to this organisation.")

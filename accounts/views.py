@@ -45,7 +45,7 @@ def home(request: HttpRequest) -> HttpResponse:
         context["provisioned"] = user.tenant.users.filter(not_signed_in, is_active=True).order_by("email")[:500]
         context["groups"] = user.tenant.groups.annotate(size=Count("members")).order_by("display_name")[:200]
     elif user.role == Role.MEMBER:
-        owner = user.tenant.users.filter(role=Role.OWNER)
+        owner = user.tenant.users.filter(is_owner=True)
         context["owner"] = owner.only("name", "email", "first_name", "last_name", "tenant_id").first()
     return render(request, "accounts/home.html", context)
 

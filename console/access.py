@@ -16,7 +16,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 
-from accounts.models import Role, User
+from accounts.models import User
 from accounts.oidc.reauth import recent_sign_in_required
 from accounts.policy import Action, allowed
 from console import navigation
@@ -61,7 +61,7 @@ def person_of_tenant(actor: User, scim_id: str) -> User:
 
 def members_refused(request: HttpRequest, actor: User) -> HttpResponse:
     """403 naming the owner: whom a member asks to be made admin."""
-    owner = User.objects.filter(tenant_id=actor.tenant_id, role=Role.OWNER).first()
+    owner = User.objects.filter(tenant_id=actor.tenant_id, is_owner=True).first()
     return render(request, "console/refused.html", {"owner": owner, "tenant": actor.tenant}, status=403)
 
 

@@ -73,7 +73,9 @@ def people_matching(tenant: Tenant, wanted: PeopleFilter) -> QuerySet[User]:
         q = wanted.q
         people = people.filter(Q(email__icontains=q) | Q(name__icontains=q) | Q(first_name__icontains=q)
                                | Q(last_name__icontains=q))
-    if wanted.role:
+    if wanted.role == Role.OWNER:
+        people = people.filter(is_owner=True)  # one_owner_per_tenant's index: `role` is in none (accounts.models)
+    elif wanted.role:
         people = people.filter(role=wanted.role)
     if wanted.status:
         people = people.filter(is_active=STATUSES[wanted.status])

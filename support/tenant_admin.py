@@ -21,7 +21,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 
 from accounts import policy
 from accounts.events import EventKind
-from accounts.models import LoginEvent, Role, User
+from accounts.models import LoginEvent, User
 from accounts.oidc.redirects import tenant_redirect_uri
 from accounts.policy import Action
 from accounts.setup import setup_link_issue
@@ -104,7 +104,7 @@ def _what_a_setup_link_lets_them_do(tenant: Tenant) -> str:
 
 def with_list_columns(queryset: QuerySet[Tenant]) -> QuerySet[Tenant]:
     """The list's computed columns in the same query: user count, owner, last successful sign-in, last check."""
-    owner = User.objects.filter(tenant=OuterRef("pk"), role=Role.OWNER)
+    owner = User.objects.filter(tenant=OuterRef("pk"), is_owner=True)
     last_login = LoginEvent.objects.filter(
         tenant=OuterRef("pk"), kind=EventKind.SIGNIN, outcome=LoginEvent.Outcome.SUCCESS
     ).order_by("-created_at")  # served by the index loginevent_tenant_time

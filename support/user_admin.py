@@ -371,7 +371,7 @@ class UserAdmin(DjangoUserAdmin):
             raise PermissionDenied
         previous = None
         if new_owner.tenant_id is not None:
-            previous = User.objects.filter(tenant_id=new_owner.tenant_id, role=Role.OWNER).first()
+            previous = User.objects.filter(tenant_id=new_owner.tenant_id, is_owner=True).first()
         try:
             ownership_transfer(new_owner=new_owner)
         except OwnershipTransferError as exc:

@@ -1,10 +1,11 @@
 """First sign-ins of a tenant go on while Okta pushes a 50,000-member group mapped to admin (issue 29, "Big groups"):
 the PUT lands on one app server, and people of the same tenant sign in for the first time, four at once, on the
-other: new people, and people of the group being pushed (spread over its ids). No answer is a 5xx, and the new
-people's p95 stays under 1 s: a person of the group whose row the push already holds waits for the push to commit
-(it is deciding their role; it locks its people last, in id order, accounts.roles), and nobody else waits behind
-them. The figures go to docs/benchmarks.md ("Roles from Okta: a 50,000-member push"); the servers' errors are kept
-in test-artifacts/roles-push-servers.log. Needs PostgreSQL and a redis-server binary, as tests/test_multiprocess.py.
+other: new people, and people of the group being pushed (spread over its ids). No answer is a 5xx, and the p95 of
+each stays under 1 s: a person of the group whose row the push already holds waits for the push to commit (it is
+deciding their role; it locks its people last, in id order, accounts.roles), which is short because a role UPDATE
+writes no index (accounts 0016: HOT updates), and nobody else waits behind them. The figures go to
+docs/benchmarks.md ("Roles from Okta: a 50,000-member push"); the servers' errors are kept in
+test-artifacts/roles-push-servers.log. Needs PostgreSQL and a redis-server binary, as tests/test_multiprocess.py.
 ROLES_PUSH_PEOPLE=3000 makes a quick run."""
 
 import json
@@ -150,9 +151,13 @@ def test_first_sign_ins_go_on_during_a_50000_member_push(cluster, okta_token, ca
         print(f"\n{PEOPLE}-member PUT on server 0: {answer['seconds']:.1f} s. First sign-ins on server 1 "
               f"({SIGNING_IN} at once) meanwhile: {figures(times)}; of them, new people: "
               f"{figures(outside)}; people of the group: "
-              f"{figures([s for s, _, grouped in during.done if grouped])}. Before the push, one at a time: "
+              f"{figures([s for s, _, in_group in during.done if in_group])}. Before the push, one at a time: "
               f"{figures([s for s, _ in before])}")
     # A person of the group waits for the push to commit (it is deciding their role); nobody else waits for them:
     # before accounts.locks.PeopleBusy, the others waited behind them for the tenant's lock, 10 to 18 s here.
-    assert p95(outside) < TARGET_P95
+    assert p95(outside) < TARGET_P95, figures(outside)
     assert max(outside) < NOBODY_WAITS, figures(outside)
+    # The wait of a person of the group is the push's last role UPDATEs and its COMMIT: 2 to 2.6 s at p95 while each
+    # UPDATE wrote all 14 indexes of accounts_user, 0.5 s since they are HOT.
+    grouped = [seconds for seconds, _, in_group in during.done if in_group]
+    assert p95(grouped) < TARGET_P95, figures(grouped)
