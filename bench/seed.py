@@ -27,7 +27,7 @@ def _copy(model: Any, template: Any, first_id: int, rows: Iterable[dict[str, Any
     attribute name); ids from first_id on. Returns the number of rows."""
     from django.db import connection
 
-    fields = [field for field in model._meta.concrete_fields]
+    fields = [field for field in model._meta.concrete_fields if not field.generated]  # is_owner: PostgreSQL's own
     columns = [field.column for field in fields]
     base = {field.attname: field.get_db_prep_save(getattr(template, field.attname), connection) for field in fields}
     table = connection.ops.quote_name(model._meta.db_table)
