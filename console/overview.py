@@ -22,7 +22,8 @@ from tenants.services import connection_check_record, tenant_connection_check
 # "Check now" per organisation: each check sends up to three requests to the organisation's Okta, takes one of the
 # few check slots a server has (okta.provider.check_slot) and writes its result. A person fixing their Okta clicks
 # it a few times a minute; a script that clicks it all day would fill the slots and the table for nothing.
-CHECKS_PER_ORGANISATION = "6/m"
+CHECKS_PER_MINUTE = 6
+CHECKS_PER_ORGANISATION = f"{CHECKS_PER_MINUTE}/m"  # django-ratelimit's rate
 
 
 @require_http_methods(["GET", "POST"])
@@ -52,8 +53,9 @@ def _check_now(request: HttpRequest, actor: User) -> HttpResponse:
     if is_ratelimited(request, group="console-check", key=lambda _group, _request: str(tenant.pk),
                       rate=CHECKS_PER_ORGANISATION, increment=True):
         # Counted per click, a busy check's too: "asked for", not "ran".
-        messages.warning(request, "The check did not run: your organisation asked for six connection checks in the "
-                                  "last minute. Nothing is known to be wrong; click Check now again in a minute.")
+        messages.warning(request, f"The check did not run: your organisation asked for {CHECKS_PER_MINUTE} connection "
+                                  "checks in the last minute. Nothing is known to be wrong; click Check now again in a "
+                                  "minute.")
         return HttpResponseRedirect(reverse("console:home"))
     report = tenant_connection_check(tenant, origin=links.origin_of(request))
     # A check that did not run (busy) is not kept: it says nothing of the tenant (tenants.services).
