@@ -106,6 +106,10 @@ def _transfer(request: HttpRequest, actor: User, person: User) -> HttpResponse:
         return action_refused(request, why=f"{refusal} {_UNCHANGED}", back=person)
     if blocker := role_controls.transfer_blocker(person):
         return not_now(request, why=f"{blocker} {_UNCHANGED}", back=person)
+    if request.POST.get("confirm") != "yes":
+        # The owner cannot take it back: only the new owner can. The page's box says what the owner becomes.
+        return bad_request(request, f"To make {person.display_name} the owner, tick the box that says what you become "
+                                    f"and click again. {_UNCHANGED}")
     if (answer := recent_sign_in_required(request, Action.OWNERSHIP_TRANSFER)) is not None:
         return answer
     try:
@@ -114,7 +118,13 @@ def _transfer(request: HttpRequest, actor: User, person: User) -> HttpResponse:
         return action_refused(request, why=f"{_MEANWHILE} {_UNCHANGED}", back=person)
     except services.OwnershipTransferError:  # deactivated or gone meanwhile
         return not_now(request, why=f"{_MEANWHILE} {_UNCHANGED}", back=person)
-    messages.success(request, f"{person.display_name} is now the owner of {actor.tenant.name}, and you are an admin.")
+    # What the former owner became is what role_source gave them (accounts.roles.role_after_ownership): under `okta`
+    # a member unless Okta makes them admin. Read back, not assumed.
+    role = User.objects.filter(pk=actor.pk).values_list("role", flat=True).get()
+    messages.success(request, f"{person.display_name} is now the owner of {actor.tenant.name}, and you are "
+                              f"{_ROLE_WORDS[role]}.")
+    if role == Role.MEMBER:  # the console is the owner's and admins': a member's place is the home page
+        return HttpResponseRedirect(reverse("home"))
     return _back_to(person)
 
 

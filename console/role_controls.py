@@ -8,6 +8,7 @@ from django.conf import settings
 
 from accounts.models import Role, User
 from accounts.policy import ROLE_SOURCE_OKTA, Action, RoleChange, allowed
+from accounts.roles import role_after_ownership
 
 HAND_SET_ROLES = (Role.ADMIN, Role.MEMBER)  # ownership moves only by a transfer
 
@@ -18,6 +19,7 @@ class RoleControls:
     role_note: str  # why no more is offered ("" when nothing needs saying)
     may_transfer: bool
     transfer_note: str
+    owner_becomes: str  # with may_transfer: what the actor becomes by the transfer, "an admin" or "a member"
     from_okta: bool  # role_source `okta`: roles are read-only here
 
 
@@ -33,8 +35,16 @@ def controls_for(actor: User, person: User) -> RoleControls:
         role_note="" if roles else role_refusal(actor, person, _the_other_role(person)),
         may_transfer=not transfer_obstacle,
         transfer_note=transfer_obstacle if allowed(actor, Action.OWNERSHIP_TRANSFER) else "",
+        owner_becomes="" if transfer_obstacle else _owner_becomes(actor),
         from_okta=roles_from_okta(person),
     )
+
+
+def _owner_becomes(owner: User) -> str:
+    """What the owner's role would be after a transfer, as accounts.services.ownership_transfer decides it: an admin
+    under role_source `inigo`; under `okta` what Okta gives them (SPEC "Roles from Okta")."""
+    role = role_after_ownership(person=owner, role_source=owner.tenant.role_source)
+    return "an admin" if role == Role.ADMIN else "a member"
 
 
 def roles_from_okta(person: User) -> bool:

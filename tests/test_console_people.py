@@ -13,7 +13,7 @@ from accounts.events import EventKind
 from accounts.models import DeactivatedBy, LoginEvent, Role, User
 from accounts.oidc.auth_time import AUTH_TIME_KEY
 from accounts.services import login_event_record
-from tenants.models import Tenant
+from tenants.models import RoleSource, Tenant
 from tests.conftest import Browser
 from tests.test_admin_tenants import support_client
 from tests.test_admin_users import person
@@ -189,6 +189,44 @@ def test_a_transfer_to_someone_who_never_signed_in_is_a_409_that_says_why(acme_p
     assert response.status_code == 409
     assert "Peggy has never signed in" in response.content.decode()
     assert User.objects.get(pk=acme_people["ada"].pk).role == Role.OWNER
+
+
+def test_a_transfer_asks_the_owner_to_confirm_what_they_become_and_refuses_without_it(acme_people):
+    ada = console_client(acme_people["ada"])
+    page = ada.get(person_url(acme_people["alan"])).content.decode()
+
+    unconfirmed = ada.post(person_url(acme_people["alan"]), {"action": "transfer"})
+
+    assert 'name="confirm" value="yes" required' in page
+    assert "I understand that I stop being the owner and become an admin" in page
+    assert unconfirmed.status_code == 400
+    assert "tick the box that says what you become" in unconfirmed.content.decode()
+    assert User.objects.get(pk=acme_people["ada"].pk).role == Role.OWNER
+
+
+def test_a_confirmed_transfer_says_the_former_owner_is_an_admin_under_inigo(acme_people):
+    response = console_client(acme_people["ada"]).post(person_url(acme_people["alan"]),
+                                                       {"action": "transfer", "confirm": "yes"}, follow=True)
+
+    assert response.redirect_chain[-1][0] == person_url(acme_people["alan"])
+    assert "Alan Turing is now the owner of Acme, and you are an admin." in response.content.decode()
+    assert User.objects.get(pk=acme_people["ada"].pk).role == Role.ADMIN
+
+
+def test_under_roles_from_okta_the_owner_is_told_before_and_after_that_they_become_a_member(acme, acme_people):
+    # Ada is in no group mapped to admin and has no admin entitlement: under `okta` she is a member once she hands
+    # the ownership on (accounts.roles.role_after_ownership). The page must not promise "admin".
+    Tenant.objects.filter(pk=acme.pk).update(role_source=RoleSource.OKTA)
+    ada = console_client(acme_people["ada"])
+
+    page = ada.get(person_url(acme_people["alan"])).content.decode()
+    response = ada.post(person_url(acme_people["alan"]), {"action": "transfer", "confirm": "yes"}, follow=True)
+
+    assert "you become a member, because roles come from Okta and Okta does not make you an admin" in page
+    assert "become an admin" not in page
+    assert response.redirect_chain[-1][0] == "/"  # the console is no longer hers
+    assert "Alan Turing is now the owner of Acme, and you are a member." in response.content.decode()
+    assert User.objects.get(pk=acme_people["ada"].pk).role == Role.MEMBER
 
 
 # --- who reaches it ------------------------------------------------------------------------------------------------

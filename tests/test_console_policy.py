@@ -88,7 +88,7 @@ def transfer_ownership(client: Client, actor: str, person: User) -> tuple[bool, 
     if actor in STAFF:
         status = transfer(client, person).status_code
     else:
-        status = client.post(person_url(person), {"action": "transfer"}).status_code
+        status = client.post(person_url(person), {"action": "transfer", "confirm": "yes"}).status_code
     return person.role != Role.OWNER and User.objects.get(pk=person.pk).role == Role.OWNER, status
 
 

@@ -96,7 +96,7 @@ def test_a_stale_sign_ins_change_goes_through_okta_and_comes_back_with_nothing_c
 
 
 def test_a_stale_transfer_goes_through_okta_and_the_repeated_one_moves_the_ownership(provider, ada, alan):
-    transfer = {"action": "transfer"}
+    transfer = {"action": "transfer", "confirm": "yes"}
     to_okta = ada.client.post(person_url(alan), transfer)
 
     assert query_of(to_okta["Location"])["prompt"] == "login"

@@ -90,8 +90,9 @@ ENDPOINTS: list[Endpoint] = [
         Endpoint("/org/people/{scim_user}/", ("GET", "POST"), ("action",), as_=persona,
                  good=(("action", "sign_out"),)),
         # Role changes and transfers, past the recent sign-in (the persona's is recent) to the services.
-        Endpoint("/org/people/{scim_other}/", ("POST",), ("action", "role"), as_=persona,
-                 good=(("action", "role"), ("action", "transfer"), ("role", "admin"), ("role", "member"))),
+        Endpoint("/org/people/{scim_other}/", ("POST",), ("action", "role", "confirm"), as_=persona,
+                 good=(("action", "role"), ("action", "transfer"), ("role", "admin"), ("role", "member"),
+                       ("confirm", "yes"))),
         Endpoint("/org/domains/", ("GET", "POST"), ("action", "domain"), as_=persona,
                  good=(("action", "add"), ("action", "verify"), ("action", "remove"), ("domain", "acme.test"),
                        ("domain", "acme.com"))),
