@@ -51,6 +51,8 @@ class User(AbstractUser):
     # tenant to one owner (one_owner_per_tenant). `role` itself is in no index, no index expression and no index
     # predicate, so a change between admin and member is a HOT update (PostgreSQL writes the row on its own page
     # and no index entry): a push of 50,000 roles takes about 0.5 s, not 4 to 8 (docs/benchmarks.md, issue 29).
+    # For queries (`is_owner=True` finds the owner by that index) and the constraint: an instance's value is not read
+    # back after its role is written, so code asks `role` of an instance, never `is_owner`.
     is_owner = models.GeneratedField(
         expression=ExpressionWrapper(Q(role="owner"), output_field=models.BooleanField()),
         output_field=models.BooleanField(), db_persist=True,

@@ -58,13 +58,13 @@ def main() -> None:
     from django.test import Client
     from django.test.utils import CaptureQueriesContext, setup_test_environment
 
-    from accounts.models import Role, User
+    from accounts.models import User
     from bench.explain_support import server_ms
 
     call_command("migrate", verbosity=0)
     seed(connection)
     setup_test_environment()
-    owner = User.objects.get(role=Role.OWNER)
+    owner = User.objects.get(is_owner=True)
     client = Client()
     client.force_login(owner, backend="accounts.oidc.backend.TenantOIDCBackend")
     slow = []

@@ -101,7 +101,7 @@ def main() -> None:
         "q=<a sub>": {"q": "00useed0000000"},
     }
     setup_test_environment()
-    owner = User.objects.filter(tenant=busy, role=Role.OWNER).first()
+    owner = User.objects.filter(tenant=busy, is_owner=True).first()
     if owner is None:
         owner = User.objects.filter(tenant=busy).order_by("pk").first()
         User.objects.filter(pk=owner.pk).update(role=Role.OWNER)

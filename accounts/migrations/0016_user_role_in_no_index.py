@@ -9,6 +9,9 @@ COMMIT); now it writes none (about 0.5 s). docs/benchmarks.md, issue 29.
   order, as the other filters without an index of their own do;
 - fillfactor 50: an update is HOT only if the new version fits on the row's page, and a push can change every person
   on a page. It is set first, so that the table rewrite of the generated column already leaves the room.
+
+Reversed, fillfactor goes back to the default but the pages keep their room until the table is rewritten (VACUUM
+FULL); the old index and constraint come back as they were.
 """
 
 from django.db import migrations, models
