@@ -61,6 +61,11 @@ def test_the_people_pages_as_owner_admin_member_and_another_tenants_admin(
     expect(ada.locator("main")).to_contain_text("Signed in")
     expect(ada.locator("code").first).to_have_text(re.compile(r"^[A-Z0-9]{10}$"))  # a reference to quote
     look(ada, shoot, "console-owner-person")
+    # Below it, the ownership: a box to tick that says what she becomes (an admin: roles are set in Inigo here).
+    confirm = ada.get_by_label(re.compile("I understand that I stop being the owner and become an admin"))
+    confirm.scroll_into_view_if_needed()
+    expect(confirm).not_to_be_checked()
+    shoot(ada, "console-owner-person-ownership", full_page=False)
     ada.get_by_role("button", name=f"Sign out {ALAN.name} everywhere").click()
     expect(ada.get_by_role("status")).to_contain_text(f"{ALAN.name} is signed out everywhere")
     expect(ada.locator("main")).to_contain_text("Signed out everywhere from the console")
