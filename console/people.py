@@ -122,7 +122,7 @@ def _transfer(request: HttpRequest, actor: User, person: User) -> HttpResponse:
     # a member unless Okta makes them admin. Read back, not assumed.
     role = User.objects.filter(pk=actor.pk).values_list("role", flat=True).get()
     messages.success(request, f"{person.display_name} is now the owner of {actor.tenant.name}, and you are "
-                              f"{_ROLE_WORDS[role]}.")
+                              f"{_ROLE_WORDS.get(role, 'the owner')}.")  # owner: given back meanwhile
     if role == Role.MEMBER:  # the console is the owner's and admins': a member's place is the home page
         return HttpResponseRedirect(reverse("home"))
     return _back_to(person)
