@@ -362,7 +362,8 @@ class UserAdmin(DjangoUserAdmin):
         selected = list(queryset.select_related("tenant")[:2])
         if len(selected) != 1:
             self.message_user(
-                request, "Select exactly one person: the new owner. The current owner becomes an admin.",
+                request, "Select exactly one person: the new owner. The current owner becomes an admin (when roles "
+                "come from Okta: what Okta gives them).",
                 messages.ERROR,
             )
             return
@@ -380,11 +381,17 @@ class UserAdmin(DjangoUserAdmin):
         tenant = new_owner.tenant
         self.log_change(request, new_owner, f"Made owner of {tenant.name} (ownership transferred).")
         if previous is not None:
-            self.log_change(request, previous, f"Changed role from owner to admin (ownership moved to {new_owner}).")
-            outcome = f"{new_owner} is now the owner of {tenant.name}; {previous} is now an admin."
+            # What the former owner became is what role_source gave them (accounts.roles.role_after_ownership): under
+            # `okta` a member unless Okta makes them admin. Read back, not assumed.
+            role = User.objects.filter(pk=previous.pk).values_list("role", flat=True).get()
+            self.log_change(request, previous, f"Changed role from owner to {role} (ownership moved to {new_owner}).")
+            outcome = f"{new_owner} is now the owner of {tenant.name}; {previous} is now {_A_ROLE.get(role, role)}."
         else:
             outcome = f"{new_owner} is now the owner of {tenant.name}."
         self.message_user(request, outcome, messages.SUCCESS)
+
+
+_A_ROLE = {Role.ADMIN: "an admin", Role.MEMBER: "a member", Role.OWNER: "the owner"}
 
 
 class BoundedCountPaginator(Paginator):

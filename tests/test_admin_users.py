@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from accounts.models import LoginEvent, Role, User
 from accounts.services import OwnershipTransferError, ownership_transfer
-from tenants.models import Tenant
+from tenants.models import RoleSource, Tenant
 from tests.conftest import Browser
 from tests.test_admin_tenants import change_form_data, change_url, page_text, support_client, support_group
 
@@ -210,6 +210,19 @@ def test_it_transfers_ownership_and_keeps_exactly_one_owner(admin_client, people
     }
 
 
+def test_under_roles_from_okta_the_transfer_says_the_former_owner_is_now_a_member(admin_client, people):
+    # Alice is in no group mapped to admin and has no admin entitlement: under `okta` she is a member once she hands
+    # the ownership on (accounts.roles.role_after_ownership), and the message and the log say so.
+    Tenant.objects.filter(pk=people["alice"].tenant_id).update(role_source=RoleSource.OKTA)
+
+    response = transfer(admin_client, people["carol"])
+
+    assert "carol@acme.test is now the owner of Acme; alice@acme.test is now a member." in messages_in(response)
+    assert User.objects.get(sub="alice").role == Role.MEMBER
+    assert LogEntry.objects.get(object_repr="alice@acme.test").get_change_message() == (
+        "Changed role from owner to member (ownership moved to carol@acme.test).")
+
+
 def test_the_new_owner_sees_the_members_page(client, browser: Browser, provider, acme, admin_client):
     browser.login(provider, "alice")
     client.logout()
@@ -222,7 +235,8 @@ def test_the_new_owner_sees_the_members_page(client, browser: Browser, provider,
 
 
 @pytest.mark.parametrize(("selected", "message"), [
-    (["bob", "carol"], "Select exactly one person: the new owner. The current owner becomes an admin."),
+    (["bob", "carol"], "Select exactly one person: the new owner. The current owner becomes an admin (when roles come "
+                       "from Okta: what Okta gives them)."),
     (["alice"], "alice@acme.test is already the owner of Acme."),
 ])
 def test_it_refuses_a_transfer_to_the_wrong_selection_in_plain_words(admin_client, people, selected, message):
