@@ -93,8 +93,9 @@ def _proposal(request: HttpRequest, tenant: Tenant, group: TenantGroup | None) -
             title="Switch to roles from Okta?", confirm="Take roles from Okta",
             fields={"action": "role_source", "role_source": RoleSource.OKTA},
             preview=role_source_preview(tenant=tenant, role_source=RoleSource.OKTA),
-            note="From then on a person is admin while they are in a group below that is mapped to admin, else "
-                 "member; nobody sets roles by hand on this console. The owner stays owner.",
+            note="From then on a person is admin while they are in a group below that is mapped to admin, or while "
+                 "Okta assigns them Inigo's Admin role, else member; nobody sets roles by hand on this console. The "
+                 "owner stays owner.",
         )
     role = request.GET.get("role")
     if group is None or role not in GroupRole.values or group.role == role:

@@ -20,8 +20,8 @@ from tenants.models import RoleSource, Tenant
 
 ROLES_FROM_OKTA_WORDS = (
     "Roles come from Okta: this person is admin while they are in a group Okta pushes that is mapped to admin "
-    "(below, on the organisation's page), else member. Change their groups in Okta, or switch the organisation's "
-    "roles back to Inigo to set roles by hand."
+    "(below, on the organisation's page) or while Okta assigns them Inigo's Admin role, else member. Change their "
+    "groups or roles in Okta, or switch the organisation's roles back to Inigo to set roles by hand."
 )
 
 

@@ -22,7 +22,7 @@ class RoleSource(models.TextChoices):
     """Where the admins of a tenant come from (SPEC "Roles from Okta"): set by hand in Inigo, or from Okta."""
 
     INIGO = "inigo", "Inigo (set by hand)"
-    OKTA = "okta", "Okta (pushed groups mapped to admin)"
+    OKTA = "okta", "Okta (groups mapped to admin, Okta's Admin role)"
 
 
 class Tenant(models.Model):
@@ -65,7 +65,8 @@ class Tenant(models.Model):
     role_source = models.CharField(
         "roles come from", max_length=8, choices=RoleSource.choices, default=RoleSource.INIGO,
         help_text="Inigo: the owner and admins set roles by hand. Okta: a person is admin when they are in a group "
-        "Okta pushes that is mapped to admin, else member; nobody sets roles by hand. The owner stays owner.",
+        "Okta pushes that is mapped to admin or Okta assigns them Inigo's Admin role, else member; nobody sets roles "
+        "by hand. The owner stays owner.",
     )
     # Part of every session verification hash of this tenant's people (accounts.models.User): moving it ends
     # every session of the tenant. It moves when the tenant is switched off or on.

@@ -2,6 +2,7 @@
 Acme, Barbara whom Okta deactivated, Peggy whom Okta's provisioning added and who never signed in; Bob, admin of
 Globex, who must never see Acme."""
 
+import html
 import time
 from datetime import timedelta
 
@@ -227,6 +228,18 @@ def test_under_roles_from_okta_the_owner_is_told_before_and_after_that_they_beco
     assert response.redirect_chain[-1][0] == "/"  # the console is no longer hers
     assert "Alan Turing is now the owner of Acme, and you are a member." in response.content.decode()
     assert User.objects.get(pk=acme_people["ada"].pk).role == Role.MEMBER
+
+
+def test_under_roles_from_okta_the_pages_name_both_ways_to_admin_and_never_send_the_owner_to_okta(acme, acme_people):
+    Tenant.objects.filter(pk=acme.pk).update(role_source=RoleSource.OKTA)
+    ada = console_client(acme_people["ada"])
+
+    own, alans, roles = (html.unescape(ada.get(url).content.decode())
+                         for url in (person_url(acme_people["ada"]), person_url(acme_people["alan"]), "/org/roles/"))
+
+    assert "the owner stays owner whatever Okta says" in own and "Change it in Okta" not in own
+    assert "as Okta says (a group mapped to admin, or Inigo's Admin role assigned in Okta)" in alans
+    assert "or while Okta assigns them Inigo's Admin role, else member" in roles
 
 
 # --- who reaches it ------------------------------------------------------------------------------------------------
