@@ -78,8 +78,9 @@ def _sign_out(request: HttpRequest, actor: User, person: User) -> HttpResponse:
         session_keep(request, User.objects.select_related("tenant").get(pk=actor.pk))
         messages.success(request, "Every other session of yours has ended; this browser stays signed in.")
     else:
+        again = "they sign in again through Okta" if person.is_active else "they stay deactivated"
         messages.success(request, f"{person.display_name} is signed out everywhere: each of their sessions ends "
-                                  "at its next request, and they sign in again through Okta.")
+                                  f"at its next request, and {again}.")
     return _back_to(person)
 
 

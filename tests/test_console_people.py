@@ -263,6 +263,34 @@ def test_a_member_gets_the_403_page_that_names_the_owner(acme_people):
         assert "The owner is <strong>Ada</strong> (ada@acme.test)" in response.content.decode()
 
 
+@pytest.mark.parametrize(("how", "said"), [
+    ("okta", "Admins of Acme come from your Okta: ask your Okta administrator to add you to a group"),
+    ("owner deactivated", "The owner, <strong>Ada</strong>, is deactivated. One of your organisation's admins can"),
+])
+def test_the_members_403_page_says_who_can_make_them_admin_when_the_owner_cannot(acme, acme_people, how, said):
+    if how == "okta":
+        Tenant.objects.filter(pk=acme.pk).update(role_source=RoleSource.OKTA)
+    else:
+        User.objects.filter(pk=acme_people["ada"].pk).update(is_active=False, deactivated_by=DeactivatedBy.OKTA)
+
+    page = html.unescape(console_client(acme_people["alan"]).get(PEOPLE_URL).content.decode())
+
+    assert said in page
+    assert "ask them, or one of your organisation's admins" not in page
+
+
+def test_the_person_page_of_someone_deactivated_does_not_say_they_can_sign_in_again(acme_people):
+    ada = console_client(acme_people["ada"])
+
+    page = html.unescape(ada.get(person_url(acme_people["barbara"])).content.decode())
+    signed_out = ada.post(person_url(acme_people["barbara"]), {"action": "sign_out"}, follow=True)
+
+    assert "they can sign in again through Okta" not in page
+    assert "Barbara was deactivated in Okta, and cannot sign in again until Okta reactivates them." in page
+    assert "Barbara is signed out everywhere: each of their sessions ends at its next request, and they stay " \
+           "deactivated." in html.unescape(signed_out.content.decode())
+
+
 def test_someone_signed_out_goes_to_login_and_staff_to_the_admin(acme_people):
     assert Client().get(PEOPLE_URL)["Location"] == "/login/"
     response = support_client().get(PEOPLE_URL)
