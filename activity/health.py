@@ -54,7 +54,7 @@ class TenantHealth:
     last_failure: LoginEvent | None
     last_check: ConnectionCheckResult | None
     last_setup_step: LoginEvent | None
-    provisioning_last_called: datetime | None
+    provisioning_token: ProvisioningToken | None  # its last_used_at: when Okta's provisioning last called
     breaker: "BreakerHealth | None" = None
     chart: dict[str, Any] = field(default_factory=dict)
 
@@ -152,8 +152,8 @@ def tenant_health(*, tenant: Tenant, now: datetime | None = None) -> TenantHealt
         last_check=ConnectionCheckResult.objects.filter(tenant=tenant).order_by("-checked_at").first(),
         last_setup_step=events.filter(kind=EventKind.SETUP).first(),
         # Okta's provisioning (SCIM) notes its calls on the tenant's token, a throttled write (scim.tokens).
-        provisioning_last_called=ProvisioningToken.objects.filter(tenant=tenant).values_list(
-            "last_used_at", flat=True).first(),
+        provisioning_token=ProvisioningToken.objects.filter(tenant=tenant).only(
+            "tenant_id", "issued_at", "last_used_at").first(),
     )
     health.breaker = breakers_open([tenant]).get(tenant.pk)
     health.chart = daily_chart(days)

@@ -51,7 +51,7 @@ def settings_page(request: HttpRequest, actor: User) -> HttpResponse:
 
 def _page(
     request: HttpRequest, actor: User, form: SetupForm, *, attempt: CredentialsAttempt | None = None,
-    token: str = "", token_resent: bool = False, status: int = 200,
+    token: str = "", token_resent: bool = False, token_replaced: bool = False, status: int = 200,
 ) -> HttpResponse:
     tenant = actor.tenant
     report = attempt.report if attempt is not None else None
@@ -64,7 +64,7 @@ def _page(
         "limited_until": retry_at, "limited_minutes": minutes_until(retry_at) if retry_at else None,
         "failed_checks_per_hour": check_limits.FAILED_CHECKS_PER_HOUR,
         "scim_token": current_token, "replaces": token_marker(current_token), "new_token": token,
-        "token_resent": token_resent,
+        "token_resent": token_resent, "token_replaced": token_replaced,
         "scim_base_url": links.scim_base_url(origin=links.origin_of(request)),
         "may_rotate": allowed(actor, Action.CREDENTIALS_ROTATE, tenant),
         "may_issue_token": allowed(actor, Action.SCIM_TOKEN_ISSUE, tenant),
@@ -109,7 +109,8 @@ def _scim_token(request: HttpRequest, actor: User) -> HttpResponse:
         return _page(request, actor, SetupForm(tenant=actor.tenant), token_resent=True, status=409)
     token = console_scim_token_issue(actor=actor, request=request)
     # Shown on this answer only (never_cache above): a reload does not show it again, and only its digest is kept.
-    return _page(request, actor, SetupForm(tenant=actor.tenant), token=token)
+    return _page(request, actor, SetupForm(tenant=actor.tenant), token=token,
+                 token_replaced=request.POST["replaces"] != token_marker(None))
 
 
 def _current_token(actor: User) -> ProvisioningToken | None:

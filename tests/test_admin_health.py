@@ -74,14 +74,14 @@ def test_it_shows_the_last_success_and_failure_even_when_older_than_30_days(acme
 
     assert (health.last_success, health.last_failure) == (success, failure)
     assert health.last_check is None
-    assert health.provisioning_last_called is None
+    assert health.provisioning_token is None
 
 
 def test_it_reads_when_provisioning_last_called_where_scim_sets_it(acme):
     called = timezone.now() - timedelta(hours=3)
     ProvisioningToken.objects.create(tenant=acme, digest="d" * 64, issued_at=called, last_used_at=called)
 
-    assert tenant_health(tenant=acme).provisioning_last_called == called
+    assert tenant_health(tenant=acme).provisioning_token.last_used_at == called
 
 
 def test_the_panel_makes_the_same_six_queries_for_ten_events_or_three_hundred(acme):

@@ -106,6 +106,21 @@ def test_a_new_scim_token_is_shown_once_and_the_old_one_answers_401_at_once(work
     assert event.user == ada and token not in event.detail
 
 
+def test_the_first_scim_token_says_provisioning_starts_not_that_a_previous_token_stopped(working, ada):  # noqa: F811
+    client = console_client(ada)
+    before = page_text(client.get(SETTINGS_URL))
+
+    response = issue_token(client, working)
+
+    assert "Not since" not in before and "Never: no provisioning token is issued" in before
+    assert "Provisioning from Okta starts once you paste the token in Okta" in before
+    assert "replaces the current one" not in before
+    assert "Provisioning from Okta starts once this token is in Okta" in page_text(response)
+    assert "previous token" not in page_text(response)
+    # Issued, not yet used by Okta: not "never", which a reissued token would make false for the calls before it.
+    assert "Not since the current token was issued" in page_text(client.get(SETTINGS_URL))
+
+
 def test_a_reload_of_the_new_token_page_issues_no_other_token(working, ada):  # noqa: F811
     scim_token_issue(tenant=working)
     client = console_client(ada)
