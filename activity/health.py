@@ -7,6 +7,7 @@ made on the console is told on a line of its own, never as a sign-in. Reads only
 whatever the number of events: every read of login events is a range of the (tenant, created_at) index
 (loginevent_tenant_time, which covers the kind)."""
 
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -90,18 +91,22 @@ class TenantHealth:
 
 @dataclass(frozen=True)
 class BreakerHealth:
-    """The tenant's Okta is refused sign-ins for now (okta.breaker): since when, after how many failures."""
+    """The tenant's Okta was refused sign-ins (okta.breaker): since when, after how many failures, and whether the
+    pause still runs. Once retry_at is past the breaker is half-open until a sign-in comes to try the Okta (the
+    opening is kept up to a day): the pages then say the next sign-in is the test, not "for now"."""
 
     opened_at: datetime
     failures: int
     retry_at: datetime
+    paused: bool  # still in its cool-down: sign-ins are refused without asking the Okta
 
     @classmethod
-    def of(cls, reading: breaker.Reading) -> "BreakerHealth | None":
+    def of(cls, reading: breaker.Reading, now: float | None = None) -> "BreakerHealth | None":
         if reading.opened_at is None:
             return None
+        paused = breaker.state(reading, time.time() if now is None else now) is breaker.State.OPEN
         return cls(datetime.fromtimestamp(reading.opened_at, tz=UTC), reading.opened_failures,
-                   datetime.fromtimestamp(reading.retry_at, tz=UTC))
+                   datetime.fromtimestamp(reading.retry_at, tz=UTC), paused)
 
 
 def breakers_open(tenants: list[Tenant]) -> dict[int, BreakerHealth]:

@@ -240,6 +240,9 @@ class TenantAdmin(admin.ModelAdmin):
         opened: BreakerHealth | None = getattr(tenant, "breaker", None)
         if opened is None:
             return signins
+        if not opened.paused:  # the cool-down is over: the next sign-in tries the Okta (okta.breaker)
+            return format_html('{}<br><span class="health-bad">Okta paused at {} UTC ({} failures); the next sign-in '
+                               'tests it</span>', signins, f"{opened.opened_at:%H:%M}", opened.failures)
         return format_html(
             '{}<br><span class="health-bad">Okta refused since {} UTC ({} failures)</span>', signins,
             f"{opened.opened_at:%H:%M}", opened.failures,

@@ -13,6 +13,7 @@ from okta import breaker
 from scim.tokens import scim_token_issue
 from tenants.models import ConnectionCheckResult
 from tests.test_admin_health import event_at
+from tests.test_admin_tenants import support_client
 from tests.test_console_people import console_client, joined
 from tests.test_scim_tokens import scim_get
 from tests.test_setup import working  # noqa: F401 (a fixture)
@@ -108,7 +109,22 @@ def test_provisionings_last_call_and_an_open_breaker(acme, ada):
         breaker.forget(acme.issuer)
 
     assert "Never:" not in page and "Not since the current token" not in page and "(to the minute)" in page
-    assert "Inigo is not sending sign-ins to your Okta for now" in page and "3 requests to your Okta failed" in page
+    assert "Inigo is not sending sign-ins to your Okta for now" in page and "after 3 failed requests" in page
+
+
+def test_after_the_pause_the_overview_says_the_next_sign_in_is_the_test_not_for_now(acme, ada):
+    # The opening is kept up to a day (okta.breaker.OPENED_TTL); once its cool-down is over nothing is refused
+    # any more: the next sign-in goes to the Okta as the probe.
+    breaker._open(acme.issuer, failures=3, the_rule=breaker.Rule(cooldown_seconds=0))
+    try:
+        page = page_text(console_client(ada).get(OVERVIEW_URL))
+        support_page = page_text(support_client().get(f"/admin/tenants/tenant/{acme.pk}/change/"))
+    finally:
+        breaker.forget(acme.issuer)
+
+    assert "not sending sign-ins to your Okta for now" not in page
+    assert "The next sign-in goes to your Okta as a test" in page and "after 3 failed requests" in page
+    assert "Okta is refused sign-ins for now" not in support_page and "The next sign-in tests this Okta" in support_page
 
 
 def test_a_member_gets_the_page_naming_the_owner_and_checks_nothing(acme, ada):
