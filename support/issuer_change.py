@@ -28,6 +28,7 @@ class IssuerChange:
     previous: str
     new: str
     people: int  # who signed in under the previous issuer: each gets a new account at their next sign-in
+    owner: User | None  # the owner, when known by the previous issuer: their old account stays the owner
 
     @property
     def confirmation(self) -> str:
@@ -51,8 +52,14 @@ def issuer_change(tenant: Tenant) -> IssuerChange | None:
     previous = Tenant.objects.filter(pk=tenant.pk).values_list("issuer", flat=True).first()
     if not previous or previous == tenant.issuer:
         return None
-    people = User.objects.filter(tenant_id=tenant.pk, issuer=previous).count()
-    return IssuerChange(tenant=tenant, previous=previous, new=tenant.issuer, people=people)
+    return IssuerChange(tenant=tenant, previous=previous, new=tenant.issuer, people=people_known_by(tenant, previous),
+                        owner=User.objects.filter(tenant_id=tenant.pk, issuer=previous, is_owner=True).first())
+
+
+def people_known_by(tenant: Tenant, issuer: str) -> int:
+    """The tenant's people who signed in through `issuer`: known by it, they get new accounts under another one.
+    Not those Okta provisioned who never signed in (their externalId may have set the issuer)."""
+    return User.objects.filter(tenant_id=tenant.pk, issuer=issuer, last_login__isnull=False).count()
 
 
 def is_confirmed(request: HttpRequest, change: IssuerChange) -> bool:

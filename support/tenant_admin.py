@@ -30,7 +30,7 @@ from okta.connection import ConnectionReport
 from scim.models import ProvisioningToken
 from scim.tokens import scim_token_issue
 from support import issuer_change
-from support.issuer_change import IssuerChangeUnconfirmed
+from support.issuer_change import IssuerChangeUnconfirmed, people_known_by
 from support.roles_admin import GroupMappingFormSet, TenantGroupInline, group_mappings_save, role_source_save
 from support.user_admin import TenantUserInline
 from tenants import links
@@ -327,12 +327,17 @@ class TenantAdmin(admin.ModelAdmin):
         if previous_issuer and previous_issuer != obj.issuer:
             # People are identified by (tenant, issuer, sub): those who signed in under the old issuer will not
             # be recognised under the new one.
-            known = User.objects.filter(tenant=obj, issuer=previous_issuer).count()
+            known = people_known_by(obj, previous_issuer)
             if known:
+                who = ("The person who signed in before is" if known == 1
+                       else f"The {known} people who signed in before are")
+                owner = User.objects.filter(tenant=obj, issuer=previous_issuer, is_owner=True).exists()
                 self.message_user(
                     request,
-                    f"The issuer changed from {previous_issuer} to {obj.issuer}. The {known} people who signed in "
-                    "before are known by the old issuer: at their next sign-in they get new accounts as members.",
+                    f"The issuer changed from {previous_issuer} to {obj.issuer}. {who} known by the old issuer: at "
+                    "their next sign-in they get new accounts as members"
+                    + (", and the owner's old account stays the owner until a superuser transfers the ownership."
+                       if owner else "."),
                     messages.WARNING,
                 )
 

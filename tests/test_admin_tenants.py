@@ -1,6 +1,7 @@
 """Support staff enter a customer's Okta app in the admin: pasted domains, a write-only secret, refusals in plain
 words, the values for the customer's Okta app, and an admin log that never holds the secret."""
 
+import html
 import importlib
 import logging
 import socket
@@ -323,9 +324,9 @@ def test_it_warns_when_a_new_issuer_leaves_people_behind(
 
     response = post_confirmed(admin_client, change_url(acme), data, follow=True)
 
-    assert f"The issuer changed from {provider.issuer} to {other_provider.issuer}. The 1 people" in page_text(
-        response
-    )
+    assert (f"The issuer changed from {provider.issuer} to {other_provider.issuer}. The person who signed in before "
+            "is known by the old issuer: at their next sign-in they get new accounts as members, and the owner's old "
+            "account stays the owner until a superuser transfers the ownership.") in html.unescape(page_text(response))
 
 
 # --- moving a tenant to another issuer: asked before anything is saved ---------------------------------------
@@ -343,6 +344,9 @@ def test_it_asks_before_a_new_issuer_splits_accounts_and_saves_nothing_until_con
     page = page_text(asked)
     assert asked.status_code == 200 and "Move Acme Renamed to another Okta org?" in page
     assert "2 people will get new accounts." in page
+    # Alice signed in first and is the owner: her old account stays the owner, which the page says (roles and the
+    # ownership do not start again: the next sign-ins are members).
+    assert "The owner stays alice@acme.test" in html.unescape(page) and "start again" not in page
     assert "The secret must be entered again." in page
     assert NEW_SECRET not in page and ACME_SECRET not in page  # the typed secret is asked for again, never echoed
     assert 'name="name" value="Acme Renamed"' in page  # the rest of the form rides along
