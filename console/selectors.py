@@ -8,6 +8,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.db.models import Q, QuerySet
 
 from accounts.models import LoginEvent, Role, User
+from accounts.roles import in_admin_group
 from accounts.signins import last_sign_in
 from console.role_controls import roles_from_okta
 from inigo_sso.failures import FAILURES
@@ -127,15 +128,26 @@ def event_words(event: LoginEvent) -> str:
 
 
 def role_origin(person: User) -> str:
-    """Who gave the person their role, as far as Inigo knows: support staff's changes are in the admin's log; an
-    owner otherwise is the first person who signed in; everyone else starts as a member."""
-    if person.role != Role.OWNER and roles_from_okta(person):  # SPEC "Roles from Okta": Okta decides, not a hand
-        grouped = person.role == Role.ADMIN
-        return f"from Okta: in {'a' if grouped else 'no'} pushed group mapped to admin"
+    """Who gave the person their role, as far as Inigo knows: under role_source `okta` the inputs Okta sent (SPEC
+    "Roles from Okta": a pushed group mapped to admin, Okta's Admin role); support staff's changes are in the admin's
+    log; an owner otherwise is the first person who signed in or the new owner of a transfer (its role_changed
+    event); everyone else starts as a member."""
+    if person.role != Role.OWNER and roles_from_okta(person):  # Okta decides, not a hand
+        grouped = User.objects.filter(pk=person.pk).values_list(in_admin_group(), flat=True).get()
+        entitled = Role.ADMIN in person.scim_roles
+        if grouped or entitled:
+            ways = [way for way, given in (("in a pushed group mapped to admin", grouped),
+                                           ("given Okta's Admin role", entitled)) if given]
+            return "from Okta: " + " and ".join(ways)
+        return "from Okta: in no group mapped to admin, and without Okta's Admin role"
     entry = _last_role_change_by_support(person)
     if entry is not None:
         return f"set by Inigo support on {entry.action_time:%d %b %Y}"
     if person.role == Role.OWNER:
+        transferred = (LoginEvent.objects.filter(user=person, reason="role_changed", detail__contains="-> owner")
+                       .order_by("-created_at").values_list("created_at", flat=True).first())
+        if transferred is not None:
+            return f"made the owner by a transfer on {transferred:%d %b %Y}"
         return "the first person to sign in"
     if person.role == Role.MEMBER:
         return "everyone starts as a member"

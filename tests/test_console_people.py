@@ -242,6 +242,20 @@ def test_under_roles_from_okta_the_pages_name_both_ways_to_admin_and_never_send_
     assert "or while Okta assigns them Inigo's Admin role, else member" in roles
 
 
+def test_where_a_role_came_from_names_a_transfer_and_okta_s_admin_role(acme, acme_people):
+    ada = console_client(acme_people["ada"])
+    ada.post(person_url(acme_people["alan"]), {"action": "transfer", "confirm": "yes"})
+    Tenant.objects.filter(pk=acme.pk).update(role_source=RoleSource.OKTA)
+    User.objects.filter(pk=acme_people["grace"].pk).update(scim_roles=["admin"])  # Okta's Admin role, no group
+    alan = console_client(User.objects.get(pk=acme_people["alan"].pk))
+
+    alans, graces = (html.unescape(alan.get(person_url(acme_people[name])).content.decode())
+                     for name in ("alan", "grace"))
+
+    assert "made the owner by a transfer on" in alans and "the first person to sign in" not in alans
+    assert "from Okta: given Okta's Admin role" in graces and "in a pushed group" not in graces
+
+
 # --- who reaches it ------------------------------------------------------------------------------------------------
 def test_another_tenants_id_answers_404_on_every_page_and_post(acme_people):
     bob = console_client(acme_people["bob"])
@@ -265,7 +279,7 @@ def test_a_member_gets_the_403_page_that_names_the_owner(acme_people):
 
 @pytest.mark.parametrize(("how", "said"), [
     ("okta", "Admins of Acme come from your Okta: ask your Okta administrator to add you to a group"),
-    ("owner deactivated", "The owner, <strong>Ada</strong>, is deactivated. One of your organisation's admins can"),
+    ("owner deactivated", "(ada@acme.test), who is deactivated. One of your organisation's admins can make you"),
 ])
 def test_the_members_403_page_says_who_can_make_them_admin_when_the_owner_cannot(acme, acme_people, how, said):
     if how == "okta":
@@ -273,10 +287,10 @@ def test_the_members_403_page_says_who_can_make_them_admin_when_the_owner_cannot
     else:
         User.objects.filter(pk=acme_people["ada"].pk).update(is_active=False, deactivated_by=DeactivatedBy.OKTA)
 
-    page = html.unescape(console_client(acme_people["alan"]).get(PEOPLE_URL).content.decode())
+    page = " ".join(html.unescape(console_client(acme_people["alan"]).get(PEOPLE_URL).content.decode()).split())
 
-    assert said in page
-    assert "ask them, or one of your organisation's admins" not in page
+    assert said in page and "The owner is <strong>Ada</strong> (ada@acme.test)" in page  # SPEC: it names the owner
+    assert "Ask them, or one of your organisation's admins" not in page
 
 
 def test_the_person_page_of_someone_deactivated_does_not_say_they_can_sign_in_again(acme_people):

@@ -85,5 +85,6 @@ def test_the_owner_maps_a_group_and_takes_roles_from_okta_after_seeing_what_chan
     alan.goto("/org/people/")
     alan.get_by_role("link", name=GRACE.name).click()
     expect(alan.locator("main")).to_contain_text("Roles come from Okta")
-    expect(alan.locator("main")).to_contain_text("from Okta: in no pushed group mapped to admin")
+    expect(alan.locator("main")).to_contain_text(
+        "from Okta: in no group mapped to admin, and without Okta's Admin role")
     look(alan, shoot, "roles-person-page-under-okta")
