@@ -5,7 +5,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.db import DatabaseError, connection
-from django.db.models import Case, Count, Q, When
+from django.db.models import Case, Count, Q, QuerySet, When
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -20,6 +20,9 @@ from accounts.oidc.views import TenantAuthenticationRequestView
 from accounts.policy import Action
 from inigo_sso.failures import DATABASE_RETRY_AFTER_SECONDS, FAILURES, LoginError
 from tenants.selectors import tenant_for_email
+
+# The home page's lists of people are cut here and say so: the console's People page lists and searches everyone.
+HOME_LIST_LIMIT = 500
 
 EMAIL_MAX_LENGTH = 254
 
@@ -39,15 +42,22 @@ def home(request: HttpRequest) -> HttpResponse:
         not_signed_in = Q(provisioned_at__isnull=False, last_login__isnull=True)
         # "Last sign-in" is the latest successful login event (accounts.signins: last_login marks the first).
         signed_in = user.tenant.users.exclude(not_signed_in).annotate(last_sign_in=signins.last_sign_in())
-        members = list(signed_in.order_by(rank, "email")[:500])
+        members, context["members_cut"] = _cut(signed_in.order_by(rank, "email"))
         context["members"] = members
         context["owner"] = next((member for member in members if member.role == Role.OWNER), None)
-        context["provisioned"] = user.tenant.users.filter(not_signed_in, is_active=True).order_by("email")[:500]
+        context["provisioned"], context["provisioned_cut"] = _cut(
+            user.tenant.users.filter(not_signed_in, is_active=True).order_by("email"))
         context["groups"] = user.tenant.groups.annotate(size=Count("members")).order_by("display_name")[:200]
     elif user.role == Role.MEMBER:
         owner = user.tenant.users.filter(is_owner=True)
         context["owner"] = owner.only("name", "email", "first_name", "last_name", "tenant_id").first()
     return render(request, "accounts/home.html", context)
+
+
+def _cut(people: QuerySet[User]) -> tuple[list[User], bool]:
+    """The first HOME_LIST_LIMIT people, and whether there are more (the page then says it shows only those)."""
+    rows = list(people[:HOME_LIST_LIMIT + 1])
+    return rows[:HOME_LIST_LIMIT], len(rows) > HOME_LIST_LIMIT
 
 
 @require_POST

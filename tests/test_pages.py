@@ -37,6 +37,23 @@ def test_the_owner_sees_the_members_and_a_member_does_not(client, browser: Brows
     assert b"bob@acme.test" in owner_page.content
 
 
+def test_the_home_pages_lists_say_when_they_show_only_the_first_people(client, browser: Browser, provider, acme,
+                                                                         monkeypatch):
+    monkeypatch.setattr("accounts.views.HOME_LIST_LIMIT", 1)
+    browser.login(provider, "alice")  # the owner, listed first
+    client.logout()
+    browser.login(provider, "bob")  # a member, after her
+    client.logout()
+    browser.login(provider, "alice")
+
+    page = client.get("/").content.decode()
+    User.objects.filter(sub="bob").delete()
+    alone = client.get("/").content.decode()
+
+    assert "This list shows the first 1 by role and email" in page and "bob@acme.test" not in page
+    assert "This list shows the first" not in alone
+
+
 def test_members_of_another_tenant_are_never_listed(client, browser, provider, other_provider, acme, globex):
     browser.login(other_provider, "gina")
     client.logout()
