@@ -395,14 +395,15 @@ _A_ROLE = {Role.ADMIN: "an admin", Role.MEMBER: "a member", Role.OWNER: "the own
 
 
 class BoundedCountPaginator(Paginator):
-    """Counts at most COUNT_LIMIT rows: an unfiltered COUNT(*) of two million login events takes seconds, and
-    nobody pages past 20 pages of 50: they search or filter instead. At the limit the list says "more than"."""
+    """Counts at most COUNT_LIMIT + 1 rows: an unfiltered COUNT(*) of two million login events takes seconds, and
+    nobody pages past 20 pages of 50: they search or filter instead. Past the limit the list says "more than" it
+    (the one row more tells exactly COUNT_LIMIT from more)."""
 
     COUNT_LIMIT = 1_000
 
     @cached_property
     def count(self) -> int:
-        return self.object_list[: self.COUNT_LIMIT].count()
+        return self.object_list[: self.COUNT_LIMIT + 1].count()
 
 
 def _reasons_by_failure() -> list[dict[str, Any]]:
