@@ -50,7 +50,7 @@ class ReasonCount:
 @dataclass
 class TenantHealth:
     days: list[Day]
-    top_reasons: list[ReasonCount]
+    top_reasons: list[ReasonCount]  # the TOP_REASONS most frequent of the week
     last_success: LoginEvent | None
     last_failure: LoginEvent | None
     last_check: ConnectionCheckResult | None
@@ -58,6 +58,7 @@ class TenantHealth:
     provisioning_token: ProvisioningToken | None  # its last_used_at: when Okta's provisioning last called
     breaker: "BreakerHealth | None" = None
     chart: dict[str, Any] = field(default_factory=dict)
+    other_reasons: int = 0  # reasons of the week's failures beyond top_reasons: the page says they exist
 
     @property
     def last_setup_words(self) -> str:
@@ -162,6 +163,7 @@ def tenant_health(*, tenant: Tenant, now: datetime | None = None) -> TenantHealt
     )
     health.breaker = breakers_open([tenant]).get(tenant.pk)
     health.chart = daily_chart(days)
+    health.other_reasons = len(week_reasons) - len(top)
     return health
 
 

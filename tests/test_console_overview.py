@@ -112,6 +112,16 @@ def test_provisionings_last_call_and_an_open_breaker(acme, ada):
     assert "Inigo is not sending sign-ins to your Okta for now" in page and "after 3 failed requests" in page
 
 
+def test_the_failure_reasons_say_when_they_are_only_the_most_frequent(acme, ada):
+    reasons = ["user_not_assigned", "state_missing", "state_expired", "access_denied", "issuer_mismatch",
+               "provider_error", "user_inactive"]
+    for reason in reasons:
+        event_at(acme, 1, reason)
+    page = page_text(console_client(ada).get(OVERVIEW_URL))
+
+    assert "The 5 most frequent; 2 other reasons failed less often." in page
+
+
 def test_after_the_pause_the_overview_says_the_next_sign_in_is_the_test_not_for_now(acme, ada):
     # The opening is kept up to a day (okta.breaker.OPENED_TTL); once its cool-down is over nothing is refused
     # any more: the next sign-in goes to the Okta as the probe.
