@@ -238,7 +238,7 @@ def test_under_roles_from_okta_the_pages_name_both_ways_to_admin_and_never_send_
                          for url in (person_url(acme_people["ada"]), person_url(acme_people["alan"]), "/org/roles/"))
 
     assert "the owner stays owner whatever Okta says" in own and "Change it in Okta" not in own
-    assert "as Okta says (a group mapped to admin, or Inigo's Admin role assigned in Okta)" in alans
+    assert "a group mapped to admin, or Inigo's Admin role assigned in Okta, makes a person an admin" in alans
     assert "or while Okta assigns them Inigo's Admin role, else member" in roles
 
 
