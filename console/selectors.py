@@ -144,7 +144,11 @@ def role_origin(person: User) -> str:
     if entry is not None:
         return f"set by Inigo support on {entry.action_time:%d %b %Y}"
     if person.role == Role.OWNER:
-        transferred = (LoginEvent.objects.filter(user=person, reason="role_changed", detail__contains="-> owner")
+        # Anchored at the detail's start, "<old> -> owner (": the rest of a detail holds words others chose (a
+        # group's name, an actor's email), which must not pass for a transfer.
+        made_owner = Q(detail__startswith=f"{Role.ADMIN} -> {Role.OWNER} (") | Q(
+            detail__startswith=f"{Role.MEMBER} -> {Role.OWNER} (")
+        transferred = (LoginEvent.objects.filter(made_owner, user=person, reason="role_changed")
                        .order_by("-created_at").values_list("created_at", flat=True).first())
         if transferred is not None:
             return f"made the owner by a transfer on {transferred:%d %b %Y}"

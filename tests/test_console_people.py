@@ -242,6 +242,15 @@ def test_under_roles_from_okta_the_pages_name_both_ways_to_admin_and_never_send_
     assert "or while Okta assigns them Inigo's Admin role, else member" in roles
 
 
+def test_a_group_named_like_a_transfer_does_not_pass_for_one(acme, acme_people):
+    login_event_record(None, tenant=acme, user=acme_people["ada"], reason="role_changed", kind=EventKind.PROVISIONING,
+                       detail="member -> admin (added to group Ops -> owner), by Okta (provisioning)")
+
+    page = html.unescape(console_client(acme_people["ada"]).get(person_url(acme_people["ada"])).content.decode())
+
+    assert "the first person to sign in" in page and "made the owner by a transfer" not in page
+
+
 def test_where_a_role_came_from_names_a_transfer_and_okta_s_admin_role(acme, acme_people):
     ada = console_client(acme_people["ada"])
     ada.post(person_url(acme_people["alan"]), {"action": "transfer", "confirm": "yes"})
