@@ -2,7 +2,7 @@
 
 import hashlib
 import logging
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -302,26 +302,36 @@ def user_sessions_end(
 @transaction.atomic
 def people_sessions_end(
     *, people: QuerySet[User], reason: str, request: HttpRequest | None = None, detail: str = "",
-    event_reason: str = "",
+    event_reason: str = "", allowed: Callable[[User], bool] | None = None,
 ) -> list[User]:
     """End every session of each of these people (Sign out everywhere, Universal Logout), as user_sessions_end
     does for one, in one transaction; the people, in id order. Only their rows are locked, in id order, never their
     tenant's (accounts.locks): a first sign-in or a SCIM write of one of them waits, or is waited for, without a
-    circle."""
+    circle. `allowed`: asked of each person's row as locked; SignOutRefused, with nothing ended, if it says no."""
     ended = people_lock(people.select_related("tenant").defer("tenant__client_secret"))
+    if allowed is not None and not all(allowed(person) for person in ended):
+        raise SignOutRefused("not allowed to end these sessions any more")
     for person in ended:
         user_sessions_end(user=person, reason=reason, request=request, detail=detail, event_reason=event_reason)
     return ended
+
+
+class SignOutRefused(PermissionError):
+    """accounts.policy does not let this actor end this person's sessions, as both are now: a 403."""
 
 
 def person_sign_out(*, actor: User, person: User, request: HttpRequest) -> bool:
     """Sign out everywhere from the console (SPEC "The customer console", `action=sign_out`): every session of
     `person` ends at its next request, on every app server. A console event (`console_sign_out`) says who did it;
     the person's pages say their organisation's admin did. Locks only the person's row (accounts.locks: a write
-    that touches people never takes the tenant's). False when the person is gone meanwhile."""
+    that touches people never takes the tenant's). False when the person is gone meanwhile.
+
+    The policy is asked again on the row as locked and the actor as committed now: a transfer since the page asked
+    may have made the person the owner, whose sessions only the owner ends (SignOutRefused)."""
     ended = people_sessions_end(
         people=User.objects.filter(pk=person.pk, tenant_id=actor.tenant_id), reason="session_ended_by_admin",
         request=request, event_reason="console_sign_out", detail=f"Sign out everywhere, by {actor_words(actor)}"[:500],
+        allowed=lambda locked: policy.allowed(_actor_now(actor), Action.SIGN_OUT, locked),
     )
     return bool(ended)
 

@@ -72,8 +72,12 @@ def _sign_out(request: HttpRequest, actor: User, person: User) -> HttpResponse:
     if not allowed(actor, Action.SIGN_OUT, person):
         return action_refused(request, why=f"Only the owner can end the owner's sessions. Nothing was changed for "
                                            f"{person.display_name}.")
-    if not services.person_sign_out(actor=actor, person=person, request=request):
-        return action_refused(request, why=f"{person.display_name} no longer belongs to {actor.tenant.name}.")
+    try:
+        if not services.person_sign_out(actor=actor, person=person, request=request):
+            return action_refused(request, why=f"{person.display_name} no longer belongs to {actor.tenant.name}.")
+    except services.SignOutRefused:  # made the owner meanwhile, or the actor no longer an admin
+        return action_refused(request, why=f"{_MEANWHILE} Nothing was changed for {person.display_name}.",
+                              back=person)
     if person.pk == actor.pk:
         session_keep(request, User.objects.select_related("tenant").get(pk=actor.pk))
         messages.success(request, "Every other session of yours has ended; this browser stays signed in.")

@@ -7,9 +7,10 @@ import time
 from datetime import timedelta
 
 import pytest
-from django.test import Client
+from django.test import Client, RequestFactory
 from django.utils import timezone
 
+from accounts import services
 from accounts.events import EventKind
 from accounts.models import DeactivatedBy, LoginEvent, Role, User
 from accounts.oidc.auth_time import AUTH_TIME_KEY
@@ -343,6 +344,20 @@ def test_sign_out_everywhere_ends_their_sessions_and_is_a_console_event_naming_w
         assert_signed_out(browser, "session_ended_by_admin")
     assert ada.me().status_code == 200
     assert LoginEvent.objects.filter(reason="session_ended_by_admin").count() == 2  # one per browser
+
+
+def test_a_sign_out_asks_the_policy_again_on_the_person_as_they_are_now(acme_people):
+    # Grace (admin) opened Alan's page while he was a member; before her click, Ada made Alan the owner. Only the
+    # owner ends the owner's sessions: the service asks again under Alan's lock and changes nothing.
+    alan = acme_people["alan"]
+    epoch = alan.session_epoch
+    services.ownership_transfer(new_owner=alan)
+
+    with pytest.raises(services.SignOutRefused):
+        services.person_sign_out(actor=acme_people["grace"], person=alan, request=RequestFactory().post("/"))
+
+    assert User.objects.get(pk=alan.pk).session_epoch == epoch
+    assert not LoginEvent.objects.filter(reason="console_sign_out").exists()
 
 
 def test_signing_yourself_out_in_the_console_keeps_this_browser(provider, acme):
