@@ -36,7 +36,7 @@ class User(AbstractUser):
     staff users (tenant empty) sign in to the admin with a password."""
 
     # No index of its own: every index of a tenant's people below begins with the tenant (each index is written on
-    # every change of a person; a push of 50,000 roles writes them all, accounts.roles).
+    # every change of a person that is not a HOT update: an insert, a new email or name, an activity switch).
     tenant = models.ForeignKey(Tenant, null=True, blank=True, on_delete=models.CASCADE, related_name="users",
                                db_index=False)
     issuer = models.CharField(max_length=255, blank=True)

@@ -51,6 +51,7 @@ class ReasonCount:
 class TenantHealth:
     days: list[Day]
     top_reasons: list[ReasonCount]  # the TOP_REASONS most frequent of the week
+    other_reasons: int  # reasons of the week's failures beyond top_reasons: the page says they exist
     last_success: LoginEvent | None
     last_failure: LoginEvent | None
     last_check: ConnectionCheckResult | None
@@ -58,7 +59,6 @@ class TenantHealth:
     provisioning_token: ProvisioningToken | None  # its last_used_at: when Okta's provisioning last called
     breaker: "BreakerHealth | None" = None
     chart: dict[str, Any] = field(default_factory=dict)
-    other_reasons: int = 0  # reasons of the week's failures beyond top_reasons: the page says they exist
 
     @property
     def last_setup_words(self) -> str:
@@ -102,10 +102,10 @@ class BreakerHealth:
     paused: bool  # still in its cool-down: sign-ins are refused without asking the Okta
 
     @classmethod
-    def of(cls, reading: breaker.Reading, now: float | None = None) -> "BreakerHealth | None":
+    def of(cls, reading: breaker.Reading) -> "BreakerHealth | None":
         if reading.opened_at is None:
             return None
-        paused = breaker.state(reading, time.time() if now is None else now) is breaker.State.OPEN
+        paused = breaker.state(reading, time.time()) is breaker.State.OPEN
         return cls(datetime.fromtimestamp(reading.opened_at, tz=UTC), reading.opened_failures,
                    datetime.fromtimestamp(reading.retry_at, tz=UTC), paused)
 
@@ -153,6 +153,7 @@ def tenant_health(*, tenant: Tenant, now: datetime | None = None) -> TenantHealt
     health = TenantHealth(
         days=days,
         top_reasons=[ReasonCount(reason, _title(reason), count) for reason, count in top],
+        other_reasons=len(week_reasons) - len(top),
         last_success=events.filter(_SUCCESS).first(),
         last_failure=events.filter(_FAILURE).first(),
         last_check=ConnectionCheckResult.objects.filter(tenant=tenant).order_by("-checked_at").first(),
@@ -163,7 +164,6 @@ def tenant_health(*, tenant: Tenant, now: datetime | None = None) -> TenantHealt
     )
     health.breaker = breakers_open([tenant]).get(tenant.pk)
     health.chart = daily_chart(days)
-    health.other_reasons = len(week_reasons) - len(top)
     return health
 
 

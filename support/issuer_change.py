@@ -53,7 +53,12 @@ def issuer_change(tenant: Tenant) -> IssuerChange | None:
     if not previous or previous == tenant.issuer:
         return None
     return IssuerChange(tenant=tenant, previous=previous, new=tenant.issuer, people=people_known_by(tenant, previous),
-                        owner=User.objects.filter(tenant_id=tenant.pk, issuer=previous, is_owner=True).first())
+                        owner=owner_known_by(tenant, previous))
+
+
+def owner_known_by(tenant: Tenant, issuer: str) -> User | None:
+    """The tenant's owner if they signed in through `issuer`: their old account stays the owner after a move."""
+    return User.objects.filter(tenant_id=tenant.pk, issuer=issuer, is_owner=True).first()
 
 
 def people_known_by(tenant: Tenant, issuer: str) -> int:

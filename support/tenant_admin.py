@@ -30,7 +30,7 @@ from okta.connection import ConnectionReport
 from scim.models import ProvisioningToken
 from scim.tokens import scim_token_issue
 from support import issuer_change
-from support.issuer_change import IssuerChangeUnconfirmed, people_known_by
+from support.issuer_change import IssuerChangeUnconfirmed, owner_known_by, people_known_by
 from support.roles_admin import GroupMappingFormSet, TenantGroupInline, group_mappings_save, role_source_save
 from support.user_admin import TenantUserInline
 from tenants import links
@@ -331,7 +331,7 @@ class TenantAdmin(admin.ModelAdmin):
             if known:
                 who = ("The person who signed in before is" if known == 1
                        else f"The {known} people who signed in before are")
-                owner = User.objects.filter(tenant=obj, issuer=previous_issuer, is_owner=True).exists()
+                owner = owner_known_by(obj, previous_issuer) is not None
                 self.message_user(
                     request,
                     f"The issuer changed from {previous_issuer} to {obj.issuer}. {who} known by the old issuer: at "
