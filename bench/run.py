@@ -871,7 +871,8 @@ def dump(path: Path, args: argparse.Namespace, results: dict[float, Any], raw: l
              "phases": [{"concurrency": p.concurrency, "elapsed_s": p.elapsed_s, "ok": len(p.ok), "failed": p.failed,
                         "cpu_s": p.cpu_s,
                          "callback_ms": [round(login.callback_s * 1000, 2) for login in p.ok],
-                         "first": [login.first for login in p.ok]} for p in run.phases]}
+                         "first": [login.first for login in p.ok],
+                         "callback_phases": [login.phases for login in p.ok]} for p in run.phases]}
             for run in raw
         ],
     }
