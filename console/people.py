@@ -125,7 +125,10 @@ def _transfer(request: HttpRequest, actor: User, person: User) -> HttpResponse:
         return not_now(request, why=f"{_MEANWHILE} {_UNCHANGED}", back=person)
     # What the former owner became is what role_source gave them (accounts.roles.role_after_ownership): under `okta`
     # a member unless Okta makes them admin. Read back, not assumed.
-    role = User.objects.filter(pk=actor.pk).values_list("role", flat=True).get()
+    role = User.objects.filter(pk=actor.pk).values_list("role", flat=True).first()
+    if role is None:  # Okta's provisioning deleted the former owner in the instant after the transfer
+        messages.success(request, f"{person.display_name} is now the owner of {actor.tenant.name}.")
+        return HttpResponseRedirect(reverse("home"))
     messages.success(request, f"{person.display_name} is now the owner of {actor.tenant.name}, and you are "
                               f"{_ROLE_WORDS.get(role, 'the owner')}.")  # owner: given back meanwhile
     if role == Role.MEMBER:  # the console is the owner's and admins': a member's place is the home page

@@ -380,10 +380,11 @@ class UserAdmin(DjangoUserAdmin):
             return
         tenant = new_owner.tenant
         self.log_change(request, new_owner, f"Made owner of {tenant.name} (ownership transferred).")
-        if previous is not None:
-            # What the former owner became is what role_source gave them (accounts.roles.role_after_ownership): under
-            # `okta` a member unless Okta makes them admin. Read back, not assumed.
-            role = User.objects.filter(pk=previous.pk).values_list("role", flat=True).get()
+        # What the former owner became is what role_source gave them (accounts.roles.role_after_ownership): under
+        # `okta` a member unless Okta makes them admin. Read back, not assumed; None when Okta's provisioning deleted
+        # them in the instant after the transfer.
+        role = User.objects.filter(pk=previous.pk).values_list("role", flat=True).first() if previous else None
+        if previous is not None and role is not None:
             self.log_change(request, previous, f"Changed role from owner to {role} (ownership moved to {new_owner}).")
             outcome = f"{new_owner} is now the owner of {tenant.name}; {previous} is now {_A_ROLE.get(role, role)}."
         else:

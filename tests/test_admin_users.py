@@ -223,6 +223,24 @@ def test_under_roles_from_okta_the_transfer_says_the_former_owner_is_now_a_membe
         "Changed role from owner to member (ownership moved to carol@acme.test).")
 
 
+def test_a_transfer_whose_former_owner_okta_deletes_that_instant_says_only_who_owns_it_now(admin_client, people,
+                                                                                           monkeypatch):
+    from support import user_admin
+
+    transfer_ownership = user_admin.ownership_transfer
+
+    def transfer_then_deleted_by_okta(**kwargs):
+        transfer_ownership(**kwargs)
+        User.objects.filter(sub="alice").delete()  # Okta's provisioning, that instant (SCIM DELETE)
+
+    monkeypatch.setattr(user_admin, "ownership_transfer", transfer_then_deleted_by_okta)
+    response = transfer(admin_client, people["carol"])
+
+    assert response.status_code == 200
+    assert messages_in(response) == ["carol@acme.test is now the owner of Acme."]
+    assert owners(people["carol"].tenant) == ["carol"]
+
+
 def test_the_new_owner_sees_the_members_page(client, browser: Browser, provider, acme, admin_client):
     browser.login(provider, "alice")
     client.logout()
