@@ -71,7 +71,9 @@ def result(scenario: Scenario, record: Recorder, fault: tuple[float, float], tim
         elif not attempt.ok and (attempt.status, attempt.reason) in scenario.right and attempt.tenant == "faulted":
             out.right[attempt.reason] += 1
         elif not attempt.ok and scenario.database_down and attempt.status == 503:
-            out.right["503 database"] += 1
+            # Either tenant's: the database is everyone's. The bystander's are named apart, since "sign-ins" and
+            # "ok" count the tenant under fault only.
+            out.right["503 database" if attempt.tenant == "faulted" else "503 database (bystander)"] += 1
         elif not attempt.ok:
             out.wrong[f"{attempt.tenant} {attempt.status} {attempt.reason or '-'}"] += 1
     for answer in record.answers:
