@@ -392,12 +392,16 @@ class OwnershipTransferRefused(OwnershipTransferError):
 
 
 @transaction.atomic
-def ownership_transfer(*, new_owner: User, actor: User | None = None, request: HttpRequest | None = None) -> None:
+def ownership_transfer(
+    *, new_owner: User, actor: User | None = None, request: HttpRequest | None = None
+) -> list[tuple[User, str]]:
     """Make `new_owner` the owner of their tenant and the current owner what role_source gives them (admin under
     `inigo`), in one transaction; each role that changes is a `role_changed` event naming `actor` (support staff's
-    admin when None). A person of a tenant as `actor` (the console) is asked accounts.policy's OWNERSHIP_TRANSFER
-    under the lock, with their role as committed then: an owner whom another transfer demoted a moment ago moves
-    nothing. Support staff's admin asks before.
+    admin when None). Returns the former owners, as read under the lock, each with the role they now have: what the
+    pages say of them, rather than who was owner before the lock or what a later read finds. A person of a tenant
+    as `actor` (the console) is asked accounts.policy's OWNERSHIP_TRANSFER under the lock, with their role as
+    committed then: an owner whom another transfer demoted a moment ago moves nothing. Support staff's admin asks
+    before.
 
     The tenant row is locked first, the same lock a first login takes in _first_sign_in, then the two people, in
     id order (accounts.locks): a first login cannot claim ownership halfway through a transfer, and two transfers
@@ -428,6 +432,7 @@ def ownership_transfer(*, new_owner: User, actor: User | None = None, request: H
     role_source = user.tenant.role_source  # read now, under the roles lock
     changes = [RoleChanged(person.pk, Role.OWNER, role_after_ownership(person=person, role_source=role_source))
                for person in previous]
+    demoted = [(person, change.new) for person, change in zip(previous, changes, strict=True)]
     for change in changes:
         User.objects.filter(pk=change.person_id).update(role=change.new)
     User.objects.filter(pk=user.pk).update(role=Role.OWNER)
@@ -435,6 +440,7 @@ def ownership_transfer(*, new_owner: User, actor: User | None = None, request: H
     roles_changed_record(user.tenant_id, changes,
                          Reason(EventKind.CONSOLE, f"ownership moved to {user}", actor=actor, request=request))
     new_owner.role = Role.OWNER
+    return demoted
 
 
 class RoleChangeRefused(PermissionError):

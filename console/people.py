@@ -118,19 +118,17 @@ def _transfer(request: HttpRequest, actor: User, person: User) -> HttpResponse:
     if (answer := recent_sign_in_required(request, Action.OWNERSHIP_TRANSFER)) is not None:
         return answer
     try:
-        services.ownership_transfer(new_owner=person, actor=actor, request=request)
+        demoted = services.ownership_transfer(new_owner=person, actor=actor, request=request)
     except services.OwnershipTransferRefused:
         return action_refused(request, why=f"{_MEANWHILE} {_UNCHANGED}", back=person)
     except services.OwnershipTransferError:  # deactivated or gone meanwhile
         return not_now(request, why=f"{_MEANWHILE} {_UNCHANGED}", back=person)
     # What the former owner became is what role_source gave them (accounts.roles.role_after_ownership): under `okta`
-    # a member unless Okta makes them admin. Read back, not assumed.
-    role = User.objects.filter(pk=actor.pk).values_list("role", flat=True).first()
-    if role is None:  # Okta's provisioning deleted the former owner in the instant after the transfer
-        messages.success(request, f"{person.display_name} is now the owner of {actor.tenant.name}.")
-        return HttpResponseRedirect(reverse("home"))
+    # a member unless Okta makes them admin. As the transfer decided it under its lock, not assumed. The policy let
+    # only the owner transfer, so the actor is among the former owners.
+    role = next(role for former, role in demoted if former.pk == actor.pk)
     messages.success(request, f"{person.display_name} is now the owner of {actor.tenant.name}, and you are "
-                              f"{_ROLE_WORDS.get(role, 'the owner')}.")  # owner: given back meanwhile
+                              f"{_ROLE_WORDS[role]}.")
     if role == Role.MEMBER:  # the console is the owner's and admins': a member's place is the home page
         return HttpResponseRedirect(reverse("home"))
     return _back_to(person)

@@ -370,26 +370,21 @@ class UserAdmin(DjangoUserAdmin):
         [new_owner] = selected
         if not policy.allowed(request.user, Action.OWNERSHIP_TRANSFER, new_owner):
             raise PermissionDenied
-        previous = None
-        if new_owner.tenant_id is not None:
-            previous = User.objects.filter(tenant_id=new_owner.tenant_id, is_owner=True).first()
         try:
-            ownership_transfer(new_owner=new_owner)
+            demoted = ownership_transfer(new_owner=new_owner)
         except OwnershipTransferError as exc:
             self.message_user(request, str(exc), messages.ERROR)
             return
         tenant = new_owner.tenant
         self.log_change(request, new_owner, f"Made owner of {tenant.name} (ownership transferred).")
-        # What the former owner became is what role_source gave them (accounts.roles.role_after_ownership): under
-        # `okta` a member unless Okta makes them admin. Read back, not assumed; None when Okta's provisioning deleted
-        # them in the instant after the transfer.
-        role = User.objects.filter(pk=previous.pk).values_list("role", flat=True).first() if previous else None
-        if previous is not None and role is not None:
+        outcome = f"{new_owner} is now the owner of {tenant.name}"
+        # The former owner, as the transfer found them under its lock (a transfer from the console a moment before
+        # changes who that is), and what role_source made them (accounts.roles.role_after_ownership): under `okta` a
+        # member unless Okta makes them admin.
+        for previous, role in demoted:
             self.log_change(request, previous, f"Changed role from owner to {role} (ownership moved to {new_owner}).")
-            outcome = f"{new_owner} is now the owner of {tenant.name}; {previous} is now {_A_ROLE.get(role, role)}."
-        else:
-            outcome = f"{new_owner} is now the owner of {tenant.name}."
-        self.message_user(request, outcome, messages.SUCCESS)
+            outcome += f"; {previous} is now {_A_ROLE[role]}"
+        self.message_user(request, f"{outcome}.", messages.SUCCESS)
 
 
 _A_ROLE = {Role.ADMIN: "an admin", Role.MEMBER: "a member", Role.OWNER: "the owner"}

@@ -223,22 +223,26 @@ def test_under_roles_from_okta_the_transfer_says_the_former_owner_is_now_a_membe
         "Changed role from owner to member (ownership moved to carol@acme.test).")
 
 
-def test_a_transfer_whose_former_owner_okta_deletes_that_instant_says_only_who_owns_it_now(admin_client, people,
-                                                                                           monkeypatch):
+def test_a_console_transfer_just_before_support_s_names_the_owner_it_really_demoted(admin_client, people):
+    # Alice hands the ownership to Bob from the console while support's page still shows her as owner; support then
+    # makes Carol the owner. The message and the log name Bob, whom the transfer found under its lock.
     from support import user_admin
 
     transfer_ownership = user_admin.ownership_transfer
 
-    def transfer_then_deleted_by_okta(**kwargs):
-        transfer_ownership(**kwargs)
-        User.objects.filter(sub="alice").delete()  # Okta's provisioning, that instant (SCIM DELETE)
+    def console_transfer_first(**kwargs):
+        transfer_ownership(new_owner=User.objects.get(sub="bob"), actor=User.objects.get(sub="alice"))
+        return transfer_ownership(**kwargs)
 
-    monkeypatch.setattr(user_admin, "ownership_transfer", transfer_then_deleted_by_okta)
-    response = transfer(admin_client, people["carol"])
+    with pytest.MonkeyPatch.context() as patched:
+        patched.setattr(user_admin, "ownership_transfer", console_transfer_first)
+        response = transfer(admin_client, people["carol"])
 
-    assert response.status_code == 200
-    assert messages_in(response) == ["carol@acme.test is now the owner of Acme."]
+    assert messages_in(response) == ["carol@acme.test is now the owner of Acme; bob@acme.test is now an admin."]
     assert owners(people["carol"].tenant) == ["carol"]
+    assert LogEntry.objects.get(object_repr="bob@acme.test").get_change_message() == (
+        "Changed role from owner to admin (ownership moved to carol@acme.test).")
+    assert not LogEntry.objects.filter(object_repr="alice@acme.test").exists()
 
 
 def test_the_new_owner_sees_the_members_page(client, browser: Browser, provider, acme, admin_client):
