@@ -119,8 +119,9 @@ def _changing(people: QuerySet[User], role_source: str, admin_group: Exists) -> 
 
 def role_after_ownership(*, person: User, role_source: str) -> str:
     """The role of an owner who hands ownership on (a transfer): what role_source gives them."""
+    # A row gone meanwhile (support staff deleted it, between a page's reads) is in no group, with no entitlement.
     grouped, entitled = (User.objects.filter(pk=person.pk).annotate(grouped=in_admin_group())
-                         .values_list("grouped", "scim_roles").get())
+                         .values_list("grouped", "scim_roles").first() or (False, ()))
     return role_decided(owner=False, stored=Role.OWNER, role_source=role_source, in_admin_group=grouped,
                         entitlements=tuple(entitled or ()))
 
@@ -239,7 +240,8 @@ def _roles_lock_write(changes: list[RoleChanged]) -> set[int]:
     UPDATE's own row locks come in no defined order (two writers of many people locking in different orders could
     deadlock), PostgreSQL planned a locking sub-SELECT inside an UPDATE as a nested loop run again for every row
     (43 s for 5,000 people) or joined it to a scan of every tenant's people, and a condition on `role` let it pick
-    the admins' partial index (user_tenant_role_joined) and read every admin of the tenant for each chunk."""
+    the admins' partial index of the time (dropped since, by migration 0016) and read every admin of the tenant for
+    each chunk."""
     stored = dict(_people_lock([change.person_id for change in changes]))
     same = [change for change in changes if stored.get(change.person_id) == change.old]
     _roles_write(same)

@@ -2,6 +2,7 @@
 recent events and where their role came from."""
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.contrib.admin.models import LogEntry
 from django.contrib.contenttypes.models import ContentType
@@ -133,7 +134,8 @@ def role_origin(person: User) -> str:
     log; an owner otherwise is the first person who signed in or the new owner of a transfer (its role_changed
     event); everyone else starts as a member."""
     if person.role != Role.OWNER and roles_from_okta(person):  # Okta decides, not a hand
-        grouped = User.objects.filter(pk=person.pk).values_list(in_admin_group(), flat=True).get()
+        # None: the row went meanwhile (support staff deleted it), which is in no group.
+        grouped = User.objects.filter(pk=person.pk).values_list(in_admin_group(), flat=True).first()
         entitled = Role.ADMIN in person.scim_roles
         if grouped or entitled:
             ways = [way for way, given in (("in a pushed group mapped to admin", grouped),
@@ -141,21 +143,27 @@ def role_origin(person: User) -> str:
             return "from Okta: " + " and ".join(ways)
         return "from Okta: in no group mapped to admin, and without Okta's Admin role"
     entry = _last_role_change_by_support(person)
+    transferred = _made_owner_by_transfer(person) if person.role == Role.OWNER else None
+    # The later of the two is what gave the role now held (support set it, then the owner handed it on, or back).
+    if transferred is not None and (entry is None or transferred > entry.action_time):
+        return f"made the owner by a transfer on {transferred:%d %b %Y}"
     if entry is not None:
         return f"set by Inigo support on {entry.action_time:%d %b %Y}"
     if person.role == Role.OWNER:
-        # Anchored at the detail's start, "<old> -> owner (": the rest of a detail holds words others chose (a
-        # group's name, an actor's email), which must not pass for a transfer.
-        made_owner = Q(detail__startswith=f"{Role.ADMIN} -> {Role.OWNER} (") | Q(
-            detail__startswith=f"{Role.MEMBER} -> {Role.OWNER} (")
-        transferred = (LoginEvent.objects.filter(made_owner, user=person, reason="role_changed")
-                       .order_by("-created_at").values_list("created_at", flat=True).first())
-        if transferred is not None:
-            return f"made the owner by a transfer on {transferred:%d %b %Y}"
         return "the first person to sign in"
     if person.role == Role.MEMBER:
         return "everyone starts as a member"
     return ""
+
+
+def _made_owner_by_transfer(person: User) -> datetime | None:
+    """When the person last became the owner by a transfer (its role_changed event), None if never. Anchored at the
+    detail's start, "<old> -> owner (": the rest of a detail holds words others chose (a group's name, an actor's
+    email), which must not pass for a transfer."""
+    made_owner = Q(detail__startswith=f"{Role.ADMIN} -> {Role.OWNER} (") | Q(
+        detail__startswith=f"{Role.MEMBER} -> {Role.OWNER} (")
+    return (LoginEvent.objects.filter(made_owner, user=person, reason="role_changed")
+            .order_by("-created_at").values_list("created_at", flat=True).first())
 
 
 def _last_role_change_by_support(person: User) -> LogEntry | None:

@@ -266,6 +266,46 @@ def test_where_a_role_came_from_names_a_transfer_and_okta_s_admin_role(acme, acm
     assert "from Okta: given Okta's Admin role" in graces and "in a pushed group" not in graces
 
 
+def test_a_transfer_after_a_change_by_support_is_named_as_what_gave_the_role(acme_people):
+    from django.contrib.admin.models import CHANGE, LogEntry
+    from django.contrib.contenttypes.models import ContentType
+
+    alan = acme_people["alan"]
+    LogEntry.objects.create(  # support made Alan an admin once, a week ago
+        user=acme_people["ada"], content_type=ContentType.objects.get_for_model(User), object_id=str(alan.pk),
+        object_repr=str(alan), action_flag=CHANGE, change_message='[{"changed": {"fields": ["Role"]}}]',
+        action_time=timezone.now() - timedelta(days=7))
+    console_client(acme_people["ada"]).post(person_url(alan), {"action": "transfer", "confirm": "yes"})
+
+    page = html.unescape(console_client(User.objects.get(pk=alan.pk)).get(person_url(alan)).content.decode())
+
+    assert "made the owner by a transfer on" in page and "set by Inigo support" not in page
+
+
+def test_a_person_support_deletes_while_their_page_is_read_ends_on_a_page_not_a_500(acme, acme_people, monkeypatch):
+    from console import selectors
+
+    Tenant.objects.filter(pk=acme.pk).update(role_source=RoleSource.OKTA)
+    from_okta = selectors.roles_from_okta
+
+    def deleted_meanwhile(person):
+        User.objects.filter(pk=person.pk).delete()  # support staff, between two reads of the page
+        return from_okta(person)
+
+    monkeypatch.setattr(selectors, "roles_from_okta", deleted_meanwhile)
+
+    assert console_client(acme_people["ada"]).get(person_url(acme_people["alan"])).status_code == 200
+
+
+def test_a_person_deactivated_by_neither_okta_nor_support_is_not_said_to_be_support_s(acme, acme_people):
+    hedy = joined(acme, "hedy-off", is_active=False)  # deactivated by code that names no one (deactivated_by '')
+
+    page = html.unescape(console_client(acme_people["ada"]).get(person_url(hedy)).content.decode())
+
+    assert "is deactivated, and cannot sign in again until Okta or Inigo support reactivates them." in page
+    assert "deactivated by Inigo support" not in page and "deactivated in Okta" not in page
+
+
 # --- who reaches it ------------------------------------------------------------------------------------------------
 def test_another_tenants_id_answers_404_on_every_page_and_post(acme_people):
     bob = console_client(acme_people["bob"])
