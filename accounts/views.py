@@ -36,7 +36,7 @@ def home(request: HttpRequest) -> HttpResponse:
         return render(request, "accounts/staff_home.html")
     context: dict[str, object] = {"members": None, "owner": None}
     if user.role in (Role.OWNER, Role.ADMIN):
-        # The owner and admins see who is in the organisation; only support staff move ownership (admin).
+        # The owner and admins see who is in the organisation; the owner hands ownership on from the console.
         rank = Case(When(role=Role.OWNER, then=0), When(role=Role.ADMIN, then=1), default=2)
         # People Okta's provisioning created who have not signed in yet are listed apart from the members.
         not_signed_in = Q(provisioned_at__isnull=False, last_login__isnull=True)

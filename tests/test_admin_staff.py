@@ -146,6 +146,24 @@ def test_admins_see_the_members_as_the_owner_does_but_cannot_transfer_ownership(
     assert "ask Inigo support" not in page
 
 
+def test_an_admin_whose_owner_left_is_told_who_can_move_the_ownership(client, browser: Browser, provider, acme):
+    home_of(client, browser, provider, "alice")
+    home_of(client, browser, provider, "bob")
+    User.objects.filter(sub="bob").update(role=Role.ADMIN)
+    User.objects.filter(sub="alice").update(is_active=False)  # Okta deactivated the owner
+
+    left = home_of(client, browser, provider, "bob")
+    User.objects.filter(sub="alice").delete()  # and support staff deleted her account
+    gone = home_of(client, browser, provider, "bob")
+
+    assert "Alice Tester is the owner" in left
+    assert "Alice Tester is deactivated and cannot hand the ownership on: your Okta administrator can ask Inigo " \
+           "support to move it." in left
+    assert "Only the owner makes someone else the owner" not in left
+    assert "Acme has no owner now." in gone and "the owner is the owner" not in gone
+    assert "Your Okta administrator can ask Inigo support to make someone the owner." in gone
+
+
 def test_the_owner_is_told_they_are_the_owner(client, browser: Browser, provider, acme):
     page = home_of(client, browser, provider, "alice")
 
