@@ -52,6 +52,7 @@ class TenantHealth:
     days: list[Day]
     top_reasons: list[ReasonCount]  # the TOP_REASONS most frequent of the week
     other_reasons: int  # reasons of the week's failures beyond top_reasons: the page says they exist
+    other_reasons_tied: bool  # one of them failed as often as the last one shown (the cut fell within a tie)
     last_success: LoginEvent | None
     last_failure: LoginEvent | None
     last_check: ConnectionCheckResult | None
@@ -148,12 +149,14 @@ def tenant_health(*, tenant: Tenant, now: datetime | None = None) -> TenantHealt
         Day(day, successes.get(day, 0), failures.get(day, 0))
         for day in (first_day + timedelta(days=offset) for offset in range(DAYS))
     ]
-    top = sorted(week_reasons.items(), key=lambda item: (-item[1], item[0]))[:TOP_REASONS]
+    ranked = sorted(week_reasons.items(), key=lambda item: (-item[1], item[0]))
+    top, rest = ranked[:TOP_REASONS], ranked[TOP_REASONS:]
     events = LoginEvent.objects.filter(tenant=tenant).order_by("-created_at")
     health = TenantHealth(
         days=days,
         top_reasons=[ReasonCount(reason, _title(reason), count) for reason, count in top],
-        other_reasons=len(week_reasons) - len(top),
+        other_reasons=len(rest),
+        other_reasons_tied=bool(rest) and rest[0][1] == top[-1][1],
         last_success=events.filter(_SUCCESS).first(),
         last_failure=events.filter(_FAILURE).first(),
         last_check=ConnectionCheckResult.objects.filter(tenant=tenant).order_by("-checked_at").first(),

@@ -117,9 +117,13 @@ def test_the_failure_reasons_say_when_they_are_only_the_most_frequent(acme, ada)
                "provider_error", "user_inactive"]
     for reason in reasons:
         event_at(acme, 1, reason)
-    page = page_text(console_client(ada).get(OVERVIEW_URL))
+    tied = page_text(console_client(ada).get(OVERVIEW_URL))  # seven reasons, once each: the cut falls in a tie
+    for reason in reasons[:5]:
+        event_at(acme, 1, reason)
+    ranked = page_text(console_client(ada).get(OVERVIEW_URL))  # the five shown failed twice, the other two once
 
-    assert "The 5 most frequent; 2 other reasons failed less often." in page
+    assert "The 5 most frequent; 2 other reasons failed as often or less often." in tied
+    assert "The 5 most frequent; 2 other reasons failed less often." in ranked
 
 
 def test_after_the_pause_the_overview_says_the_next_sign_in_is_the_test_not_for_now(acme, ada):
