@@ -215,6 +215,25 @@ def test_a_confirmed_transfer_says_the_former_owner_is_an_admin_under_inigo(acme
     assert User.objects.get(pk=acme_people["ada"].pk).role == Role.ADMIN
 
 
+def test_a_transfer_by_someone_who_was_not_the_owner_names_no_role_of_theirs(acme_people, monkeypatch):
+    # Today only the owner transfers (accounts.policy.TABLE). A table that let admins transfer too must still answer
+    # with a page, not a 500, and say nothing of a role the admin did not change.
+    from accounts import policy
+
+    row = policy.TABLE[policy.Action.OWNERSHIP_TRANSFER]
+    monkeypatch.setitem(policy.TABLE, policy.Action.OWNERSHIP_TRANSFER, row._replace(admin=policy.own_tenant))
+
+    response = console_client(acme_people["grace"]).post(person_url(acme_people["alan"]),
+                                                          {"action": "transfer", "confirm": "yes"}, follow=True)
+
+    assert response.status_code == 200
+    assert response.redirect_chain[-1][0] == person_url(acme_people["alan"])
+    page = response.content.decode()
+    assert "Alan Turing is now the owner of Acme." in page and "and you are" not in page
+    assert User.objects.get(pk=acme_people["grace"].pk).role == Role.ADMIN
+    assert User.objects.get(pk=acme_people["ada"].pk).role == Role.ADMIN  # the former owner, demoted as usual
+
+
 def test_under_roles_from_okta_the_owner_is_told_before_and_after_that_they_become_a_member(acme, acme_people):
     # Ada is in no group mapped to admin and has no admin entitlement: under `okta` she is a member once she hands
     # the ownership on (accounts.roles.role_after_ownership). The page must not promise "admin".
@@ -431,3 +450,25 @@ def test_the_home_page_opens_the_console_for_the_owner_and_admins(acme_people):
     for who in ("ada", "grace"):
         assert 'href="/org/"' in console_client(acme_people[who]).get("/").content.decode()
     assert Browser(Client()).client.post("/sign-out-everywhere/")["Location"].startswith("/login/")
+
+
+def _console_hint(user: User) -> str:
+    page = console_client(user).get("/").content.decode()
+    hint = page.split('href="/org/"', 1)[1].split('<span class="hint">', 1)[1].split("</span>", 1)[0]
+    return " ".join(hint.split())
+
+
+@pytest.mark.parametrize("role_source", ["inigo", "okta"])
+def test_the_home_page_says_what_the_console_lets_each_reader_do(acme_people, role_source):
+    """The hint next to "Open the console" names what this reader may do there (accounts.policy.TABLE): the owner
+    issues the SCIM token and chooses where roles come from; an admin does neither, and makes members admins only
+    while roles are set in Inigo; under roles from Okta nobody changes a role by hand."""
+    Tenant.objects.filter(pk=acme_people["ada"].tenant_id).update(role_source=role_source)
+    owner, admin = _console_hint(acme_people["ada"]), _console_hint(acme_people["grace"])
+
+    assert "SCIM token, where roles come from, and your email domains" in owner
+    assert ("the roles Okta gives them" in owner) == (role_source == "okta")
+    assert ("their roles" in owner) == (role_source == "inigo")
+    assert "The SCIM token and where roles come from are the owner's to change." in admin
+    assert "signing anyone but the owner out everywhere, the Okta credentials, and your email domains" in admin
+    assert ("making members admins" in admin) == (role_source == "inigo")
