@@ -124,9 +124,13 @@ def _transfer(request: HttpRequest, actor: User, person: User) -> HttpResponse:
     except services.OwnershipTransferError:  # deactivated or gone meanwhile
         return not_now(request, why=f"{_MEANWHILE} {_UNCHANGED}", back=person)
     # What the former owner became is what role_source gave them (accounts.roles.role_after_ownership): under `okta`
-    # a member unless Okta makes them admin. As the transfer decided it under its lock, not assumed. The policy let
-    # only the owner transfer, so the actor is among the former owners.
-    role = next(role for former, role in demoted if former.pk == actor.pk)
+    # a member unless Okta makes them admin. As the transfer decided it under its lock, not assumed. Today's policy
+    # lets only the owner transfer, so the actor is among the former owners; were it to let anyone else, the page
+    # would name no role of theirs rather than guess one.
+    role = next((role for former, role in demoted if former.pk == actor.pk), None)
+    if role is None:
+        messages.success(request, f"{person.display_name} is now the owner of {actor.tenant.name}.")
+        return _back_to(person)
     messages.success(request, f"{person.display_name} is now the owner of {actor.tenant.name}, and you are "
                               f"{_ROLE_WORDS[role]}.")
     if role == Role.MEMBER:  # the console is the owner's and admins': a member's place is the home page
