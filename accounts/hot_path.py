@@ -295,13 +295,27 @@ def session_insert(row: Session, alias: str = DEFAULT_DB_ALIAS) -> None:
     _insert_one(statements(alias).session_insert, row, alias)
 
 
-def session_update(row: Session, alias: str = DEFAULT_DB_ALIAS) -> bool:
-    """UPDATE a session row's data and expiry; False when the row is gone."""
-    update = statements(alias).session_update
+# PostgreSQL: a transaction that does not wait for its WAL to reach the disk (an asynchronous commit). Sent in the
+# same message as its statement, which then runs as that message's implicit transaction block: the setting holds for
+# it alone, and a statement that fails rolls the block back, leaving no transaction open.
+ASYNCHRONOUS_COMMIT = "SET LOCAL synchronous_commit TO off"
+
+
+def session_update(row: Session, alias: str = DEFAULT_DB_ALIAS, *, asynchronous_commit: bool = False) -> bool:
+    """UPDATE a session row's data and expiry; False when the row is gone. `asynchronous_commit`: on PostgreSQL,
+    committed without waiting for the disk (the callback's state entry removal: accounts.session_store)."""
+    built = statements(alias)
+    update = built.session_update
     connection = connections[alias]
     arguments = (row.pk, row.session_data, connection.ops.adapt_datetimefield_value(row.expire_date))
+    params = [arguments[slot] for slot in update.slots]
     with connection.cursor() as cursor:
-        cursor.execute(update.sql, [arguments[slot] for slot in update.slots])
+        # Inside a caller's transaction the setting would hold for the rest of it, its own commit included.
+        if asynchronous_commit and built.multi_statement and not connection.in_atomic_block:
+            cursor.execute(f"{ASYNCHRONOUS_COMMIT}; {update.sql}", params)
+            cursor.nextset()
+        else:
+            cursor.execute(update.sql, params)
         return cursor.rowcount > 0
 
 

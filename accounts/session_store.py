@@ -34,6 +34,7 @@ SESSION_KEY_BYTES = 21
 class SessionStore(db.SessionStore):
     _insert_on_save = False
     _saved_in_transaction = False  # the sign-in's transaction wrote the session, and nothing has changed it since
+    _next_update_asynchronous = False  # see removal_commits_asynchronously
 
     @property  # type: ignore[override]
     def modified(self) -> bool:
@@ -61,6 +62,20 @@ class SessionStore(db.SessionStore):
         if row is None:
             self._session_key = None
         self._session_cache = self.decode(row.session_data) if row is not None else {}
+
+    def removal_commits_asynchronously(self, on: bool = True) -> None:
+        """The next UPDATE of this session is a callback's state entry removal (mozilla-django-oidc saves it before
+        the token request): committed without waiting for PostgreSQL's WAL to reach the disk (an asynchronous
+        commit), which takes about 0.6 ms off a sign-in here (docs/benchmarks.md). Every other request sees it at
+        once, as with any commit; only a crash of the database server before the WAL is flushed (within a fraction
+        of a second) could undo it. And every answer of the callback that follows it waits for a commit of its own
+        first, which flushes the WAL up to there, the removal included: the sign-in's transaction, a refusal's login
+        event, a re-check's session. So a removal can be lost only in a crash before its callback has answered, and
+        what comes back then is a state entry of this browser's session whose code was never exchanged, or was
+        exchanged once already, which Okta then refuses (RFC 6749 section 4.1.2). A state stays single use (RFC 6749
+        section 10.12) for every callback the server has answered. Every other session write waits for the disk, as
+        Django's do. `on=False` takes it back when no UPDATE came."""
+        self._next_update_asynchronous = on
 
     def cycle_key(self) -> None:
         data = self._session
@@ -124,8 +139,10 @@ class SessionStore(db.SessionStore):
                 hot_path.session_insert(row, alias)
             except IntegrityError as exc:
                 raise CreateError from exc
-        elif not hot_path.session_update(row, alias):  # the row was deleted meanwhile
-            raise UpdateError
+        else:
+            asynchronous, self._next_update_asynchronous = self._next_update_asynchronous, False
+            if not hot_path.session_update(row, alias, asynchronous_commit=asynchronous):
+                raise UpdateError  # the row was deleted meanwhile
 
     def row_for_sign_in(self) -> Session | None:
         """The new row of a cycled key, for the sign-in's transaction to insert (accounts.hot_path.SignIn.commit):

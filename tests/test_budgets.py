@@ -164,9 +164,11 @@ def test_a_returning_login_commits_twice_in_its_callback(postgres, client, provi
     callback_url = provider.authorize(browser.start("/oidc/initiate/", {"iss": provider.issuer})["Location"], "alice")
 
     messages: list[list[str]] = []
+    raw_sql: list[str] = []
 
     def record(execute, sql, params, many, context):
         messages.append([statement.split()[0] for statement in sql.split("; ")])
+        raw_sql.append(sql)
         return execute(sql, params, many, context)
 
     with connection.execute_wrapper(record):
@@ -183,10 +185,14 @@ def test_a_returning_login_commits_twice_in_its_callback(postgres, client, provi
                        "ORDER BY id DESC LIMIT 1", [User.objects.get(sub="alice").pk])
         (event_xmin,) = cursor.fetchone()
     assert session_xmin == event_xmin
-    # The state removal is one UPDATE in autocommit: no BEGIN and COMMIT round trips around it. The sign-in's
-    # DELETE and two INSERTs share one transaction, in two messages (accounts.hot_path.SignIn).
+    # The state removal is one message, its UPDATE the message's own transaction: no BEGIN and COMMIT round trips
+    # around it, and committed asynchronously (SET LOCAL synchronous_commit: SessionStore.removal_commits_
+    # asynchronously). The sign-in's DELETE and two INSERTs share one transaction, in two messages
+    # (accounts.hot_path.SignIn), whose COMMIT waits for the disk, the removal's WAL included.
     writes = [words for words in messages if {"UPDATE", "INSERT", "DELETE"} & set(words)]
-    assert writes == [["UPDATE"], ["BEGIN", "DELETE"], ["INSERT", "INSERT", "COMMIT"]]
+    assert writes == [["SET", "UPDATE"], ["BEGIN", "DELETE"], ["INSERT", "INSERT", "COMMIT"]]
+    assert sum("synchronous_commit" in sql for sql in raw_sql) == 1
+    assert "synchronous_commit TO off; UPDATE" in next(sql for sql in raw_sql if "UPDATE" in sql)
     assert LoginEvent.objects.filter(user__sub="alice", reason="ok").count() == 2
 
 
@@ -246,9 +252,9 @@ def test_a_returning_callback_makes_five_round_trips_to_postgresql(postgres, cli
     """Each round trip to PostgreSQL is on the person's wait: in production the database is a network hop away,
     and at c=1 its backend has slept through the token exchange. The statements of the query budget above, sent
     as few messages as their order allows (accounts.hot_path): the session with the tenant the URL names, the state
-    entry's removal in autocommit (no BEGIN and COMMIT of its own), the person, and the sign-in's transaction in
-    two. (Django's CONN_HEALTH_CHECKS adds one SELECT 1 per request on a kept connection in production; the test
-    client's request does not.)"""
+    entry's removal as its message's own transaction (no BEGIN and COMMIT round trips), the person, and the
+    sign-in's transaction in two. (Django's CONN_HEALTH_CHECKS adds one SELECT 1 per request on a kept connection
+    in production; the test client's request does not.)"""
     browser = Browser(client)
     browser.login(provider, "alice")
     client.logout()
@@ -262,7 +268,7 @@ def test_a_returning_callback_makes_five_round_trips_to_postgresql(postgres, cli
     assert browser.me().json()["email"] == "alice@acme.test"
     assert trips == [
         "Query SELECT",  # the session, with its state entry; and the tenant of the callback's URL
-        "Query UPDATE",  # the state entry's removal, before the token request
+        "Query SET",  # the state entry's removal (SET LOCAL synchronous_commit; UPDATE), before the token request
         "Query SELECT",  # the person
         "Query BEGIN",  # the sign-in: BEGIN with the old row read and deleted,
         "Query INSERT",  # then the login event, the new row and COMMIT

@@ -194,3 +194,55 @@ def test_a_refused_insert_in_the_commit_message_rolls_the_whole_sign_in_back(pos
     assert idle()
     assert list(Session.objects.values_list("pk", flat=True)) == [new_row.pk]
     assert LoginEvent.objects.filter(pk=event.pk).exists()
+
+
+# The state entry's removal, committed asynchronously (SessionStore.removal_commits_asynchronously)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_asynchronous_session_update_is_its_own_transaction_and_changes_no_other(postgres, session_row: Session):
+    session_row.session_data = "removed"
+    _, our_sql = sent(lambda: hot_path.session_update(session_row, asynchronous_commit=True))
+
+    update = hot_path.statements().session_update.sql
+    assert [sql for sql, _ in our_sql] == [f"{hot_path.ASYNCHRONOUS_COMMIT}; {update}"]  # one message
+    assert idle()  # the message's implicit transaction has committed
+    assert Session.objects.get(pk=session_row.pk).session_data == "removed"
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW synchronous_commit")  # SET LOCAL held for that message's transaction alone
+        assert cursor.fetchone() == ("on",)
+    gone = Session(session_key="gone" * 7, session_data="", expire_date=session_row.expire_date)
+    assert hot_path.session_update(gone, asynchronous_commit=True) is False
+    assert idle()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_failed_asynchronous_update_leaves_no_transaction_open(postgres, session_row: Session):
+    """The UPDATE fails on the server after the SET of its message (here: it waits for a row another connection
+    holds, past the statement timeout): the message's implicit transaction rolls back, and Django gets the
+    connection back idle, as after any failed statement in autocommit."""
+    import psycopg
+    from django.db import OperationalError
+
+    holder = psycopg.connect(conninfo=connection.connection.info.dsn, password=connection.settings_dict["PASSWORD"])
+    try:
+        holder.execute("SELECT 1 FROM django_session WHERE session_key = %s FOR UPDATE", [session_row.pk])
+        with connection.cursor() as cursor:
+            cursor.execute("SET statement_timeout = 100")
+        session_row.session_data = "removed"
+        with pytest.raises(OperationalError, match="statement timeout"):
+            hot_path.session_update(session_row, asynchronous_commit=True)
+        assert idle()
+    finally:
+        holder.rollback()
+        holder.close()
+        with connection.cursor() as cursor:
+            cursor.execute("RESET statement_timeout")
+    assert Session.objects.get(pk=session_row.pk).session_data != "removed"
+
+
+def test_inside_a_transaction_a_session_update_never_changes_how_it_commits(postgres, session_row: Session):
+    # Any caller's transaction: SET LOCAL would hold for the rest of it, its COMMIT included.
+    with transaction.atomic():
+        _, our_sql = sent(lambda: hot_path.session_update(session_row, asynchronous_commit=True))
+    assert [sql for sql, _ in our_sql] == [hot_path.statements().session_update.sql]

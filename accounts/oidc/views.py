@@ -299,7 +299,10 @@ class CallbackView(OIDCAuthenticationCallbackView):
                     raise LoginError("state_missing", "nobody is signed in in this session any more")
                 setattr(request, REAUTH_ATTRIBUTE, request.user)
             # The library removes the state entry and saves the session before the token exchange: single use,
-            # even on failure (RFC 6749 section 10.12), committed before anyone is signed in.
+            # even on failure (RFC 6749 section 10.12), committed before anyone is signed in (asynchronously: see
+            # SessionStore.removal_commits_asynchronously).
+            session = request.session
+            session.removal_commits_asynchronously()
             try:
                 return super().get(request)
             except UpdateError as exc:
@@ -308,6 +311,8 @@ class CallbackView(OIDCAuthenticationCallbackView):
                 # afresh.
                 request.session.flush()
                 raise LoginError("state_missing", "the session ended while this callback ran") from exc
+            finally:
+                session.removal_commits_asynchronously(on=False)  # the library saved it, or never came to
         except LoginError as error:
             matched = pending is not None
             if matched and pending.recheck:
