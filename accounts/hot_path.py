@@ -310,8 +310,9 @@ def session_update(row: Session, alias: str = DEFAULT_DB_ALIAS, *, asynchronous_
     arguments = (row.pk, row.session_data, connection.ops.adapt_datetimefield_value(row.expire_date))
     params = [arguments[slot] for slot in update.slots]
     with connection.cursor() as cursor:
-        # Inside a caller's transaction the setting would hold for the rest of it, its own commit included.
-        if asynchronous_commit and built.multi_statement and not connection.in_atomic_block:
+        # Inside a transaction the setting would hold for the rest of it, its own commit included: a caller's
+        # atomic(), or one Django is not told of (SignIn's, between its two messages), which psycopg knows.
+        if asynchronous_commit and built.multi_statement and not connection.in_atomic_block and _idle(connection):
             cursor.execute(f"{ASYNCHRONOUS_COMMIT}; {update.sql}", params)
             cursor.nextset()
         else:
@@ -322,6 +323,12 @@ def session_update(row: Session, alias: str = DEFAULT_DB_ALIAS, *, asynchronous_
 def event_insert(event: LoginEvent, alias: str = DEFAULT_DB_ALIAS) -> None:
     """INSERT a login event (its reference may clash: an IntegrityError, which the caller draws again for)."""
     _insert_one(statements(alias).event_insert, event, alias)
+
+
+def _idle(connection: Any) -> bool:
+    """No transaction open on the server, as psycopg tracks it (no round trip)."""
+    raw = connection.connection
+    return raw is not None and raw.info.transaction_status == TransactionStatus.IDLE
 
 
 # The sign-in's transaction

@@ -11,7 +11,8 @@ a SELECT and a DELETE of the old one; and the response then UPDATEs the row it h
   DELETE ... RETURNING), where mozilla-django-oidc's reload and then auth.login's cycle_key took a SELECT and a
   DELETE (other old rows go in one DELETE, without reading them first);
 - a session's read, INSERT or UPDATE is compiled once per process (accounts.hot_path) and goes alone, in
-  autocommit, without the BEGIN and COMMIT Django puts around it;
+  autocommit, without the BEGIN and COMMIT Django puts around it (the callback's state entry removal goes with a
+  SET LOCAL in the same message, as that message's own transaction: removal_commits_asynchronously);
 - the sign-in inserts its new row in its own transaction (accounts.hot_path.SignIn, row_for_sign_in), and the
   response's save, which follows with nothing changed, then writes nothing;
 - the callback may hand the session its row, read in the same round trip as the tenant (preload).
@@ -67,14 +68,16 @@ class SessionStore(db.SessionStore):
         """The next UPDATE of this session is a callback's state entry removal (mozilla-django-oidc saves it before
         the token request): committed without waiting for PostgreSQL's WAL to reach the disk (an asynchronous
         commit), which takes about 0.6 ms off a sign-in here (docs/benchmarks.md). Every other request sees it at
-        once, as with any commit; only a crash of the database server before the WAL is flushed (within a fraction
-        of a second) could undo it. And every answer of the callback that follows it waits for a commit of its own
-        first, which flushes the WAL up to there, the removal included: the sign-in's transaction, a refusal's login
-        event, a re-check's session. So a removal can be lost only in a crash before its callback has answered, and
-        what comes back then is a state entry of this browser's session whose code was never exchanged, or was
-        exchanged once already, which Okta then refuses (RFC 6749 section 4.1.2). A state stays single use (RFC 6749
-        section 10.12) for every callback the server has answered. Every other session write waits for the disk, as
-        Django's do. `on=False` takes it back when no UPDATE came."""
+        once, as with any commit; only a crash of the database server (or an immediate shutdown) before the WAL is
+        flushed could undo it, and PostgreSQL's WAL writer flushes it within 3 x wal_writer_delay (0.6 s by
+        default). Every answer the callback gives for a sign-in, a refusal or a re-check waits for a commit of its
+        own first (the sign-in's transaction, the refusal's login event, the re-check's session), which flushes the
+        WAL up to there, the removal included; only an unexpected 5xx writes nothing. So a removal can be lost only
+        in a crash before its callback has answered, or within that fraction of a second after a 5xx, and what comes
+        back then is a state entry of this browser's own session: with a code already exchanged, which Okta refuses
+        (RFC 6749 section 4.1.2), or with one never exchanged, which can finish that browser's own sign-in once more.
+        No other browser, person or tenant gains anything. Every other session write waits for the disk, as Django's
+        do. `on=False` takes it back when no UPDATE came."""
         self._next_update_asynchronous = on
 
     def cycle_key(self) -> None:

@@ -206,6 +206,10 @@ def test_an_asynchronous_session_update_is_its_own_transaction_and_changes_no_ot
 
     update = hot_path.statements().session_update.sql
     assert [sql for sql, _ in our_sql] == [f"{hot_path.ASYNCHRONOUS_COMMIT}; {update}"]  # one message
+    with connection.cursor() as cursor:  # in such a message the setting holds, for that message's transaction
+        cursor.execute(f"{hot_path.ASYNCHRONOUS_COMMIT}; SELECT current_setting('synchronous_commit')")
+        cursor.nextset()
+        assert cursor.fetchone() == ("off",)
     assert idle()  # the message's implicit transaction has committed
     assert Session.objects.get(pk=session_row.pk).session_data == "removed"
     with connection.cursor() as cursor:
@@ -246,3 +250,20 @@ def test_inside_a_transaction_a_session_update_never_changes_how_it_commits(post
     with transaction.atomic():
         _, our_sql = sent(lambda: hot_path.session_update(session_row, asynchronous_commit=True))
     assert [sql for sql, _ in our_sql] == [hot_path.statements().session_update.sql]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_between_the_sign_in_s_two_messages_a_session_update_never_changes_how_it_commits(postgres,
+                                                                                          session_row: Session):
+    # SignIn's transaction is one Django is not told of: SET LOCAL there would make the sign-in's COMMIT, the one
+    # that makes the removal durable, asynchronous too.
+    other = SessionStore()
+    other["x"] = 1
+    other.save()
+    row = Session.objects.get(pk=other.session_key)
+    with hot_path.sign_in() as signing_in:
+        signing_in.take_over(session_row.pk)
+        assert not connection.in_atomic_block
+        _, our_sql = sent(lambda: hot_path.session_update(row, asynchronous_commit=True))
+    assert [sql for sql, _ in our_sql] == [hot_path.statements().session_update.sql]
+    assert idle()
