@@ -711,32 +711,8 @@ def main() -> None:
     variants.append(Variant("stock", "stock", "bench.stock_settings", DATABASES["stock"], 1))
     print(f"inigo-sso login benchmark; logs in {out}", flush=True)
     try:
-        provider_port = free_port()
-        provider = f"http://127.0.0.1:{provider_port}"
-        provider_log = out / "provider.log"
-        provider_process = processes.start(
-            [str(BIN / "python"), "-m", "bench.provider", "--port", str(provider_port),
-             *(["--import-key-per-token"] if args.import_key_per_token else [])],
-            {**os.environ, "PYTHONUNBUFFERED": "1"}, provider_log,
-        )
-        wait_for_http(f"{provider}/_bench/hits", provider_process, provider_log)
-        base_env = {
-            **{k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "SSO_", "GUNICORN_", "BENCH_"))},
-            "DJANGO_DEBUG": "false",
-            "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
-            "DJANGO_HTTPS": "false",
-            "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
-            "SSO_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
-            "SSO_ALLOW_INSECURE_ISSUERS": "true",
-            "SSO_RATE_LIMIT": "off",
-            "BENCH_PROVIDER_URL": provider,
-            "BENCH_CLIENT_ID": CLIENT_ID,
-            "BENCH_CLIENT_SECRET": CLIENT_SECRET,
-            "PYTHONUNBUFFERED": "1",
-        }
-        base_env.pop("REDIS_URL", None)
-        if use_redis:
-            base_env["REDIS_URL"] = args.redis_url
+        provider, provider_process = start_provider(processes, out, import_key_per_token=args.import_key_per_token)
+        base_env = app_base_env(provider, args.redis_url if use_redis else "")
         ctx = Context(args, processes, provider, base_env, out, cache_prefix, workers, provider_process.pid)
 
         print("setting up: databases, migrations, tenants", flush=True)
@@ -789,6 +765,43 @@ def main() -> None:
         processes.stop_all()
         if use_redis:
             forget_cache_keys(args.redis_url, cache_prefix)
+
+
+def start_provider(processes: Processes, out: Path, *, import_key_per_token: bool = False
+                   ) -> tuple[str, subprocess.Popen[bytes]]:
+    """The provider (bench/provider.py) in a process of its own, answering: its URL and process."""
+    port = free_port()
+    log = out / "provider.log"
+    process = processes.start(
+        [str(BIN / "python"), "-m", "bench.provider", "--port", str(port),
+         *(["--import-key-per-token"] if import_key_per_token else [])],
+        {**os.environ, "PYTHONUNBUFFERED": "1"}, log,
+    )
+    url = f"http://127.0.0.1:{port}"
+    wait_for_http(f"{url}/_bench/hits", process, log)
+    return url, process
+
+
+def app_base_env(provider: str, redis_url: str) -> dict[str, str]:
+    """The environment every app server of a run shares ('' for redis_url: the per-process cache)."""
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "SSO_", "GUNICORN_", "BENCH_"))},
+        "DJANGO_DEBUG": "false",
+        "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
+        "DJANGO_HTTPS": "false",
+        "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "SSO_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
+        "SSO_ALLOW_INSECURE_ISSUERS": "true",
+        "SSO_RATE_LIMIT": "off",
+        "BENCH_PROVIDER_URL": provider,
+        "BENCH_CLIENT_ID": CLIENT_ID,
+        "BENCH_CLIENT_SECRET": CLIENT_SECRET,
+        "PYTHONUNBUFFERED": "1",
+    }
+    env.pop("REDIS_URL", None)
+    if redis_url:
+        env["REDIS_URL"] = redis_url
+    return env
 
 
 def summary(variant: Variant, run: RunResult) -> str:
