@@ -70,14 +70,14 @@ class SessionStore(db.SessionStore):
         takes about half a millisecond off a sign-in here (docs/benchmarks.md). Every other request sees it at once, as
         with any commit; only a crash of the database server (or an immediate shutdown) before the WAL is flushed could
         undo it, and PostgreSQL's WAL writer flushes it within 3 x wal_writer_delay (0.6 s by default). Every answer the
-        callback gives for a sign-in, a refusal or a re-check waits for a commit of its own first (the sign-in's
-        transaction, the refusal's login event, the re-check's session), which flushes the WAL up to there, the removal
-        included; only an unexpected 5xx writes nothing. So a removal can be lost only in a crash before its callback
-        has answered, or within that fraction of a second after a 5xx, and what comes back then is a state entry of this
-        browser's own session: with a code already exchanged, which Okta refuses (RFC 6749 section 4.1.2), or with one
-        never exchanged, which can finish that browser's own sign-in once more. No other browser, person or tenant gains
-        anything. Every other session write waits for the disk, as Django's do. `on=False` takes it back when no UPDATE
-        came."""
+        callback gives for a sign-in, a re-check, a re-authentication or a refusal waits for a commit of its own first
+        (the sign-in's transaction, the re-check's session, the others' login event), which flushes the WAL up to there,
+        the removal included; only an unexpected 5xx writes nothing. So a removal can be lost only in a crash before its
+        callback has answered, or within that fraction of a second after a 5xx, and what comes back then is a state
+        entry of this browser's own session: with a code already exchanged, which Okta refuses (RFC 6749 section 4.1.2),
+        or with one never exchanged, which can finish that browser's own sign-in once more. No other browser, person or
+        tenant gains anything. Every other session write waits for the disk, as Django's do. `on=False` takes it back
+        when no UPDATE came."""
         self._next_update_asynchronous = on
 
     def cycle_key(self) -> None:
